@@ -1,0 +1,46 @@
+# `make run` and `make test` are all a new machine needs; both build .venv first.
+SHELL := /bin/bash
+.SHELLFLAGS := -eo pipefail -c
+# pip warns about index folders this machine kind does not have; keep set-up output readable.
+QUIET_PIP := grep -v "^WARNING: Location" || true
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+# Tests run under a non-UTC zone on purpose: stored timestamps must not move with it.
+TEST_TZ ?= America/Sao_Paulo
+
+export SPARK_LOCAL_IP ?= 127.0.0.1
+
+.PHONY: setup run dev test lock clean
+
+setup: $(STAMP)
+
+$(STAMP): requirements.lock requirements-dev.lock pyproject.toml scripts/install-system-deps
+	scripts/install-system-deps
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip 2>&1 | { $(QUIET_PIP); }
+	$(PY) -m pip install -q -r requirements.lock -r requirements-dev.lock 2>&1 | { $(QUIET_PIP); }
+	$(PY) -m pip install -q --no-deps -e . 2>&1 | { $(QUIET_PIP); }
+	mkdir -p $(VENV)/share/java
+	cp /usr/share/java/postgresql.jar $(VENV)/share/java/postgresql.jar
+	touch $@
+
+# Every landed day, in natural order, into $ROLES_DATABASE_URL or a project-local PostgreSQL.
+run: setup
+	$(PY) -m roles_assets.run_days
+
+# The Dagster UI on http://127.0.0.1:3000, against the same database as `make run`.
+dev: setup
+	$(PY) -m roles_assets.run_days --dev
+
+test: setup
+	TZ=$(TEST_TZ) $(PY) -m pytest
+
+# Re-pin requirements.lock from what the venv holds now.
+lock: setup
+	$(PY) -m pip freeze --exclude-editable | grep -v -F -x -f <(grep -v '^#' requirements-dev.lock) \
+		| sed '1i # Every runtime package, pinned (pip freeze of a working set). Regenerate with `make lock`.' > requirements.lock
+
+clean:
+	-$(PY) -m roles_assets.local_postgres stop
+	rm -rf $(VENV) .local

@@ -1,0 +1,27 @@
+"""raw_roles: every landed record of a sync day, as its original JSON, kept as Parquet."""
+
+import dagster as dg
+from dagster_pyspark import LazyPySparkResource
+from pyspark.sql import DataFrame
+
+from roles_assets.landing import LandingZone, day_files
+from roles_assets.partitions import sync_day_partitions
+from roles_assets.transforms.parse import parse_records, read_files
+
+
+@dg.asset(
+    partitions_def=sync_day_partitions,
+    io_manager_key="parquet_io_manager",
+    group_name="roles",
+    kinds={"spark", "parquet"},
+)
+def raw_roles(
+    context: dg.AssetExecutionContext, landing: LandingZone, spark: LazyPySparkResource
+) -> DataFrame:
+    """One row per landed record (or per unreadable file), with its source file and position."""
+    day_dir = landing.day_dir(context.partition_key)
+    if not day_dir.is_dir():
+        raise dg.Failure(f"sync day {context.partition_key!r} has no folder in the landing zone")
+    files = day_files(day_dir)
+    context.add_output_metadata({"files": len(files)})
+    return parse_records(read_files(spark.spark_session, [str(f.path) for f in files]))

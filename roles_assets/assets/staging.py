@@ -1,0 +1,44 @@
+"""stg_roles, stg_agent_roles, role_errors: one validation pass over a day's raw records."""
+
+from collections.abc import Iterator
+
+import dagster as dg
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from roles_assets.partitions import sync_day_partitions
+from roles_assets.transforms.stage import stage_day
+
+
+def _staging_out(table: str, description: str, **metadata) -> dg.AssetOut:
+    return dg.AssetOut(
+        io_manager_key="staging_io_manager",
+        metadata={"table": table, **metadata},
+        description=description,
+        kinds={"postgres"},
+    )
+
+
+@dg.multi_asset(
+    partitions_def=sync_day_partitions,
+    group_name="roles",
+    outs={
+        "stg_roles": _staging_out("stg_roles", "The day's valid roles, one row per role id."),
+        "stg_agent_roles": _staging_out(
+            "stg_agent_roles", "The (agent, role) pairs the day asserts, from both sources."
+        ),
+        "role_errors": _staging_out(
+            "role_pipeline_errors",
+            "The day's rejected and corrected records, with their original JSON.",
+            count_by="error_type",
+        ),
+    },
+)
+def staging_tables(raw_roles: DataFrame) -> Iterator[dg.Output]:
+    staged = stage_day(raw_roles, dg.AssetExecutionContext.get().partition_key)
+    yield dg.Output(
+        staged.roles.withColumn("ingested_at", F.expr("CAST(current_timestamp() AS TIMESTAMP_NTZ)")),
+        "stg_roles",
+    )
+    yield dg.Output(staged.agent_roles, "stg_agent_roles")
+    yield dg.Output(staged.errors, "role_errors")

@@ -1,0 +1,146 @@
+"""Asset checks: the contract each table must meet before anything reads it.
+
+Staging checks block: a day with broken keys never reaches the final tables.
+"""
+
+import os
+import warnings
+
+import dagster as dg
+from psycopg2 import sql
+
+from roles_assets.partitions import sync_day_partitions
+from roles_assets.resources.postgres import PostgresResource, run_sql
+
+# Partitioned checks are a preview feature of the pinned Dagster; we rely on it knowingly.
+warnings.filterwarnings("ignore", message="Specifying a partitions_def on an AssetCheckSpec")
+
+SAMPLE_SIZE = 5
+DEFAULT_MAX_REJECTION_RATE = 0.2
+
+
+def _key_check(
+    postgres: PostgresResource, table: str, keys: list[str], sync_day: str | None = None
+) -> dg.AssetCheckResult:
+    """Keys must be non-NULL and unique (within the day, when ``sync_day`` is given)."""
+    columns = sql.SQL(", ").join(map(sql.Identifier, keys))
+    scope = sql.SQL("WHERE sync_day = %(sync_day)s") if sync_day else sql.SQL("")
+    query = sql.SQL(
+        "WITH scoped AS (SELECT {columns} FROM {table} {scope}),"
+        " duplicates AS ("
+        "  SELECT {columns} FROM scoped WHERE {all_set} GROUP BY {columns} HAVING count(*) > 1)"
+        " SELECT (SELECT count(*) FROM scoped WHERE NOT ({all_set})),"
+        "        (SELECT count(*) FROM duplicates),"
+        "        (SELECT coalesce(jsonb_agg(to_jsonb(d)), '[]')"
+        "         FROM (SELECT * FROM duplicates ORDER BY {columns} LIMIT {limit}) d)"
+    ).format(
+        columns=columns,
+        table=sql.Identifier(table),
+        scope=scope,
+        all_set=sql.SQL(" AND ").join(sql.SQL("{} IS NOT NULL").format(sql.Identifier(k)) for k in keys),
+        limit=sql.Literal(SAMPLE_SIZE),
+    )
+    with postgres.transaction() as cur:
+        cur.execute(query, {"sync_day": sync_day})
+        null_keys, duplicate_keys, sample = cur.fetchone()
+    return dg.AssetCheckResult(
+        passed=null_keys == 0 and duplicate_keys == 0,
+        metadata={
+            "null_keys": null_keys,
+            "duplicate_keys": duplicate_keys,
+            "sample_duplicates": dg.MetadataValue.json(sample),
+        },
+    )
+
+
+def _count_check(postgres: PostgresResource, query_file: str, label: str, **params) -> dg.AssetCheckResult:
+    """Runs a ``sql/checks`` query returning (offending rows, sample); passes on zero."""
+    with postgres.transaction() as cur:
+        run_sql(cur, f"checks/{query_file}", params)
+        count, sample = cur.fetchone()
+    return dg.AssetCheckResult(
+        passed=count == 0, metadata={label: count, "sample": dg.MetadataValue.json(sample)}
+    )
+
+
+@dg.asset_check(asset="stg_roles", blocking=True, partitions_def=sync_day_partitions)
+def stg_roles_keys_valid(context: dg.AssetCheckExecutionContext, postgres: PostgresResource):
+    """role_id is non-NULL and unique within the day."""
+    return _key_check(postgres, "stg_roles", ["role_id"], context.partition_key)
+
+
+@dg.asset_check(asset="stg_agent_roles", blocking=True, partitions_def=sync_day_partitions)
+def stg_agent_roles_keys_valid(context: dg.AssetCheckExecutionContext, postgres: PostgresResource):
+    """(agent_id, role_id) is non-NULL and unique within the day."""
+    return _key_check(postgres, "stg_agent_roles", ["agent_id", "role_id"], context.partition_key)
+
+
+@dg.asset_check(
+    asset="stg_agent_roles",
+    blocking=True,
+    partitions_def=sync_day_partitions,
+    additional_deps=["stg_roles"],
+)
+def stg_agent_roles_reference_staged_roles(
+    context: dg.AssetCheckExecutionContext, postgres: PostgresResource
+):
+    """Every staged pair names a role staged the same day."""
+    return _count_check(
+        postgres, "unreferenced_staged_roles.sql", "unreferenced_pairs", sync_day=context.partition_key
+    )
+
+
+@dg.asset_check(
+    asset="role_errors",
+    partitions_def=sync_day_partitions,
+    additional_deps=["stg_roles"],
+)
+def role_errors_rejection_rate(context: dg.AssetCheckExecutionContext, postgres: PostgresResource):
+    """Warns when more than ROLES_MAX_REJECTION_RATE (default 0.2) of a day's role records are
+    rejected: usually a broken export rather than bad luck."""
+    limit = float(os.environ.get("ROLES_MAX_REJECTION_RATE", DEFAULT_MAX_REJECTION_RATE))
+    with postgres.transaction() as cur:
+        run_sql(cur, "checks/rejection_rate.sql", {"sync_day": context.partition_key})
+        staged, rejected, malformed_files = cur.fetchone()
+    total = staged + rejected
+    rate = rejected / total if total else 0.0
+    return dg.AssetCheckResult(
+        passed=rate <= limit,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "rejection_rate": rate,
+            "max_rejection_rate": limit,
+            "rejected_records": rejected,
+            "staged_roles": staged,
+            "malformed_files": malformed_files,
+        },
+    )
+
+
+@dg.asset_check(asset="roles", partitions_def=sync_day_partitions)
+def roles_keys_unique(postgres: PostgresResource):
+    """role_id is non-NULL and unique across the table."""
+    return _key_check(postgres, "roles", ["role_id"])
+
+
+@dg.asset_check(asset="agent_role_mapping", partitions_def=sync_day_partitions)
+def agent_role_mapping_keys_unique(postgres: PostgresResource):
+    """(agent_id, role_id) is non-NULL and unique across the table."""
+    return _key_check(postgres, "agent_role_mapping", ["agent_id", "role_id"])
+
+
+@dg.asset_check(asset="agent_role_mapping", partitions_def=sync_day_partitions)
+def agent_role_mapping_status_consistent(postgres: PostgresResource):
+    """removed_at is set exactly on removed rows; every row has assigned_at."""
+    return _count_check(postgres, "inconsistent_mapping_status.sql", "inconsistent_rows")
+
+
+ALL_CHECKS = [
+    stg_roles_keys_valid,
+    stg_agent_roles_keys_valid,
+    stg_agent_roles_reference_staged_roles,
+    role_errors_rejection_rate,
+    roles_keys_unique,
+    agent_role_mapping_keys_unique,
+    agent_role_mapping_status_consistent,
+]

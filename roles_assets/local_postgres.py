@@ -1,0 +1,84 @@
+"""A project-local PostgreSQL server for `make run`, `make dev` and the tests.
+
+Runs the machine's PostgreSQL 15 binaries on 127.0.0.1 with a cluster in a folder of ours.
+``initdb`` refuses to run as root, so as root the server runs as the ``postgres`` OS user.
+Usage: ``python -m roles_assets.local_postgres start|stop [DATA_DIR]``.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+BIN_DIR = Path(os.environ.get("ROLES_PG_BIN", "/usr/lib/postgresql/15/bin"))
+DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / ".local" / "postgres"
+DEFAULT_PORT = 54329
+DATABASE = "roles"
+USER = "roles"
+
+
+def _as_server_user(args: list[str]) -> list[str]:
+    if os.geteuid() == 0:
+        return ["runuser", "-u", "postgres", "--", *args]
+    return args
+
+
+def _run(args: list[str]) -> None:
+    subprocess.run(_as_server_user(args), check=True, capture_output=True, text=True)
+
+
+def start(data_dir: Path = DEFAULT_DATA_DIR, port: int = DEFAULT_PORT) -> str:
+    """Creates the cluster if needed, starts it if stopped, and returns its database URL."""
+    data_dir = data_dir.resolve()
+    cluster = data_dir / "cluster"
+    sockets = data_dir / "sockets"
+    if not (cluster / "PG_VERSION").exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        sockets.mkdir(exist_ok=True)
+        if os.geteuid() == 0:
+            shutil.chown(data_dir, "postgres", "postgres")
+            shutil.chown(sockets, "postgres", "postgres")
+        _run([str(BIN_DIR / "initdb"), "-D", str(cluster), "-U", USER, "--auth=trust",
+              "--encoding=UTF8", "--locale=C.UTF-8"])
+    status = subprocess.run(_as_server_user([str(BIN_DIR / "pg_ctl"), "-D", str(cluster), "status"]),
+                            capture_output=True)
+    if status.returncode != 0:
+        options = f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off"
+        _run([str(BIN_DIR / "pg_ctl"), "-D", str(cluster), "-o", options,
+              "-l", str(data_dir / "server.log"), "-w", "start"])
+    url = f"postgresql://{USER}@127.0.0.1:{port}/{DATABASE}"
+    create_database(f"postgresql://{USER}@127.0.0.1:{port}/postgres", DATABASE)
+    return url
+
+
+def create_database(admin_url: str, name: str) -> None:
+    import psycopg2
+    from psycopg2 import sql
+
+    conn = psycopg2.connect(admin_url)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+            if cur.fetchone() is None:
+                cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    finally:
+        conn.close()
+
+
+def stop(data_dir: Path = DEFAULT_DATA_DIR) -> None:
+    cluster = data_dir.resolve() / "cluster"
+    if (cluster / "postmaster.pid").exists():
+        _run([str(BIN_DIR / "pg_ctl"), "-D", str(cluster), "-m", "fast", "-w", "stop"])
+
+
+if __name__ == "__main__":
+    command = sys.argv[1] if len(sys.argv) > 1 else "start"
+    folder = Path(sys.argv[2]) if len(sys.argv) > 2 else DEFAULT_DATA_DIR
+    if command == "start":
+        print(start(folder))
+    elif command == "stop":
+        stop(folder)
+    else:
+        sys.exit("usage: python -m roles_assets.local_postgres start|stop [DATA_DIR]")

@@ -1,0 +1,139 @@
+"""PostgreSQL: connections with bounded retries, schema migrations, and the sql/ files."""
+
+import contextlib
+import logging
+import time
+from collections.abc import Iterator, Mapping
+from functools import cache
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import dagster as dg
+import psycopg2
+import psycopg2.extensions
+from pydantic import PrivateAttr
+
+log = logging.getLogger(__name__)
+
+SQL_DIR = Path(__file__).resolve().parent.parent.parent / "sql"
+
+# One key for the whole project; the second half of each advisory lock names what it guards.
+ADVISORY_LOCK_NAMESPACE = 0x526F6C65  # "Role"
+MIGRATION_LOCK = 1
+APPLY_LOCK = 2
+
+
+@cache
+def sql_file(name: str) -> str:
+    """The text of ``sql/<name>``."""
+    return (SQL_DIR / name).read_text()
+
+
+class DatabaseUnavailable(RuntimeError):
+    """PostgreSQL could not be reached; the message names host and database, never the password."""
+
+
+class PostgresResource(dg.ConfigurableResource):
+    """The project's PostgreSQL database, from a ``postgresql://`` URL.
+
+    The schema is migrated on first use in each process, so a fresh database needs no set-up step.
+    """
+
+    database_url: str
+    connect_attempts: int = 3
+
+    _migrated: bool = PrivateAttr(default=False)
+
+    @property
+    def _parts(self):
+        parts = urlsplit(self.database_url)
+        if parts.scheme not in ("postgresql", "postgres"):
+            raise ValueError("ROLES_DATABASE_URL must start with postgresql://")
+        return parts
+
+    @property
+    def target(self) -> str:
+        """``host:port/database``: safe to show in logs and errors."""
+        parts = self._parts
+        return f"{parts.hostname or 'localhost'}:{parts.port or 5432}{parts.path or '/'}"
+
+    def _redact(self, message: str) -> str:
+        password = self._parts.password
+        return message.replace(unquote(password), "***") if password else message
+
+    def connect(self) -> psycopg2.extensions.connection:
+        """A new connection; transient failures are retried with a short back-off."""
+        for attempt in range(1, self.connect_attempts + 1):
+            try:
+                conn = psycopg2.connect(self.database_url, connect_timeout=10)
+                break
+            except psycopg2.OperationalError as error:
+                reason = self._redact(str(error).strip().splitlines()[0] if str(error) else "")
+                if attempt == self.connect_attempts:
+                    raise DatabaseUnavailable(
+                        f"cannot connect to PostgreSQL at {self.target} after "
+                        f"{attempt} attempts: {reason}"
+                    ) from None
+                log.warning("PostgreSQL at %s unavailable (%s); retrying", self.target, reason)
+                time.sleep(0.5 * 2**attempt)
+        if not self._migrated:
+            migrate(conn)
+            self._migrated = True
+        return conn
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[psycopg2.extensions.cursor]:
+        """A cursor inside one transaction: committed on success, rolled back on any error."""
+        conn = self.connect()
+        try:
+            with conn, conn.cursor() as cur:
+                yield cur
+        finally:
+            conn.close()
+
+    def jdbc_url(self) -> str:
+        parts = self._parts
+        options = "reWriteBatchedInserts=true&stringtype=unspecified"
+        if parts.query:
+            options += "&" + parts.query
+        return f"jdbc:postgresql://{parts.hostname or 'localhost'}:{parts.port or 5432}{parts.path}?{options}"
+
+    def jdbc_properties(self) -> dict[str, str]:
+        parts = self._parts
+        properties = {"driver": "org.postgresql.Driver", "user": unquote(parts.username or "")}
+        if parts.password:
+            properties["password"] = unquote(parts.password)
+        return properties
+
+
+def run_sql(cur: psycopg2.extensions.cursor, name: str, params: Mapping | None = None) -> None:
+    cur.execute(sql_file(name), params)
+
+
+def migrate(conn: psycopg2.extensions.connection) -> list[str]:
+    """Applies the ``sql/schema/NNN_*.sql`` steps this database has not seen yet, in order.
+
+    Safe to call from concurrent runs: an advisory lock lets one of them migrate at a time.
+    """
+    steps = sorted(path.name for path in (SQL_DIR / "schema").glob("*.sql"))
+    applied = []
+    with conn, conn.cursor() as cur:
+        cur.execute(
+            "SELECT pg_advisory_xact_lock(%s, %s)", (ADVISORY_LOCK_NAMESPACE, MIGRATION_LOCK)
+        )
+        cur.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " step TEXT PRIMARY KEY,"
+            " applied_at TIMESTAMP NOT NULL DEFAULT (now() AT TIME ZONE 'UTC'))"
+        )
+        cur.execute("SELECT step FROM schema_migrations")
+        done = {row[0] for row in cur.fetchall()}
+        for step in steps:
+            if step in done:
+                continue
+            cur.execute(sql_file(f"schema/{step}"))
+            cur.execute("INSERT INTO schema_migrations (step) VALUES (%s)", (step,))
+            applied.append(step)
+    if applied:
+        log.info("applied schema steps %s", ", ".join(applied))
+    return applied

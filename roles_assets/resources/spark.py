@@ -1,0 +1,50 @@
+"""The Spark session: local, pinned to UTC, with the PostgreSQL JDBC driver on the classpath."""
+
+import os
+import sys
+from pathlib import Path
+
+from dagster_pyspark import LazyPySparkResource
+
+# `make setup` copies the driver into the venv; Debian's package location is the fallback.
+_JDBC_JAR_CANDIDATES = (
+    Path(sys.prefix) / "share" / "java" / "postgresql.jar",
+    Path("/usr/share/java/postgresql.jar"),
+)
+
+
+def jdbc_driver_jar() -> str:
+    configured = os.environ.get("ROLES_JDBC_JAR")
+    if configured:
+        return configured
+    for candidate in _JDBC_JAR_CANDIDATES:
+        if candidate.is_file():
+            return str(candidate)
+    raise FileNotFoundError(
+        "PostgreSQL JDBC driver not found; run `make setup` or set ROLES_JDBC_JAR"
+    )
+
+
+def spark_config(master: str = "local[*]") -> dict[str, str]:
+    utc_jvm = "-Duser.timezone=UTC"
+    return {
+        "spark.master": master,
+        "spark.app.name": "roles_assets",
+        # Both clocks must be UTC: the session zone for parsing, the JVM zone for JDBC writes.
+        "spark.sql.session.timeZone": "UTC",
+        "spark.driver.extraJavaOptions": utc_jvm,
+        "spark.executor.extraJavaOptions": utc_jvm,
+        "spark.jars": jdbc_driver_jar(),
+        "spark.driver.host": "127.0.0.1",
+        "spark.driver.bindAddress": "127.0.0.1",
+        "spark.ui.enabled": os.environ.get("ROLES_SPARK_UI", "false"),
+        # A day is small next to Spark's default of 200 shuffle partitions.
+        "spark.sql.shuffle.partitions": "8",
+    }
+
+
+def spark_resource() -> LazyPySparkResource:
+    """Lazy, so steps that only run SQL never pay for a Spark start."""
+    # Hostname resolution is loopback-only on our machines; Spark's launcher reads this.
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    return LazyPySparkResource(spark_config=spark_config())

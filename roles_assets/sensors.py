@@ -1,0 +1,43 @@
+"""New or re-landed sync days -> partitions and runs, while ``dagster dev`` keeps running."""
+
+import json
+
+import dagster as dg
+
+from roles_assets.landing import LandingZone, fingerprint
+from roles_assets.partitions import landed_days, sync_day_partitions
+
+FINAL_ASSET = dg.AssetKey("agent_role_mapping")
+
+
+@dg.sensor(
+    target=dg.AssetSelection.all(),
+    minimum_interval_seconds=30,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+)
+def landing_sensor(context: dg.SensorEvaluationContext, landing: LandingZone) -> dg.SensorResult:
+    """Registers each landed day as a partition and materializes it, in natural order.
+
+    The cursor remembers a fingerprint of each day's files, so a day whose files change is run
+    again. On the first tick, days that were already materialized are only remembered.
+    """
+    seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
+    first_tick = context.cursor is None
+    materialized = context.instance.get_materialized_partitions(FINAL_ASSET) if first_tick else set()
+    known = set(context.instance.get_dynamic_partitions(sync_day_partitions.name))
+
+    days = landed_days(landing.path)
+    new_partitions = [day for day in days if day not in known]
+    run_requests = []
+    for day in days:
+        day_print = fingerprint(landing.day_dir(day))
+        if seen.get(day) != day_print and day not in materialized:
+            run_requests.append(dg.RunRequest(run_key=f"{day}:{day_print}", partition_key=day))
+        seen[day] = day_print
+    return dg.SensorResult(
+        run_requests=run_requests,
+        dynamic_partitions_requests=(
+            [sync_day_partitions.build_add_request(new_partitions)] if new_partitions else []
+        ),
+        cursor=json.dumps(seen, sort_keys=True),
+    )

@@ -1,0 +1,1 @@
+"""Pure PySpark transforms: DataFrames in, DataFrames out. No Dagster, no PostgreSQL."""

@@ -1,0 +1,101 @@
+"""Landed files -> one row per record, with its original JSON and the file it came from.
+
+A file holds a JSON array of records, an object wrapping them (``{"roles": [...]}`` or
+``{"agents": [...]}``) or a single record object. A file that is not UTF-8 JSON of one of those
+shapes becomes a single row with ``file_error`` set and its text kept in ``raw_json``.
+"""
+
+from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+FILES_SCHEMA = T.StructType(
+    [
+        T.StructField("source_folder", T.StringType(), False),
+        T.StructField("source_file", T.StringType(), False),
+        T.StructField("content", T.BinaryType(), True),
+    ]
+)
+
+RAW_SCHEMA = T.StructType(
+    [
+        T.StructField("source_folder", T.StringType(), False),
+        T.StructField("source_file", T.StringType(), False),
+        T.StructField("record_index", T.IntegerType(), True),
+        T.StructField("raw_json", T.StringType(), True),
+        T.StructField("file_error", T.StringType(), True),
+    ]
+)
+
+
+def read_files(spark: SparkSession, paths: list[str]) -> DataFrame:
+    """The files' bytes, named ``<folder>/<file>`` after the last two parts of their path."""
+    if not paths:
+        return spark.createDataFrame([], FILES_SCHEMA)
+    files = spark.read.format("binaryFile").load(paths)
+    folder_and_name = F.regexp_extract("path", r"([^/]+)/([^/]+)$", 0)
+    return files.select(
+        F.regexp_extract("path", r"([^/]+)/[^/]+$", 1).alias("source_folder"),
+        folder_and_name.alias("source_file"),
+        "content",
+    )
+
+
+def _records() -> Column:
+    """The records of the parsed ``doc``: NULL when its top level has none of the accepted shapes."""
+    return F.coalesce(
+        F.expr("try_variant_get(doc, '$', 'array<variant>')"),
+        F.expr("try_variant_get(doc, '$.roles', 'array<variant>')"),
+        F.expr("try_variant_get(doc, '$.agents', 'array<variant>')"),
+        F.when(F.expr("schema_of_variant(doc) LIKE 'OBJECT%'"), F.array("doc")),
+    )
+
+
+def parse_records(files: DataFrame) -> DataFrame:
+    """Files (``FILES_SCHEMA``) -> records (``RAW_SCHEMA``), in file then record order."""
+    text = F.expr("make_valid_utf8(CAST(content AS STRING))")
+    decoded = files.select(
+        "source_folder",
+        "source_file",
+        text.alias("text"),
+        F.expr("is_valid_utf8(CAST(content AS STRING))").alias("is_utf8"),
+        # A leading byte-order mark is legal in UTF-8 files but not in JSON.
+        F.expr("try_parse_json(regexp_replace(CAST(content AS STRING), '^\\uFEFF', ''))").alias(
+            "doc"
+        ),
+    )
+    parsed = decoded.select(
+        "source_folder",
+        "source_file",
+        "text",
+        _records().alias("records"),
+        F.when(~F.col("is_utf8"), F.lit("file is not valid UTF-8"))
+        .when(F.trim("text") == "", F.lit("file is empty"))
+        .when(F.col("doc").isNull(), F.lit("file is not valid JSON"))
+        .when(
+            _records().isNull(),
+            F.lit('top level must be an array of records, an object with a "roles" list, '
+                  "or a single record object"),
+        )
+        .alias("file_error"),
+    )
+    exploded = parsed.select(
+        "source_folder",
+        "source_file",
+        "text",
+        "file_error",
+        F.posexplode_outer(F.when(F.col("file_error").isNull(), F.col("records"))).alias(
+            "record_index", "record"
+        ),
+    )
+    return exploded.where(
+        F.col("record_index").isNotNull() | F.col("file_error").isNotNull()
+    ).select(
+        "source_folder",
+        "source_file",
+        F.col("record_index").cast("int").alias("record_index"),
+        F.when(F.col("file_error").isNull(), F.expr("to_json(record)"))
+        .otherwise(F.to_json(F.struct(F.col("text").alias("file_text"))))
+        .alias("raw_json"),
+        "file_error",
+    )

@@ -1,0 +1,38 @@
+"""One sync day's raw records -> the rows of its three staging tables."""
+
+from dataclasses import dataclass
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from roles_assets.transforms.assignments import assignments
+from roles_assets.transforms.validate import ERROR_COLUMNS, file_errors, validate_agents, validate_roles
+
+
+@dataclass(frozen=True)
+class StagedDay:
+    roles: DataFrame  # stg_roles columns, without ingested_at
+    agent_roles: DataFrame  # stg_agent_roles columns
+    errors: DataFrame  # role_pipeline_errors columns, without id and created_at
+
+
+def stage_day(raw: DataFrame, sync_day: str) -> StagedDay:
+    roles = validate_roles(raw)
+    agents = validate_agents(raw)
+    pairs = assignments(roles.roles, roles.agent_ids, agents.agents)
+    day = F.lit(sync_day).alias("sync_day")
+    errors = (
+        file_errors(raw)
+        .unionByName(roles.errors)
+        .unionByName(agents.errors)
+        .unionByName(pairs.errors)
+    )
+    return StagedDay(
+        roles=roles.roles.select(
+            "role_id", "name", "description", "is_default", "agent_type", "created_at", "updated_at", day, "source"
+        ),
+        agent_roles=pairs.pairs.select(
+            "agent_id", "role_id", F.lit("assigned").alias("status"), "updated_at", day
+        ),
+        errors=errors.select(day, *ERROR_COLUMNS),
+    )

@@ -1,0 +1,1 @@
+UPDATE sync_days SET applied = TRUE WHERE sync_day = %(sync_day)s;
