@@ -19,7 +19,7 @@ SAMPLE_SIZE = 5
 DEFAULT_MAX_REJECTION_RATE = 0.2
 
 
-def _key_check(
+def key_check(
     postgres: PostgresResource, table: str, keys: list[str], sync_day: str | None = None
 ) -> dg.AssetCheckResult:
     """Keys must be non-NULL and unique (within the day, when ``sync_day`` is given)."""
@@ -53,7 +53,7 @@ def _key_check(
     )
 
 
-def _count_check(postgres: PostgresResource, query_file: str, label: str, **params) -> dg.AssetCheckResult:
+def query_check(postgres: PostgresResource, query_file: str, label: str, **params) -> dg.AssetCheckResult:
     """Runs a ``sql/checks`` query returning (offending rows, sample); passes on zero."""
     with postgres.transaction() as cur:
         run_sql(cur, f"checks/{query_file}", params)
@@ -66,13 +66,13 @@ def _count_check(postgres: PostgresResource, query_file: str, label: str, **para
 @dg.asset_check(asset="stg_roles", blocking=True, partitions_def=sync_day_partitions)
 def stg_roles_keys_valid(context: dg.AssetCheckExecutionContext, postgres: PostgresResource):
     """role_id is non-NULL and unique within the day."""
-    return _key_check(postgres, "stg_roles", ["role_id"], context.partition_key)
+    return key_check(postgres, "stg_roles", ["role_id"], context.partition_key)
 
 
 @dg.asset_check(asset="stg_agent_roles", blocking=True, partitions_def=sync_day_partitions)
 def stg_agent_roles_keys_valid(context: dg.AssetCheckExecutionContext, postgres: PostgresResource):
     """(agent_id, role_id) is non-NULL and unique within the day."""
-    return _key_check(postgres, "stg_agent_roles", ["agent_id", "role_id"], context.partition_key)
+    return key_check(postgres, "stg_agent_roles", ["agent_id", "role_id"], context.partition_key)
 
 
 @dg.asset_check(
@@ -85,7 +85,7 @@ def stg_agent_roles_reference_staged_roles(
     context: dg.AssetCheckExecutionContext, postgres: PostgresResource
 ):
     """Every staged pair names a role staged the same day."""
-    return _count_check(
+    return query_check(
         postgres, "unreferenced_staged_roles.sql", "unreferenced_pairs", sync_day=context.partition_key
     )
 
@@ -120,19 +120,19 @@ def role_errors_rejection_rate(context: dg.AssetCheckExecutionContext, postgres:
 @dg.asset_check(asset="roles", partitions_def=sync_day_partitions)
 def roles_keys_unique(postgres: PostgresResource):
     """role_id is non-NULL and unique across the table."""
-    return _key_check(postgres, "roles", ["role_id"])
+    return key_check(postgres, "roles", ["role_id"])
 
 
 @dg.asset_check(asset="agent_role_mapping", partitions_def=sync_day_partitions)
 def agent_role_mapping_keys_unique(postgres: PostgresResource):
     """(agent_id, role_id) is non-NULL and unique across the table."""
-    return _key_check(postgres, "agent_role_mapping", ["agent_id", "role_id"])
+    return key_check(postgres, "agent_role_mapping", ["agent_id", "role_id"])
 
 
 @dg.asset_check(asset="agent_role_mapping", partitions_def=sync_day_partitions)
 def agent_role_mapping_status_consistent(postgres: PostgresResource):
     """removed_at is set exactly on removed rows; every row has assigned_at."""
-    return _count_check(postgres, "inconsistent_mapping_status.sql", "inconsistent_rows")
+    return query_check(postgres, "inconsistent_mapping_status.sql", "inconsistent_rows")
 
 
 ALL_CHECKS = [

@@ -54,18 +54,24 @@ def register_landed_days(landing_dir: str) -> None:
         log.warning("could not register landed days as partitions: %s", error)
 
 
+def build_definitions(resources: dict) -> dg.Definitions:
+    return dg.Definitions(
+        assets=[raw_roles, staging_tables, final_tables],
+        asset_checks=ALL_CHECKS,
+        sensors=[landing_sensor],
+        resources=resources,
+        # One process per run: every step shares one Spark session instead of starting its own.
+        executor=dg.in_process_executor,
+    )
+
+
 LANDING_DIR = os.environ.get("ROLES_LANDING_DIR", str(DEFAULT_LANDING_DIR))
 register_landed_days(LANDING_DIR)
 
-defs = dg.Definitions(
-    assets=[raw_roles, staging_tables, final_tables],
-    asset_checks=ALL_CHECKS,
-    sensors=[landing_sensor],
-    resources=build_resources(
+defs = build_definitions(
+    build_resources(
         landing_dir=LANDING_DIR,
         raw_path=os.environ.get("ROLES_RAW_PATH", str(PROJECT_DIR / ".local" / "raw")),
         database_url=dg.EnvVar("ROLES_DATABASE_URL"),
-    ),
-    # One process per run: every step shares one Spark session instead of starting its own.
-    executor=dg.in_process_executor,
+    )
 )

@@ -23,6 +23,7 @@ RAW_SCHEMA = T.StructType(
         T.StructField("source_file", T.StringType(), False),
         T.StructField("record_index", T.IntegerType(), True),
         T.StructField("raw_json", T.StringType(), True),
+        T.StructField("record", T.VariantType(), True),
         T.StructField("file_error", T.StringType(), True),
     ]
 )
@@ -70,7 +71,7 @@ def parse_records(files: DataFrame) -> DataFrame:
         "text",
         _records().alias("records"),
         F.when(~F.col("is_utf8"), F.lit("file is not valid UTF-8"))
-        .when(F.trim("text") == "", F.lit("file is empty"))
+        .when(F.col("text").rlike(r"^\s*$"), F.lit("file is empty"))
         .when(F.col("doc").isNull(), F.lit("file is not valid JSON"))
         .when(
             _records().isNull(),
@@ -97,5 +98,7 @@ def parse_records(files: DataFrame) -> DataFrame:
         F.when(F.col("file_error").isNull(), F.expr("to_json(record)"))
         .otherwise(F.to_json(F.struct(F.col("text").alias("file_text"))))
         .alias("raw_json"),
+        # Kept as VARIANT so validation sees JSON types as parsed: 12.0 stays a decimal.
+        "record",
         "file_error",
     )

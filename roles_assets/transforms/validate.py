@@ -85,14 +85,11 @@ def _timestamp(field: str) -> str:
 def _records_of(raw: DataFrame, folder: str, fields: list[str]) -> DataFrame:
     """The parsed records of one source folder, with each named field as a VARIANT column."""
     records = raw.where((F.col("source_folder") == folder) & F.col("file_error").isNull())
-    parsed = records.select(
-        "source_file", "record_index", "raw_json", F.expr("parse_json(raw_json)").alias("v")
-    )
-    return parsed.select(
+    return records.select(
         "source_file",
         "record_index",
         "raw_json",
-        *(F.expr(f"variant_get(v, '$.{field}')").alias(field) for field in fields),
+        *(F.expr(f"variant_get(record, '$.{field}')").alias(field) for field in fields),
     )
 
 

@@ -1,0 +1,151 @@
+"""Shared fixtures: a real PostgreSQL server and a real local Spark session, started once.
+
+The suite runs under a non-UTC time zone (``make test`` sets TZ; this file insists), because
+stored timestamps must be UTC wall time whatever the machine's zone.
+"""
+
+import os
+import time
+
+if os.environ.get("TZ", "UTC") in ("", "UTC", "Etc/UTC"):
+    os.environ["TZ"] = "America/Sao_Paulo"
+time.tzset()
+
+import contextlib  # noqa: E402
+import json  # noqa: E402
+import shutil  # noqa: E402
+import socket  # noqa: E402
+import tempfile  # noqa: E402
+import uuid  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import dagster as dg  # noqa: E402
+import psycopg2  # noqa: E402
+import pytest  # noqa: E402
+
+from roles_assets import local_postgres  # noqa: E402
+from roles_assets.definitions import build_definitions, build_resources  # noqa: E402
+from roles_assets.partitions import register_days  # noqa: E402
+from roles_assets.resources.spark import spark_resource  # noqa: E402
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def pg_admin_url():
+    """A PostgreSQL server of the tests' own, in a folder the server's OS user can reach."""
+    base = Path(tempfile.mkdtemp(prefix="roles-test-pg-"))
+    base.chmod(0o755)
+    data_dir = base / "pg"
+    url = local_postgres.start(data_dir, _free_port())
+    yield url.rsplit("/", 1)[0] + "/postgres"
+    local_postgres.stop(data_dir)
+    shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def spark():
+    return spark_resource().spark_session
+
+
+@pytest.fixture
+def landing(tmp_path) -> Path:
+    root = tmp_path / "landing"
+    root.mkdir()
+    return root
+
+
+class Graph:
+    """The production job, with resources pointed at a test database and landing folder."""
+
+    def __init__(self, landing: Path, database_url: str, raw_path: Path, instance):
+        self.database_url = database_url
+        self.instance = instance
+        self.defs = build_definitions(build_resources(str(landing), str(raw_path), database_url))
+        self.job = self.defs.resolve_implicit_global_asset_job_def()
+
+    def run(self, day: str, raise_on_error: bool = True):
+        register_days(self.instance, [day])
+        return self.job.execute_in_process(
+            partition_key=day, instance=self.instance, raise_on_error=raise_on_error
+        )
+
+    def query(self, statement: str, params=None) -> list[tuple]:
+        conn = psycopg2.connect(self.database_url)
+        try:
+            with conn, conn.cursor() as cur:
+                cur.execute(statement, params)
+                return cur.fetchall() if cur.description else []
+        finally:
+            conn.close()
+
+    def final_tables(self) -> dict[str, list[tuple]]:
+        return {
+            "roles": self.query("SELECT * FROM roles ORDER BY role_id"),
+            "agent_role_mapping": self.query(
+                "SELECT * FROM agent_role_mapping ORDER BY agent_id, role_id"
+            ),
+        }
+
+    def mapping(self) -> dict[tuple[int, int], tuple]:
+        """(agent_id, role_id) -> (status, assigned_at, removed_at)."""
+        rows = self.query("SELECT agent_id, role_id, status, assigned_at, removed_at FROM agent_role_mapping")
+        return {(a, r): (status, assigned, removed) for a, r, status, assigned, removed in rows}
+
+
+@pytest.fixture
+def make_graph(landing, pg_admin_url, tmp_path, spark):
+    """Graphs over the same landing folder, each with a database and instance of its own."""
+    with contextlib.ExitStack() as stack:
+
+        def make() -> Graph:
+            name = f"t_{uuid.uuid4().hex[:12]}"
+            local_postgres.create_database(pg_admin_url, name)
+            test_instance = stack.enter_context(dg.instance_for_test())
+            url = pg_admin_url.rsplit("/", 1)[0] + "/" + name
+            return Graph(landing, url, tmp_path / name / "raw", test_instance)
+
+        yield make
+
+
+@pytest.fixture
+def graph(make_graph) -> Graph:
+    return make_graph()
+
+
+def role(role_id, name="Role", agent_ids=(), updated_at="2026-01-01T00:00:00Z", **fields) -> dict:
+    """A Freshdesk role record; keyword fields override or add to the defaults."""
+    record = {
+        "id": role_id,
+        "name": name,
+        "description": f"{name} description",
+        "default": False,
+        "agent_type": 1,
+        "created_at": "2025-01-01T00:00:00Z",
+        "updated_at": updated_at,
+        "agent_ids": list(agent_ids),
+    }
+    record.update(fields)
+    return record
+
+
+def write_day(root: Path, day: str, roles=None, agents=None, files=None) -> Path:
+    """Lands a day: ``roles`` as one array file, ``agents`` one file each, ``files`` verbatim
+    (``{"admin_roles/x.json": text}``)."""
+    day_dir = root / day
+    (day_dir / "admin_roles").mkdir(parents=True, exist_ok=True)
+    if roles is not None:
+        (day_dir / "admin_roles" / "roles.json").write_text(json.dumps(roles, ensure_ascii=False))
+    for agent in agents or []:
+        folder = day_dir / "agent_details"
+        folder.mkdir(exist_ok=True)
+        (folder / f"agent_{agent['id']}.json").write_text(json.dumps(agent))
+    for name, text in (files or {}).items():
+        path = day_dir / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    return day_dir

@@ -1,0 +1,45 @@
+"""The code location loads, and the sensor turns landed days into partitions and runs."""
+
+import json
+
+import dagster as dg
+
+from roles_assets.landing import LandingZone
+from roles_assets.sensors import landing_sensor
+from roles_assets_tests.conftest import role, write_day
+
+
+def test_definitions_load():
+    from roles_assets import defs
+
+    graph = defs.resolve_asset_graph()
+    assert {key.path[-1] for key in graph.get_all_asset_keys()} == {
+        "raw_roles", "stg_roles", "stg_agent_roles", "role_errors", "roles", "agent_role_mapping",
+    }
+    assert len(list(graph.asset_check_keys)) == 7
+    assert defs.resolve_sensor_def("landing_sensor") is not None
+    job = defs.resolve_implicit_global_asset_job_def()
+    assert job.executor_def.name == "in_process"
+
+
+def test_sensor_registers_new_days_and_requests_runs_in_natural_order(landing):
+    for day in ["day10", "day9", "bad day"]:
+        write_day(landing, day, roles=[role(1)])
+    resources = {"landing": LandingZone(root=str(landing))}
+    with dg.instance_for_test() as instance:
+        context = dg.build_sensor_context(instance=instance, resources=resources)
+        result = landing_sensor(context)
+        assert [r.partition_key for r in result.run_requests] == ["day9", "day10"]
+        (add,) = result.dynamic_partitions_requests
+        assert list(add.partition_keys) == ["day9", "day10"]
+        assert set(json.loads(result.cursor)) == {"day9", "day10"}
+
+        instance.add_dynamic_partitions("sync_day", ["day9", "day10"])
+        quiet = landing_sensor(dg.build_sensor_context(instance=instance, cursor=result.cursor, resources=resources))
+        assert quiet.run_requests == [] and quiet.dynamic_partitions_requests == []
+
+        write_day(landing, "day11", roles=[role(1)])
+        (landing / "day9" / "admin_roles" / "more.json").write_text(json.dumps([role(2)]))
+        later = landing_sensor(dg.build_sensor_context(instance=instance, cursor=result.cursor, resources=resources))
+        assert [r.partition_key for r in later.run_requests] == ["day9", "day11"]
+        assert list(later.dynamic_partitions_requests[0].partition_keys) == ["day11"]

@@ -1,0 +1,234 @@
+"""The whole graph through Dagster, on a real PostgreSQL and a real local Spark."""
+
+import datetime as dt
+import itertools
+import os
+import shutil
+import time
+
+import pytest
+
+from roles_assets.checks import query_check, key_check
+from roles_assets.landing import DEFAULT_LANDING_DIR
+from roles_assets.resources.postgres import PostgresResource
+from roles_assets_tests.conftest import role, write_day
+
+D = dt.datetime
+BIG = 2**53 + 1
+
+
+def materialized(result, asset: str) -> dict:
+    (event,) = [e for e in result.get_asset_materialization_events() if e.asset_key.path[-1] == asset]
+    return {k: v.value for k, v in event.materialization.metadata.items()}
+
+
+def test_runs_under_a_non_utc_zone():
+    assert time.localtime().tm_gmtoff != 0
+
+
+def test_sample_days_end_to_end(graph, landing):
+    shutil.copytree(DEFAULT_LANDING_DIR, landing, dirs_exist_ok=True)
+    results = [graph.run(day) for day in ["2026-11-22", "2026-11-23", "2026-11-24"]]
+
+    assert materialized(results[0], "stg_roles")["row_count"] == 6
+    assert materialized(results[0], "stg_agent_roles")["row_count"] == 12
+    errors_day2 = materialized(results[1], "role_errors")
+    assert errors_day2["rows_by_error_type"] == {
+        "DUPLICATE_ROLE": 1, "INVALID_AGENT_ID": 1, "INVALID_ROLE_IDS": 1, "INVALID_VALUE": 1,
+    }
+    assert materialized(results[2], "agent_role_mapping")["assigned"] == 13
+    for result in results:
+        checks = result.get_asset_check_evaluations()
+        assert len(checks) == 7 and all(c.passed for c in checks)
+
+    roles = {r[0]: r for r in graph.query("SELECT * FROM roles")}
+    assert len(roles) == 7
+    assert roles[BIG][1:3] == ("Équipe Support — 東京", "Tokyo support desk (日本語のサポート)")
+    assert roles[67000000003][1] == "Team Supervisor"  # renamed on day 2
+    assert roles[67000000005][4] is None  # agent_type "field" on day 2, and day 3's copy was lost
+    assert roles[67000000003][6] == D(2026, 11, 22, 16, 45)  # UTC wall time, not shifted by TZ
+
+    mapping = graph.mapping()
+    assert len(mapping) == 13
+    # Left the role on day 2, back on day 3: a re-assignment at day 3's sync time.
+    assert mapping[(67000100007, 67000000004)] == ("assigned", D(2026, 11, 24), None)
+    # Day 2 rejected this agent's file, and day 3 is incomplete: never removed.
+    assert mapping[(67000100011, BIG)] == ("assigned", D(2026, 11, 22), None)
+    assert mapping[(67000100012, 67000000004)] == ("assigned", D(2026, 11, 22), None)
+
+    errors = graph.query(
+        "SELECT sync_day, error_type, role_id, raw_record, source_file FROM role_pipeline_errors"
+        " ORDER BY sync_day, error_type"
+    )
+    assert [(e[0], e[1]) for e in errors] == [
+        ("2026-11-22", "MISSING_NAME"), ("2026-11-22", "UNKNOWN_ROLE"),
+        ("2026-11-23", "DUPLICATE_ROLE"), ("2026-11-23", "INVALID_AGENT_ID"),
+        ("2026-11-23", "INVALID_ROLE_IDS"), ("2026-11-23", "INVALID_VALUE"),
+        ("2026-11-24", "MALFORMED_JSON"),
+    ]
+    missing_name = errors[0]
+    assert missing_name[2] == 67000000099
+    assert missing_name[3]["description"] == "draft role, no name yet"
+    assert missing_name[4] == "admin_roles/roles_page_2.json"
+    assert errors[-1][3]["file_text"].startswith('{"roles": [')
+
+
+def test_removal_and_reassignment(graph, landing):
+    write_day(landing, "2026-01-01", roles=[role(1, agent_ids=[10, 11])])
+    write_day(landing, "2026-01-02", roles=[role(1, agent_ids=[10])])
+    write_day(landing, "2026-01-03", roles=[role(1, agent_ids=[10, 11])])
+
+    graph.run("2026-01-01")
+    graph.run("2026-01-02")
+    assert graph.mapping() == {
+        (10, 1): ("assigned", D(2026, 1, 1), None),
+        (11, 1): ("removed", D(2026, 1, 1), D(2026, 1, 2)),
+    }
+    graph.run("2026-01-03")
+    assert graph.mapping() == {
+        (10, 1): ("assigned", D(2026, 1, 1), None),
+        (11, 1): ("assigned", D(2026, 1, 3), None),
+    }
+
+
+def test_bad_data_never_removes_good_data(graph, landing):
+    write_day(
+        landing, "2026-01-01",
+        roles=[role(1, agent_ids=[10]), role(2, agent_ids=[20]), role(3, agent_ids=[30]), role(4)],
+        agents=[{"id": 40, "role_ids": [4]}],
+    )
+    write_day(
+        landing, "2026-01-02",
+        roles=[
+            role(1, name=" ", agent_ids=[]),  # MISSING_NAME: role 1 keeps its agents
+            role(2, agent_ids=[]), role(2, agent_ids=[]),  # DUPLICATE_ROLE: role 2 keeps them too
+            role(3, agent_ids=[]),  # a plain removal
+            role(4),
+        ],
+        agents=[{"id": 40, "role_ids": "4"}],  # INVALID_ROLE_IDS: agent 40 keeps its roles
+    )
+    graph.run("2026-01-01")
+    graph.run("2026-01-02")
+    assert {pair: state[0] for pair, state in graph.mapping().items()} == {
+        (10, 1): "assigned", (20, 2): "assigned", (30, 3): "removed", (40, 4): "assigned",
+    }
+
+
+def test_incomplete_day_adds_and_updates_but_removes_nothing(graph, landing):
+    write_day(landing, "2026-01-01", roles=[role(1, name="one", agent_ids=[10])])
+    write_day(
+        landing, "2026-01-02",
+        roles=[role(1, name="one renamed", agent_ids=[]), role(2, agent_ids=[20])],
+        files={"admin_roles/zz_truncated.json": '[{"id": 3, "name": '},
+    )
+    graph.run("2026-01-01")
+    graph.run("2026-01-02")
+    assert graph.mapping() == {
+        (10, 1): ("assigned", D(2026, 1, 1), None),
+        (20, 2): ("assigned", D(2026, 1, 2), None),
+    }
+    assert graph.query("SELECT role_id, name FROM roles ORDER BY 1") == [(1, "one renamed"), (2, "Role")]
+
+
+def _history(landing):
+    """Four days with renames, removals, re-assignments, rejections and an incomplete day."""
+    write_day(landing, "day1", roles=[role(1, "a", [10, 11]), role(2, "b", [20]), role(BIG, "big", [30])],
+              agents=[{"id": 40, "role_ids": [1]}])
+    write_day(landing, "day2", roles=[role(1, "a2", [10]), role(2, "b", [20, 21]), role(BIG, " ", [])],
+              agents=[{"id": 40, "role_ids": "1"}])
+    write_day(landing, "day9", roles=[role(1, "a2", [10, 11]), role(2, "b9", [])],
+              files={"admin_roles/broken.json": "{"})
+    write_day(landing, "day10", roles=[role(1, "a10", [11]), role(3, "c", [20])],
+              agents=[{"id": 40, "role_ids": [3, 77]}])
+    days = ["day1", "day2", "day9", "day10"]
+    for day in days:  # no date in these keys: the sync time is when the folder landed
+        landed = SYNCED[day].replace(tzinfo=dt.UTC).timestamp()
+        os.utime(landing / day, (landed, landed))
+    return days
+
+
+SYNCED = {"day1": D(2026, 2, 1, 6), "day2": D(2026, 2, 2, 6), "day9": D(2026, 2, 9, 6), "day10": D(2026, 2, 10, 6)}
+
+
+def test_days_in_any_order_give_the_same_tables(make_graph, landing):
+    days = _history(landing)
+    in_order = make_graph()
+    for day in days:
+        in_order.run(day)
+    expected = in_order.final_tables()
+    # The history itself, by the rules: day9 is incomplete, day10 is the first complete day
+    # after it, and day2's rejections (role BIG's name, agent 40's file) protect their pairs.
+    removed_day10 = ("removed", SYNCED["day1"], SYNCED["day10"])
+    assert in_order.mapping() == {
+        (10, 1): removed_day10,
+        (11, 1): ("assigned", SYNCED["day9"], None),  # removed on day2, back on day9
+        (20, 2): removed_day10,
+        (21, 2): ("removed", SYNCED["day2"], SYNCED["day10"]),
+        (30, BIG): removed_day10,
+        (40, 1): removed_day10,
+        (20, 3): ("assigned", SYNCED["day10"], None),
+        (40, 3): ("assigned", SYNCED["day10"], None),
+    }
+    assert [r[:2] for r in expected["roles"]] == [(1, "a10"), (2, "b9"), (3, "c"), (BIG, "big")]
+
+    for order in [days[::-1], ["day9", "day1", "day10", "day2"]]:
+        other = make_graph()
+        for day in order:
+            other.run(day)
+        assert other.final_tables() == expected, order
+
+
+def test_rerunning_days_changes_nothing(graph, landing):
+    days = _history(landing)
+    for day in days:
+        graph.run(day)
+    expected = graph.final_tables()
+    staged = graph.query(
+        "SELECT sync_day, (SELECT count(*) FROM stg_roles s WHERE s.sync_day = d.sync_day),"
+        " (SELECT count(*) FROM stg_agent_roles s WHERE s.sync_day = d.sync_day),"
+        " (SELECT count(*) FROM role_pipeline_errors s WHERE s.sync_day = d.sync_day)"
+        " FROM sync_days d ORDER BY 1"
+    )
+    for day in ["day2", "day10", "day2"]:
+        graph.run(day)
+    assert graph.final_tables() == expected
+    assert graph.query(
+        "SELECT sync_day, (SELECT count(*) FROM stg_roles s WHERE s.sync_day = d.sync_day),"
+        " (SELECT count(*) FROM stg_agent_roles s WHERE s.sync_day = d.sync_day),"
+        " (SELECT count(*) FROM role_pipeline_errors s WHERE s.sync_day = d.sync_day)"
+        " FROM sync_days d ORDER BY 1"
+    ) == staged
+
+
+def test_a_corrected_day_rerun_replaces_its_effect(graph, landing):
+    write_day(landing, "2026-01-01", roles=[role(1, "first", [10, 11])])
+    write_day(landing, "2026-01-02", roles=[role(1, "typo", [10])])
+    graph.run("2026-01-01")
+    graph.run("2026-01-02")
+    assert graph.mapping()[(11, 1)][0] == "removed"
+
+    write_day(landing, "2026-01-02", roles=[role(1, "fixed", [10, 11])])
+    result = graph.run("2026-01-02")
+    assert materialized(result, "roles")["apply_mode"] == "rebuild"
+    assert graph.mapping()[(11, 1)] == ("assigned", D(2026, 1, 1), None)
+    assert graph.query("SELECT name FROM roles") == [("fixed",)]
+
+
+def test_checks_catch_corrupted_tables(graph, landing):
+    write_day(landing, "2026-01-01", roles=[role(1, agent_ids=[10, 11]), role(2, agent_ids=[20])])
+    graph.run("2026-01-01")
+    postgres = PostgresResource(database_url=graph.database_url)
+    assert key_check(postgres, "stg_roles", ["role_id"], "2026-01-01").passed
+
+    graph.query("INSERT INTO stg_roles (role_id, name, sync_day) VALUES (2, 'again', '2026-01-01'), (NULL, 'x', '2026-01-01')")
+    graph.query("INSERT INTO stg_agent_roles (agent_id, role_id, sync_day) VALUES (30, 3, '2026-01-01')")
+    graph.query("UPDATE agent_role_mapping SET removed_at = '2026-01-05' WHERE agent_id = 10")
+
+    keys = key_check(postgres, "stg_roles", ["role_id"], "2026-01-01")
+    assert not keys.passed
+    assert (keys.metadata["null_keys"].value, keys.metadata["duplicate_keys"].value) == (1, 1)
+    assert keys.metadata["sample_duplicates"].value == [{"role_id": 2}]
+    orphans = query_check(postgres, "unreferenced_staged_roles.sql", "unreferenced_pairs", sync_day="2026-01-01")
+    assert not orphans.passed and orphans.metadata["sample"].value == [[30, 3]]
+    status = query_check(postgres, "inconsistent_mapping_status.sql", "inconsistent_rows")
+    assert not status.passed and status.metadata["sample"].value == [[10, 1, "assigned"]]

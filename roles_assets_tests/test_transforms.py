@@ -1,0 +1,216 @@
+"""The validation, dedup and assignment rules, on a real local Spark, without Dagster."""
+
+import datetime as dt
+import json
+
+import pytest
+
+from roles_assets.transforms.parse import FILES_SCHEMA, parse_records
+from roles_assets.transforms.stage import stage_day
+from roles_assets_tests.conftest import role
+
+
+def stage(spark, files: dict[str, object]):
+    """Stages in-memory files: ``{"admin_roles/x.json": records or raw text or bytes}``."""
+    rows = []
+    for name, content in files.items():
+        if isinstance(content, str):
+            content = content.encode()
+        elif not isinstance(content, bytes):
+            content = json.dumps(content, ensure_ascii=False).encode()
+        rows.append((name.split("/")[0], name, bytearray(content)))
+    raw = parse_records(spark.createDataFrame(rows, FILES_SCHEMA))
+    return stage_day(raw, "day1")
+
+
+def roles_of(staged) -> dict[int, dict]:
+    return {r["role_id"]: r.asDict() for r in staged.roles.collect()}
+
+
+def pairs_of(staged) -> set[tuple[int, int]]:
+    return {(r["agent_id"], r["role_id"]) for r in staged.agent_roles.collect()}
+
+
+def errors_of(staged) -> list[tuple]:
+    return sorted(
+        (r["error_type"], r["role_id"], r["agent_id"], r["source_file"]) for r in staged.errors.collect()
+    )
+
+
+def test_three_file_shapes_pretty_or_compact(spark):
+    staged = stage(spark, {
+        "admin_roles/1_array.json": json.dumps([role(1, agent_ids=[10])], indent=2),
+        "admin_roles/2_wrapped.json": {"roles": [role(2, agent_ids=[20])]},
+        "admin_roles/3_single.json": role(3, agent_ids=[30]),
+    })
+    assert set(roles_of(staged)) == {1, 2, 3}
+    assert pairs_of(staged) == {(10, 1), (20, 2), (30, 3)}
+    assert errors_of(staged) == []
+
+
+def test_values_are_typed_and_timestamps_are_utc(spark):
+    staged = stage(spark, {"admin_roles/r.json": [role(
+        7, name="Support — 東京 ✓", description="ünïcödé", default=True, agent_type=2,
+        created_at="2026-03-01T10:00:00+02:00", updated_at="2026-11-24T08:15:00Z",
+    )]})
+    row = roles_of(staged)[7]
+    assert row["name"] == "Support — 東京 ✓"
+    assert row["description"] == "ünïcödé"
+    assert row["is_default"] is True and row["agent_type"] == 2
+    assert row["created_at"] == dt.datetime(2026, 3, 1, 8, 0)
+    assert row["updated_at"] == dt.datetime(2026, 11, 24, 8, 15)
+    assert row["source"] == "admin_roles/r.json"
+
+
+def test_ids_as_digit_strings_and_beyond_two_to_the_53_are_exact(spark):
+    big = 2**53 + 1
+    largest = 2**63 - 1
+    staged = stage(spark, {"admin_roles/r.json": [
+        role(big, agent_ids=[big + 2, str(largest)]),
+        role(str(largest - 1), agent_ids=["12"]),
+    ]})
+    assert set(roles_of(staged)) == {big, largest - 1}
+    assert pairs_of(staged) == {(big + 2, big), (largest, big), (12, largest - 1)}
+
+
+@pytest.mark.parametrize(
+    "bad_id, error_type",
+    [
+        (None, "MISSING_ROLE_ID"),
+        (0, "INVALID_ROLE_ID"),
+        (-5, "INVALID_ROLE_ID"),
+        (3.5, "INVALID_ROLE_ID"),
+        (12.0, "INVALID_ROLE_ID"),
+        (2**63, "INVALID_ROLE_ID"),
+        ("12a", "INVALID_ROLE_ID"),
+        (True, "INVALID_ROLE_ID"),
+        ([1], "INVALID_ROLE_ID"),
+    ],
+)
+def test_bad_role_ids_reject_the_record_and_its_agents(spark, bad_id, error_type):
+    record = role(bad_id, agent_ids=[10])
+    if bad_id is None:
+        del record["id"]
+    staged = stage(spark, {"admin_roles/r.json": [record, role(2, agent_ids=[20])]})
+    assert set(roles_of(staged)) == {2}
+    assert pairs_of(staged) == {(20, 2)}
+    assert errors_of(staged) == [(error_type, None, None, "admin_roles/r.json")]
+    (error,) = staged.errors.collect()
+    assert json.loads(error["raw_record"])["agent_ids"] == [10]
+
+
+@pytest.mark.parametrize("name", [None, "", "   ", 5])
+def test_missing_or_blank_names_reject_the_record(spark, name):
+    staged = stage(spark, {"admin_roles/r.json": [role(1, name=name, agent_ids=[10])]})
+    assert roles_of(staged) == {}
+    assert pairs_of(staged) == set()
+    assert errors_of(staged) == [("MISSING_NAME", 1, None, "admin_roles/r.json")]
+
+
+def test_a_record_with_two_problems_gets_two_rows(spark):
+    record = role(-1, name=" ")
+    staged = stage(spark, {"admin_roles/r.json": [record]})
+    assert [e[0] for e in errors_of(staged)] == ["INVALID_ROLE_ID", "MISSING_NAME"]
+
+
+def test_duplicates_latest_updated_at_wins(spark):
+    staged = stage(spark, {
+        "admin_roles/a.json": [role(1, name="old", updated_at="2026-01-01T00:00:00Z", agent_ids=[10])],
+        "admin_roles/b.json": [role(1, name="new", updated_at="2026-02-01T00:00:00Z", agent_ids=[20])],
+    })
+    assert roles_of(staged)[1]["name"] == "new"
+    assert pairs_of(staged) == {(20, 1)}
+    assert errors_of(staged) == [("DUPLICATE_ROLE", 1, None, "admin_roles/a.json")]
+    (loser,) = staged.errors.collect()
+    assert json.loads(loser["raw_record"])["name"] == "old"
+
+
+def test_duplicates_tie_goes_to_the_first_in_file_then_position_order(spark):
+    same = "2026-01-01T00:00:00Z"
+    staged = stage(spark, {
+        "admin_roles/b.json": [role(1, name="b0", updated_at=same)],
+        "admin_roles/a.json": [role(1, name="a0", updated_at=same), role(1, name="a1", updated_at=same)],
+    })
+    assert roles_of(staged)[1]["name"] == "a0"
+    loser_names = sorted(json.loads(e["raw_record"])["name"] for e in staged.errors.collect())
+    assert loser_names == ["a1", "b0"]
+    assert {e["error_type"] for e in staged.errors.collect()} == {"DUPLICATE_ROLE"}
+
+
+def test_invalid_optional_values_become_null_with_one_row_each(spark):
+    staged = stage(spark, {"admin_roles/r.json": [role(
+        1, agent_type="one", created_at="not-a-timestamp", default="yes", description={"x": 1}
+    )]})
+    row = roles_of(staged)[1]
+    assert (row["agent_type"], row["created_at"], row["is_default"], row["description"]) == (None,) * 4
+    messages = sorted(e["error_message"] for e in staged.errors.collect())
+    assert [m.split(" ")[0] for m in messages] == ["agent_type", "created_at", "default", "description"]
+    assert {e[0] for e in errors_of(staged)} == {"INVALID_VALUE"}
+
+
+def test_booleans_and_integers_as_strings_are_accepted(spark):
+    staged = stage(spark, {"admin_roles/r.json": [role(1, default="TRUE", agent_type="3")]})
+    row = roles_of(staged)[1]
+    assert (row["is_default"], row["agent_type"]) == (True, 3)
+    assert errors_of(staged) == []
+
+
+def test_bad_agent_id_entries_are_reported_and_the_rest_kept(spark):
+    staged = stage(spark, {"admin_roles/r.json": [role(1, agent_ids=[10, None, "x", -3, 11])]})
+    assert pairs_of(staged) == {(10, 1), (11, 1)}
+    assert [e[:3] for e in errors_of(staged)] == [
+        ("INVALID_AGENT_ID", 1, None), ("INVALID_AGENT_ID", 1, None), ("MISSING_AGENT_ID", 1, None),
+    ]
+
+
+def test_agent_files_add_assignments_and_unknown_roles_are_reported(spark):
+    staged = stage(spark, {
+        "admin_roles/r.json": [role(1, agent_ids=[10]), role(2)],
+        "agent_details/10.json": {"id": 10, "role_ids": [1, 2, 99]},
+        "agent_details/11.json": {"id": "11", "role_ids": ["2"]},
+    })
+    assert pairs_of(staged) == {(10, 1), (10, 2), (11, 2)}
+    assert errors_of(staged) == [("UNKNOWN_ROLE", 99, 10, "agent_details/10.json")]
+
+
+@pytest.mark.parametrize("role_ids", ["1", [1, "x"], None, {"a": 1}])
+def test_agent_with_bad_role_ids_is_rejected(spark, role_ids):
+    agent = {"id": 10, "role_ids": role_ids}
+    if role_ids is None:
+        del agent["role_ids"]
+    staged = stage(spark, {"admin_roles/r.json": [role(1)], "agent_details/10.json": agent})
+    assert pairs_of(staged) == set()
+    assert errors_of(staged) == [("INVALID_ROLE_IDS", None, 10, "agent_details/10.json")]
+
+
+@pytest.mark.parametrize("bad_id, error_type", [(None, "MISSING_AGENT_ID"), (1.5, "INVALID_AGENT_ID")])
+def test_agent_with_bad_id_is_rejected(spark, bad_id, error_type):
+    agent = {"id": bad_id, "role_ids": [1]}
+    staged = stage(spark, {"admin_roles/r.json": [role(1)], "agent_details/x.json": agent})
+    assert pairs_of(staged) == set()
+    assert errors_of(staged) == [(error_type, None, None, "agent_details/x.json")]
+
+
+@pytest.mark.parametrize(
+    "content, reason",
+    [
+        ('[{"id": 1, "name": "x"', "not valid JSON"),
+        ("", "empty"),
+        ("  \n ", "empty"),
+        (b'[{"id": 1, "name": "\xff\xfe"}]', "not valid UTF-8"),
+        ("42", "top level"),
+    ],
+)
+def test_unreadable_files_are_malformed_and_kept(spark, content, reason):
+    staged = stage(spark, {"admin_roles/bad.json": content, "admin_roles/good.json": [role(1)]})
+    assert set(roles_of(staged)) == {1}
+    (error,) = staged.errors.collect()
+    assert error["error_type"] == "MALFORMED_JSON"
+    assert reason in error["error_message"]
+    assert "file_text" in json.loads(error["raw_record"])
+
+
+def test_a_utf8_bom_is_tolerated(spark):
+    staged = stage(spark, {"admin_roles/r.json": "\ufeff" + json.dumps([role(1)])})
+    assert set(roles_of(staged)) == {1}
+    assert errors_of(staged) == []
