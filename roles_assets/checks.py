@@ -91,6 +91,29 @@ def stg_agent_roles_reference_staged_roles(
 
 
 @dg.asset_check(
+    asset="stg_roles",
+    blocking=True,
+    partitions_def=sync_day_partitions,
+    additional_deps=["role_errors"],
+)
+def stg_roles_snapshot_not_empty(context: dg.AssetCheckExecutionContext, postgres: PostgresResource):
+    """The day staged at least one valid role. An empty snapshot (admin_roles/ missing or empty,
+    or every record rejected) would otherwise look like every role and assignment vanished."""
+    with postgres.transaction() as cur:
+        run_sql(cur, "checks/valid_roles_in_day.sql", {"sync_day": context.partition_key})
+        valid_roles, error_rows = cur.fetchone()
+    return dg.AssetCheckResult(
+        passed=valid_roles > 0,
+        description=None if valid_roles else (
+            f"sync day {context.partition_key!r} has no valid role (admin_roles/ missing, empty, "
+            "or every record rejected): the final tables were left untouched; its staging and "
+            "error rows are kept for inspection"
+        ),
+        metadata={"valid_roles": valid_roles, "error_rows": error_rows},
+    )
+
+
+@dg.asset_check(
     asset="role_errors",
     partitions_def=sync_day_partitions,
     additional_deps=["stg_roles"],
@@ -137,6 +160,7 @@ def agent_role_mapping_status_consistent(postgres: PostgresResource):
 
 ALL_CHECKS = [
     stg_roles_keys_valid,
+    stg_roles_snapshot_not_empty,
     stg_agent_roles_keys_valid,
     stg_agent_roles_reference_staged_roles,
     role_errors_rejection_rate,

@@ -63,13 +63,19 @@ class Graph:
     """The production job, with resources pointed at a test database and landing folder."""
 
     def __init__(self, landing: Path, database_url: str, raw_path: Path, instance):
+        self.landing, self.raw_path, self.instance = landing, raw_path, instance
+        self.use_database_url(database_url)
+
+    def use_database_url(self, database_url: str) -> None:
         self.database_url = database_url
-        self.instance = instance
-        self.defs = build_definitions(build_resources(str(landing), str(raw_path), database_url))
-        self.job = self.defs.resolve_implicit_global_asset_job_def()
+        resources = build_resources(str(self.landing), str(self.raw_path), database_url)
+        self.job = build_definitions(resources).resolve_implicit_global_asset_job_def()
+
+    def register(self, day: str) -> None:
+        register_days(self.instance, [day])
 
     def run(self, day: str, raise_on_error: bool = True):
-        register_days(self.instance, [day])
+        self.register(day)
         return self.job.execute_in_process(
             partition_key=day, instance=self.instance, raise_on_error=raise_on_error
         )

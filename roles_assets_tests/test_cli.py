@@ -14,11 +14,30 @@ from roles_assets_tests.conftest import role, write_day
 DAGSTER = str(Path(sys.executable).parent / "dagster")
 
 
-def materialize(day: str, env: dict) -> subprocess.CompletedProcess:
-    return subprocess.run(
+def cli_env(tmp_path: Path, landing: Path, database_url: str) -> dict:
+    """The environment a user sets: a fresh DAGSTER_HOME and the three ROLES_* variables."""
+    home = tmp_path / "dagster_home"
+    home.mkdir(exist_ok=True)
+    return {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "ROLES_LANDING_DIR": str(landing),
+        "ROLES_DATABASE_URL": database_url,
+        "ROLES_RAW_PATH": str(tmp_path / "raw"),
+    }
+
+
+def start_materialize(day: str, env: dict) -> subprocess.Popen:
+    return subprocess.Popen(
         [DAGSTER, "asset", "materialize", "-m", "roles_assets", "--select", "*", "--partition", day],
-        env=env, capture_output=True, text=True, timeout=300,
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
+
+
+def materialize(day: str, env: dict) -> subprocess.CompletedProcess:
+    run = start_materialize(day, env)
+    stdout, stderr = run.communicate(timeout=300)
+    return subprocess.CompletedProcess(run.args, run.returncode, stdout, stderr)
 
 
 @pytest.mark.slow
@@ -27,15 +46,7 @@ def test_cli_materializes_days_out_of_order_on_a_fresh_home(tmp_path, landing, p
     write_day(landing, "day10", roles=[role(1, "new name", [10]), role(2, "two", [20])])
     local_postgres.create_database(pg_admin_url, "cli_test")
     database_url = pg_admin_url.rsplit("/", 1)[0] + "/cli_test"
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    env = {
-        **os.environ,
-        "DAGSTER_HOME": str(home),
-        "ROLES_LANDING_DIR": str(landing),
-        "ROLES_DATABASE_URL": database_url,
-        "ROLES_RAW_PATH": str(tmp_path / "raw"),
-    }
+    env = cli_env(tmp_path, landing, database_url)
 
     newer = materialize("day10", env)
     assert newer.returncode == 0, newer.stderr[-3000:]

@@ -1,10 +1,17 @@
 """roles, agent_role_mapping: a staged day folded into the final tables by the SQL in sql/.
 
 Both tables change in one transaction per day, under one advisory lock, so concurrent runs
-(a parallel backfill, a sensor run racing a manual one) apply one day at a time.
+(a parallel backfill, a sensor run racing a manual one) apply one day at a time, and a run that
+dies or is refused leaves them exactly as they were.
 """
 
+import datetime as dt
+import os
+from dataclasses import dataclass
+
 import dagster as dg
+import psycopg2.extensions
+from pydantic import Field
 
 from roles_assets.landing import LandingZone, sync_time
 from roles_assets.partitions import day_order, sync_day_partitions
@@ -15,14 +22,85 @@ from roles_assets.resources.postgres import (
     run_sql,
 )
 
-_INCREMENTAL_STEPS = {
-    "roles": ["apply_day_roles.sql"],
-    "agent_role_mapping": ["apply_day_assignments.sql", "apply_day_removals.sql"],
-}
-_REBUILD_STEPS = {
-    "roles": ["rebuild_roles.sql"],
-    "agent_role_mapping": ["rebuild_agent_role_mapping.sql"],
-}
+DEFAULT_MAX_REMOVAL_SHARE = 0.5
+
+
+class ApplyConfig(dg.Config):
+    allow_mass_removal: bool = Field(
+        default=False,
+        description=(
+            "Apply the day even if it removes more than ROLES_MAX_REMOVAL_SHARE (default 0.5) "
+            "of the assigned mappings. Set it only for a day where that is really intended."
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class AppliedDay:
+    incremental: bool
+    removed: int  # pairs assigned before the day and not after it
+    rows_written: dict[str, int]  # per table; incremental applies only
+    role_count: int
+    mapping_by_status: dict[str, int]
+
+
+class MassRemovalRefused(Exception):
+    """The day would remove too large a share of the assigned mappings; nothing was applied."""
+
+
+def apply_day(
+    postgres: PostgresResource,
+    sync_day: str,
+    synced_at: dt.datetime,
+    allow_mass_removal: bool = False,
+    max_removal_share: float = DEFAULT_MAX_REMOVAL_SHARE,
+) -> AppliedDay:
+    """Folds a staged day into the final tables in one transaction, under the apply lock."""
+    params = {"sync_day": sync_day, "day_order": day_order(sync_day), "synced_at": synced_at}
+    with postgres.transaction() as cur:
+        cur.execute(
+            "SELECT pg_advisory_xact_lock(%s, %s)", (ADVISORY_LOCK_NAMESPACE, APPLY_LOCK)
+        )
+        cur.execute("SELECT count(*) FROM agent_role_mapping WHERE status = 'assigned'")
+        (assigned_before,) = cur.fetchone()
+        run_sql(cur, "register_day.sql", params)
+        (incremental,) = cur.fetchone()
+        run_sql(cur, "mark_day_applied.sql", params)
+        removed, rows_written = _apply(cur, params, incremental)
+        share = removed / assigned_before if assigned_before else 0.0
+        if share > max_removal_share and not allow_mass_removal:
+            # Raising rolls the transaction back: the final tables stay as they were.
+            raise MassRemovalRefused(
+                f"sync day {sync_day!r} would remove {removed} of {assigned_before} assigned "
+                f"mappings ({share:.0%}), more than the allowed {max_removal_share:.0%}; nothing "
+                "was applied. If this is intended, re-run the day with the final_tables config "
+                "allow_mass_removal: true."
+            )
+        cur.execute("SELECT count(*) FROM roles")
+        (role_count,) = cur.fetchone()
+        cur.execute("SELECT status, count(*) FROM agent_role_mapping GROUP BY status")
+        by_status = dict(cur.fetchall())
+    return AppliedDay(incremental, removed, rows_written, role_count, by_status)
+
+
+def _apply(
+    cur: psycopg2.extensions.cursor, params: dict, incremental: bool
+) -> tuple[int, dict[str, int]]:
+    """Runs the day's SQL; returns the pairs it removed and, if incremental, rows written."""
+    if incremental:
+        run_sql(cur, "apply_day_roles.sql", params)
+        roles_written = cur.rowcount
+        run_sql(cur, "apply_day_assignments.sql", params)
+        assigned = cur.rowcount
+        run_sql(cur, "apply_day_removals.sql", params)
+        removed = cur.rowcount
+        return removed, {"roles": roles_written, "agent_role_mapping": assigned + removed}
+    run_sql(cur, "snapshot_assigned_pairs.sql")
+    run_sql(cur, "rebuild_roles.sql")
+    run_sql(cur, "rebuild_agent_role_mapping.sql")
+    run_sql(cur, "count_removed_since_snapshot.sql")
+    (removed,) = cur.fetchone()
+    return removed, {}
 
 
 @dg.multi_asset(
@@ -45,47 +123,45 @@ _REBUILD_STEPS = {
     ],
 )
 def final_tables(
-    context: dg.AssetExecutionContext, postgres: PostgresResource, landing: LandingZone
+    context: dg.AssetExecutionContext,
+    config: ApplyConfig,
+    postgres: PostgresResource,
+    landing: LandingZone,
 ):
     sync_day = context.partition_key
-    params = {
-        "sync_day": sync_day,
-        "day_order": day_order(sync_day),
-        "synced_at": sync_time(landing.day_dir(sync_day)),
-    }
-    rows_written = {}
-    with postgres.transaction() as cur:
-        cur.execute(
-            "SELECT pg_advisory_xact_lock(%s, %s)", (ADVISORY_LOCK_NAMESPACE, APPLY_LOCK)
+    synced_at = sync_time(landing.day_dir(sync_day))
+    try:
+        applied = apply_day(
+            postgres,
+            sync_day,
+            synced_at,
+            allow_mass_removal=config.allow_mass_removal,
+            max_removal_share=float(
+                os.environ.get("ROLES_MAX_REMOVAL_SHARE", DEFAULT_MAX_REMOVAL_SHARE)
+            ),
         )
-        run_sql(cur, "register_day.sql", params)
-        (incremental,) = cur.fetchone()
-        run_sql(cur, "mark_day_applied.sql", params)
-        for table, files in (_INCREMENTAL_STEPS if incremental else _REBUILD_STEPS).items():
-            for name in files:
-                run_sql(cur, name, params)
-                # A rebuild file holds several statements: only incremental counts are exact.
-                if incremental:
-                    rows_written[table] = rows_written.get(table, 0) + cur.rowcount
-        cur.execute("SELECT count(*) FROM roles")
-        (role_count,) = cur.fetchone()
-        cur.execute("SELECT status, count(*) FROM agent_role_mapping GROUP BY status")
-        by_status = dict(cur.fetchall())
+    except MassRemovalRefused as refused:
+        raise dg.Failure(description=str(refused)) from None
 
-    mode = "incremental" if incremental else "rebuild"
-    context.log.info(f"applied sync day {sync_day!r} ({mode})")
-
-    def metadata(table: str, **counts) -> dict:
-        written = {"rows_written": rows_written[table]} if incremental else {}
-        return {"apply_mode": mode, "synced_at": params["synced_at"].isoformat(), **counts, **written}
-
-    yield dg.MaterializeResult(asset_key="roles", metadata=metadata("roles", row_count=role_count))
+    mode = "incremental" if applied.incremental else "rebuild"
+    context.log.info(f"applied sync day {sync_day!r} ({mode}), {applied.removed} removals")
+    common = {"apply_mode": mode, "synced_at": synced_at.isoformat()}
+    written = {
+        table: {"rows_written": count} for table, count in applied.rows_written.items()
+    }
+    yield dg.MaterializeResult(
+        asset_key="roles",
+        metadata={**common, "row_count": applied.role_count, **written.get("roles", {})},
+    )
+    by_status = applied.mapping_by_status
     yield dg.MaterializeResult(
         asset_key="agent_role_mapping",
-        metadata=metadata(
-            "agent_role_mapping",
-            row_count=sum(by_status.values()),
-            assigned=by_status.get("assigned", 0),
-            removed=by_status.get("removed", 0),
-        ),
+        metadata={
+            **common,
+            "row_count": sum(by_status.values()),
+            "assigned": by_status.get("assigned", 0),
+            "removed": by_status.get("removed", 0),
+            "removed_by_this_day": applied.removed,
+            **written.get("agent_role_mapping", {}),
+        },
     )

@@ -4,6 +4,7 @@ Both store one partition per sync day and always report the row count they store
 """
 
 import hashlib
+import time
 import uuid
 
 import dagster as dg
@@ -15,27 +16,55 @@ from roles_assets.resources.postgres import PostgresResource
 
 
 class SparkParquetIOManager(dg.ConfigurableIOManager):
-    """Stores DataFrames as Parquet under ``<base_path>/<asset>/sync_day=<day>``.
+    """Stores DataFrames as Parquet under ``<base_path>/<asset>/sync_day=<day>/run_id=<run>``.
 
+    Each run writes a folder of its own, so two runs of the same day (a sensor run racing a
+    manual one) never write into each other's files; a run reads the folder it wrote, or else
+    the newest one. Folders of earlier runs older than ``keep_seconds`` are deleted.
     ``base_path`` is any Hadoop path Spark can write (a local folder, ``s3a://...``).
     """
 
     base_path: str
     spark: dg.ResourceDependency[LazyPySparkResource]
+    keep_seconds: int = 3600
 
-    def _path(self, asset_key: dg.AssetKey, sync_day: str) -> str:
+    def _day_path(self, asset_key: dg.AssetKey, sync_day: str) -> str:
         return f"{self.base_path.rstrip('/')}/{asset_key.to_python_identifier()}/sync_day={sync_day}"
 
+    def _runs(self, day_path: str) -> list:
+        """The day's run folders (Hadoop FileStatus), newest first."""
+        session = self.spark.spark_session
+        path = session._jvm.org.apache.hadoop.fs.Path(day_path)
+        fs = path.getFileSystem(session._jsc.hadoopConfiguration())
+        if not fs.exists(path):
+            return []
+        folders = [s for s in fs.listStatus(path) if s.isDirectory() and s.getPath().getName().startswith("run_id=")]
+        return sorted(folders, key=lambda s: s.getModificationTime(), reverse=True)
+
     def handle_output(self, context: dg.OutputContext, df: DataFrame) -> None:
-        path = self._path(context.asset_key, context.partition_key)
+        day_path = self._day_path(context.asset_key, context.partition_key)
+        path = f"{day_path}/run_id={context.run_id}"
         df.write.mode("overwrite").parquet(path)
         # Counting the written files reads only Parquet footers, not the data again.
         row_count = self.spark.spark_session.read.parquet(path).count()
         context.add_output_metadata({"row_count": row_count, "path": path})
+        self._delete_stale_runs(day_path, keep=f"run_id={context.run_id}")
+
+    def _delete_stale_runs(self, day_path: str, keep: str) -> None:
+        cutoff_ms = (time.time() - self.keep_seconds) * 1000
+        for status in self._runs(day_path):
+            if status.getPath().getName() != keep and status.getModificationTime() < cutoff_ms:
+                status.getPath().getFileSystem(self.spark.spark_session._jsc.hadoopConfiguration()).delete(
+                    status.getPath(), True
+                )
 
     def load_input(self, context: dg.InputContext) -> DataFrame:
-        path = self._path(context.asset_key, context.partition_key)
-        return self.spark.spark_session.read.parquet(path)
+        day_path = self._day_path(context.asset_key, context.partition_key)
+        runs = self._runs(day_path)
+        own = [s for s in runs if s.getPath().getName() == f"run_id={context.upstream_output.run_id}"]
+        if not (own or runs):
+            raise FileNotFoundError(f"no {context.asset_key.to_user_string()} data at {day_path}")
+        return self.spark.spark_session.read.parquet(str((own or runs)[0].getPath().toString()))
 
 
 def partition_table(table: str, sync_day: str) -> str:

@@ -5,6 +5,9 @@ A file holds a JSON array of records, an object wrapping them (``{"roles": [...]
 shapes becomes a single row with ``file_error`` set and its text kept in ``raw_json``.
 """
 
+import os
+from pathlib import Path
+
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
@@ -29,17 +32,28 @@ RAW_SCHEMA = T.StructType(
 )
 
 
+# An unreadable file's text is kept in its error row up to this many characters; the file
+# itself stays in the landing zone.
+MAX_KEPT_FILE_TEXT = 1_000_000
+
+
 def read_files(spark: SparkSession, paths: list[str]) -> DataFrame:
     """The files' bytes, named ``<folder>/<file>`` after the last two parts of their path."""
-    if not paths:
-        return spark.createDataFrame([], FILES_SCHEMA)
-    files = spark.read.format("binaryFile").load(paths)
-    folder_and_name = F.regexp_extract("path", r"([^/]+)/([^/]+)$", 0)
+    # Spark's file sources skip zero-byte files; they must still become MALFORMED_JSON rows.
+    empty = [path for path in paths if os.path.getsize(path) == 0]
+    empty_files = spark.createDataFrame(
+        [(Path(p).parent.name, f"{Path(p).parent.name}/{Path(p).name}", bytearray()) for p in empty],
+        FILES_SCHEMA,
+    )
+    non_empty = [path for path in paths if path not in empty]
+    if not non_empty:
+        return empty_files
+    files = spark.read.format("binaryFile").load(non_empty)
     return files.select(
         F.regexp_extract("path", r"([^/]+)/[^/]+$", 1).alias("source_folder"),
-        folder_and_name.alias("source_file"),
+        F.regexp_extract("path", r"[^/]+/[^/]+$", 0).alias("source_file"),
         "content",
-    )
+    ).unionByName(empty_files)
 
 
 def _records() -> Column:
@@ -72,7 +86,11 @@ def parse_records(files: DataFrame) -> DataFrame:
         _records().alias("records"),
         F.when(~F.col("is_utf8"), F.lit("file is not valid UTF-8"))
         .when(F.col("text").rlike(r"^\s*$"), F.lit("file is empty"))
-        .when(F.col("doc").isNull(), F.lit("file is not valid JSON"))
+        .when(
+            F.col("doc").isNull(),
+            F.lit("file is not valid JSON, or breaks a parser limit (duplicate keys, NaN, "
+                  "very deep nesting, a string over 20 MB)"),
+        )
         .when(
             _records().isNull(),
             F.lit('top level must be an array of records, an object with a "roles" list, '
@@ -96,7 +114,14 @@ def parse_records(files: DataFrame) -> DataFrame:
         "source_file",
         F.col("record_index").cast("int").alias("record_index"),
         F.when(F.col("file_error").isNull(), F.expr("to_json(record)"))
-        .otherwise(F.to_json(F.struct(F.col("text").alias("file_text"))))
+        .otherwise(
+            F.to_json(
+                F.struct(
+                    F.substring("text", 1, MAX_KEPT_FILE_TEXT).alias("file_text"),
+                    F.length("text").alias("file_chars"),
+                )
+            )
+        )
         .alias("raw_json"),
         # Kept as VARIANT so validation sees JSON types as parsed: 12.0 stays a decimal.
         "record",

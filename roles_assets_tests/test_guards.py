@@ -1,0 +1,167 @@
+"""What happens when things go wrong: nothing lost, nothing half-applied, nobody in."""
+
+import json
+
+import dagster as dg
+
+import pytest
+
+from roles_assets.partitions import register_days
+from roles_assets.resources.postgres import DatabaseUnavailable, PostgresResource
+from roles_assets_tests.conftest import role, write_day
+from roles_assets_tests.test_cli import cli_env, start_materialize
+
+
+def _final_and_staging(graph):
+    return graph.final_tables(), graph.query(
+        "SELECT sync_day, count(*) FROM stg_agent_roles GROUP BY 1 ORDER BY 1"
+    )
+
+
+@pytest.mark.parametrize("snapshot", ["no admin_roles folder", "empty folder", "empty list", "all rejected"])
+def test_an_empty_snapshot_never_wipes_the_final_tables(graph, landing, snapshot):
+    write_day(landing, "2026-01-01", roles=[role(1, agent_ids=[10]), role(2, agent_ids=[20])])
+    graph.run("2026-01-01")
+    before = graph.final_tables()
+
+    day_dir = landing / "2026-01-02"
+    if snapshot == "no admin_roles folder":
+        write_day(landing, "2026-01-02", agents=[{"id": 10, "role_ids": [1]}])
+        (day_dir / "admin_roles").rmdir()
+    elif snapshot == "empty folder":
+        write_day(landing, "2026-01-02")
+    elif snapshot == "empty list":
+        write_day(landing, "2026-01-02", roles=[])
+    else:
+        write_day(landing, "2026-01-02", roles=[role(1, name=""), role(None, agent_ids=[10])])
+
+    result = graph.run("2026-01-02", raise_on_error=False)
+    assert not result.success
+    (empty,) = [c for c in result.get_asset_check_evaluations() if c.check_name == "stg_roles_snapshot_not_empty"]
+    assert not empty.passed
+    assert "no valid role" in empty.description and "left untouched" in empty.description
+    assert graph.final_tables() == before
+    assert graph.query("SELECT sync_day, applied FROM sync_days ORDER BY 1") == [("2026-01-01", True)]
+    # The day's staging and error rows stay for inspection.
+    errors = graph.query(
+        "SELECT error_type FROM role_pipeline_errors WHERE sync_day = '2026-01-02' ORDER BY 1"
+    )
+    assert [e for (e,) in errors] == {
+        "no admin_roles folder": ["UNKNOWN_ROLE"],  # the agent file names a role not valid that day
+        "all rejected": ["MISSING_NAME", "MISSING_ROLE_ID"],
+    }.get(snapshot, [])
+
+
+def test_mass_removal_is_refused_unless_overridden(graph, landing):
+    write_day(landing, "2026-01-01", roles=[role(1, agent_ids=range(10, 20))])
+    write_day(landing, "2026-01-02", roles=[role(1, name="renamed", agent_ids=[10, 11, 12])])
+    graph.run("2026-01-01")
+    before = graph.final_tables()
+
+    refused = graph.run("2026-01-02", raise_on_error=False)
+    assert not refused.success
+    (failure,) = [e for e in refused.all_events if e.event_type_value == "STEP_FAILURE"]
+    message = failure.event_specific_data.error.message
+    assert "would remove 7 of 10 assigned mappings (70%)" in message
+    assert "allow_mass_removal" in message
+    assert graph.final_tables() == before  # not even the rename went through
+
+    override = {"ops": {"final_tables": {"config": {"allow_mass_removal": True}}}}
+    graph.register("2026-01-02")
+    allowed = graph.job.execute_in_process(partition_key="2026-01-02", instance=graph.instance, run_config=override)
+    assert allowed.success
+    statuses = [state[0] for state in graph.mapping().values()]
+    assert statuses.count("removed") == 7 and statuses.count("assigned") == 3
+    assert graph.query("SELECT name FROM roles") == [("renamed",)]
+
+
+def test_a_failure_inside_the_apply_leaves_the_final_tables_as_they_were(graph, landing):
+    write_day(landing, "2026-01-01", roles=[role(1, "one", [10, 11])])
+    write_day(landing, "2026-01-02", roles=[role(1, "two", [10]), role(2, "new", [20])])
+    graph.run("2026-01-01")
+    before = graph.final_tables()
+    # A real database error in the last statement of the apply (the removals).
+    graph.query(
+        "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS"
+        " $$BEGIN RAISE EXCEPTION 'injected fault'; END$$;"
+        "CREATE TRIGGER refuse_removal BEFORE UPDATE ON agent_role_mapping"
+        " FOR EACH ROW WHEN (NEW.status = 'removed') EXECUTE FUNCTION refuse()"
+    )
+    failed = graph.run("2026-01-02", raise_on_error=False)
+    assert not failed.success
+    assert graph.final_tables() == before  # the roles upsert and the insert of (20, 2) rolled back
+    assert graph.query("SELECT sync_day FROM sync_days WHERE applied") == [("2026-01-01",)]
+
+    graph.query("DROP TRIGGER refuse_removal ON agent_role_mapping")
+    assert graph.run("2026-01-02").success
+    assert {pair: s[0] for pair, s in graph.mapping().items()} == {
+        (10, 1): "assigned", (11, 1): "removed", (20, 2): "assigned",
+    }
+
+
+def test_a_failed_staging_write_keeps_the_previous_partition(graph, landing):
+    write_day(landing, "2026-01-01", roles=[role(1, "one", [10, 11])])
+    graph.run("2026-01-01")
+    # Every new load table inherits this default, so the JDBC write of stg_agent_roles fails.
+    graph.query("ALTER TABLE stg_agent_roles ALTER COLUMN status SET DEFAULT 'x'; "
+                "ALTER TABLE stg_agent_roles ADD CONSTRAINT no_new_rows CHECK (agent_id < 11) NOT VALID")
+    write_day(landing, "2026-01-01", roles=[role(1, "one", [10, 11, 12])])
+    assert not graph.run("2026-01-01", raise_on_error=False).success
+    graph.query("ALTER TABLE stg_agent_roles DROP CONSTRAINT no_new_rows")
+    assert graph.query("SELECT agent_id FROM stg_agent_roles ORDER BY 1") == [(10,), (11,)]
+    assert graph.query(
+        "SELECT count(*) FROM pg_tables WHERE tablename LIKE '%%\\_\\_load\\_%%'"
+    ) == [(0,)]
+
+
+@pytest.mark.slow
+def test_concurrent_runs_end_like_sequential_ones(make_graph, landing, tmp_path):
+    days = ["day1", "day2", "day3"]
+    team = list(range(100, 110))  # enough stable assignments to stay under the mass-removal guard
+    write_day(landing, "day1", roles=[role(1, "a", [10, 11]), role(2, "b", [20]), role(9, "team", team)])
+    write_day(landing, "day2", roles=[role(1, "a2", [10]), role(2, "b", [20, 21]), role(9, "team", team)])
+    write_day(landing, "day3", roles=[role(1, "a3", [11]), role(3, "c", [30]), role(9, "team", team)])
+    sequential = make_graph()
+    for day in days:
+        sequential.run(day)
+
+    # Real runs in separate processes, as a parallel backfill launches them, plus the same day
+    # twice at once (a sensor run racing a manual one).
+    concurrent = make_graph()
+    env = cli_env(tmp_path, landing, concurrent.database_url)
+    # As under `dagster dev`: the instance exists and the days are partitions before runs start.
+    with dg.DagsterInstance.from_config(env["DAGSTER_HOME"]) as instance:
+        register_days(instance, days)
+    runs = [start_materialize(day, env) for day in days + ["day2"]]
+    for run in runs:
+        _, stderr = run.communicate(timeout=600)
+        assert run.returncode == 0, stderr[-3000:]
+    assert concurrent.final_tables() == sequential.final_tables()
+    assert concurrent.query("SELECT count(*) FROM stg_agent_roles") == sequential.query(
+        "SELECT count(*) FROM stg_agent_roles"
+    )
+
+
+def test_unreachable_database_names_host_and_database_but_never_the_password():
+    postgres = PostgresResource(
+        database_url="postgresql://roles:s3cr%40t-pw@127.0.0.1:9/rolesdb", connect_attempts=2
+    )
+    with pytest.raises(DatabaseUnavailable) as raised:
+        postgres.connect()
+    message = str(raised.value)
+    assert "127.0.0.1:9/rolesdb" in message and "after 2 attempts" in message
+    assert "s3cr" not in message
+
+
+def test_the_password_never_reaches_logs_events_or_metadata(graph, landing, pg_admin_url, capfd):
+    secret = "Sup3r-s3cret-pw"
+    graph.query(f"CREATE ROLE loader LOGIN PASSWORD '{secret}' SUPERUSER")
+    graph.use_database_url(graph.database_url.replace("roles@", f"loader:{secret}@"))
+    write_day(landing, "2026-01-01", roles=[role(1, agent_ids=[10])])
+    result = graph.run("2026-01-01")
+    assert result.success
+    records = graph.instance.all_logs(result.run_id)
+    assert records and not any(secret in json.dumps(r.to_json() if hasattr(r, "to_json") else str(r)) for r in records)
+    assert not any(secret in str(r) for r in records)
+    captured = capfd.readouterr()
+    assert secret not in captured.out and secret not in captured.err
