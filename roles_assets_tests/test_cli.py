@@ -27,10 +27,12 @@ def cli_env(tmp_path: Path, landing: Path, database_url: str) -> dict:
     }
 
 
-def start_materialize(day: str, env: dict) -> subprocess.Popen:
+def start_materialize(day: str, env: dict, new_session: bool = False) -> subprocess.Popen:
+    """Starts the CLI; ``new_session`` puts it and its JVM in a process group of their own."""
     return subprocess.Popen(
         [DAGSTER, "asset", "materialize", "-m", "roles_assets", "--select", "*", "--partition", day],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=new_session,
     )
 
 

@@ -67,6 +67,9 @@ class SparkParquetIOManager(dg.ConfigurableIOManager):
         return self.spark.spark_session.read.parquet(str((own or runs)[0].getPath().toString()))
 
 
+ABANDONED_AFTER_SECONDS = 24 * 3600
+
+
 def partition_table(table: str, sync_day: str) -> str:
     """The name of ``table``'s partition for a day: a hash, so no key ever becomes SQL text."""
     return f"{table}__{hashlib.sha256(sync_day.encode()).hexdigest()[:16]}"
@@ -103,8 +106,9 @@ class PostgresPartitionIOManager(dg.ConfigurableIOManager):
     ) -> tuple[int, dict[str, int]]:
         """Replaces the day's rows of ``table`` with ``df``; returns the row count and, when
         ``count_by`` names a column, the row count per value of that column."""
-        load_table = f"{table}__load_{uuid.uuid4().hex[:12]}"
+        load_table = f"{table}__load_{int(time.time())}_{uuid.uuid4().hex[:8]}"
         with self.postgres.transaction() as cur:
+            self._drop_abandoned_load_tables(cur, table)
             cur.execute(
                 sql.SQL("CREATE TABLE {} (LIKE {} INCLUDING DEFAULTS)").format(
                     sql.Identifier(load_table), sql.Identifier(table)
@@ -121,6 +125,21 @@ class PostgresPartitionIOManager(dg.ConfigurableIOManager):
         finally:
             with self.postgres.transaction() as cur:
                 cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(load_table)))
+
+    def _drop_abandoned_load_tables(self, cur, table: str) -> None:
+        """Drops load tables left by runs that were killed before they could clean up.
+
+        A load table lives for one write; one older than a day belongs to no live run.
+        """
+        cur.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
+            " AND starts_with(tablename, %s)",
+            (f"{table}__load_",),
+        )
+        for (name,) in cur.fetchall():
+            started = name.removeprefix(f"{table}__load_").split("_")[0]
+            if started.isdigit() and int(started) < time.time() - ABANDONED_AFTER_SECONDS:
+                cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(name)))
 
     def _swap_in(
         self, table: str, sync_day: str, load_table: str, count_by: str | None
