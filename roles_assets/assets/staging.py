@@ -3,6 +3,7 @@
 from collections.abc import Iterator
 
 import dagster as dg
+from pyspark import StorageLevel
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
@@ -35,10 +36,13 @@ def _staging_out(table: str, description: str, **metadata) -> dg.AssetOut:
     },
 )
 def staging_tables(raw_roles: DataFrame) -> Iterator[dg.Output]:
-    staged = stage_day(raw_roles, dg.AssetExecutionContext.get().partition_key)
+    # Three tables are written from one set of records: read and decode them once.
+    raw = raw_roles.persist(StorageLevel.MEMORY_AND_DISK)
+    staged = stage_day(raw, dg.AssetExecutionContext.get().partition_key)
     yield dg.Output(
         staged.roles.withColumn("ingested_at", F.expr("CAST(current_timestamp() AS TIMESTAMP_NTZ)")),
         "stg_roles",
     )
     yield dg.Output(staged.agent_roles, "stg_agent_roles")
     yield dg.Output(staged.errors, "role_errors")
+    raw.unpersist()

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from roles_assets.transforms.validate import positive_id
+from roles_assets.transforms.validate import positive_id, raw_record
 
 
 @dataclass(frozen=True)
@@ -22,7 +22,7 @@ def assignments(roles: DataFrame, role_agent_ids: DataFrame, agents: DataFrame) 
     an UNKNOWN_ROLE row.
     """
     entries = role_agent_ids.select(
-        "role_id", "updated_at", "raw_json", "source_file", F.explode("agent_ids").alias("entry")
+        "role_id", "updated_at", "record", "source_file", F.explode("agent_ids").alias("entry")
     ).select("*", F.expr(positive_id("entry")).alias("agent_id"))
     bad_entries = entries.where(F.col("agent_id").isNull()).select(
         "role_id",
@@ -31,13 +31,13 @@ def assignments(roles: DataFrame, role_agent_ids: DataFrame, agents: DataFrame) 
         .otherwise(F.lit("INVALID_AGENT_ID"))
         .alias("error_type"),
         F.format_string("agent_ids of role %d holds %s, not an agent id", "role_id", F.expr("substr(to_json(entry), 1, 200)")).alias("error_message"),
-        F.col("raw_json").alias("raw_record"),
+        raw_record(),
         "source_file",
     )
     from_roles = entries.where(F.col("agent_id").isNotNull()).select("agent_id", "role_id", "updated_at")
 
     agent_pairs = agents.select(
-        "agent_id", "updated_at", "raw_json", "source_file", F.explode("role_ids").alias("role_id")
+        "agent_id", "updated_at", "record", "source_file", F.explode("role_ids").alias("role_id")
     )
     known_roles = roles.select("role_id")
     unknown = agent_pairs.join(known_roles, "role_id", "left_anti").select(
@@ -45,7 +45,7 @@ def assignments(roles: DataFrame, role_agent_ids: DataFrame, agents: DataFrame) 
         "agent_id",
         F.lit("UNKNOWN_ROLE").alias("error_type"),
         F.format_string("agent %d is assigned to role %d, which is not a valid role this day", "agent_id", "role_id").alias("error_message"),
-        F.col("raw_json").alias("raw_record"),
+        raw_record(),
         "source_file",
     )
     from_agents = agent_pairs.join(known_roles, "role_id", "left_semi").select("agent_id", "role_id", "updated_at")

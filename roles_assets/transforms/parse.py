@@ -2,7 +2,8 @@
 
 A file holds a JSON array of records, an object wrapping them (``{"roles": [...]}`` or
 ``{"agents": [...]}``) or a single record object. A file that is not UTF-8 JSON of one of those
-shapes becomes a single row with ``file_error`` set and its text kept in ``raw_json``.
+shapes becomes a single row with ``file_error`` set and its text kept in ``unreadable_file``.
+Each record is kept as parsed, a VARIANT: its original JSON values, with their JSON types.
 """
 
 import os
@@ -25,8 +26,8 @@ RAW_SCHEMA = T.StructType(
         T.StructField("source_folder", T.StringType(), False),
         T.StructField("source_file", T.StringType(), False),
         T.StructField("record_index", T.IntegerType(), True),
-        T.StructField("raw_json", T.StringType(), True),
         T.StructField("record", T.VariantType(), True),
+        T.StructField("unreadable_file", T.StringType(), True),
         T.StructField("file_error", T.StringType(), True),
     ]
 )
@@ -113,17 +114,16 @@ def parse_records(files: DataFrame) -> DataFrame:
         "source_folder",
         "source_file",
         F.col("record_index").cast("int").alias("record_index"),
-        F.when(F.col("file_error").isNull(), F.expr("to_json(record)"))
-        .otherwise(
+        # Kept as VARIANT so validation sees JSON types as parsed: 12.0 stays a decimal.
+        "record",
+        F.when(
+            F.col("file_error").isNotNull(),
             F.to_json(
                 F.struct(
                     F.substring("text", 1, MAX_KEPT_FILE_TEXT).alias("file_text"),
                     F.length("text").alias("file_chars"),
                 )
-            )
-        )
-        .alias("raw_json"),
-        # Kept as VARIANT so validation sees JSON types as parsed: 12.0 stays a decimal.
-        "record",
+            ),
+        ).alias("unreadable_file"),
         "file_error",
     )

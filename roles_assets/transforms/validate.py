@@ -11,6 +11,12 @@ from pyspark.sql import functions as F
 
 from roles_assets.landing import AGENT_FOLDER, ROLE_FOLDER
 
+
+def raw_record() -> Column:
+    """An error row's copy of the original record, as JSON text: only error rows pay for it."""
+    return F.expr("to_json(record)").alias("raw_record")
+
+
 ERROR_COLUMNS = ["role_id", "agent_id", "error_type", "error_message", "raw_record", "source_file"]
 
 _INTEGER_TYPES = "('TINYINT', 'SMALLINT', 'INT', 'BIGINT')"
@@ -88,7 +94,7 @@ def _records_of(raw: DataFrame, folder: str, fields: list[str]) -> DataFrame:
     return records.select(
         "source_file",
         "record_index",
-        "raw_json",
+        "record",
         *(F.expr(f"variant_get(record, '$.{field}')").alias(field) for field in fields),
     )
 
@@ -99,7 +105,7 @@ def _errors(df: DataFrame, problems: Column, role_id: Column, agent_id: Column) 
         role_id.alias("role_id"),
         agent_id.alias("agent_id"),
         F.explode(F.filter(problems, lambda p: p.isNotNull())).alias("problem"),
-        F.col("raw_json").alias("raw_record"),
+        raw_record(),
         "source_file",
     )
     return exploded.select(
@@ -114,7 +120,7 @@ def file_errors(raw: DataFrame) -> DataFrame:
         F.lit(None).cast("bigint").alias("agent_id"),
         F.lit("MALFORMED_JSON").alias("error_type"),
         F.concat(F.col("source_file"), F.lit(": "), F.col("file_error")).alias("error_message"),
-        F.col("raw_json").alias("raw_record"),
+        F.col("unreadable_file").alias("raw_record"),
         "source_file",
     )
 
@@ -122,7 +128,7 @@ def file_errors(raw: DataFrame) -> DataFrame:
 @dataclass(frozen=True)
 class ValidatedRoles:
     roles: DataFrame  # one winning record per role id, typed
-    agent_ids: DataFrame  # role_id, updated_at, agent_ids (array<variant>), raw_json, source_file
+    agent_ids: DataFrame  # role_id, updated_at, agent_ids (array<variant>), record, source_file
     errors: DataFrame
 
 
@@ -172,7 +178,7 @@ def validate_roles(raw: DataFrame) -> ValidatedRoles:
         F.format_string(
             "role %d appears more than once; the record at %s[%d] wins", "role_id", "winner_file", "winner_index"
         ).alias("error_message"),
-        F.col("raw_json").alias("raw_record"),
+        raw_record(),
         "source_file",
     )
 
@@ -205,7 +211,7 @@ def validate_roles(raw: DataFrame) -> ValidatedRoles:
         "role_id",
         F.col("updated_ts").alias("updated_at"),
         F.expr("try_variant_get(agent_ids, '$', 'array<variant>')").alias("agent_ids"),
-        "raw_json",
+        "record",
         "source_file",
     )
     return ValidatedRoles(roles, agent_ids, rejected.unionByName(losers).unionByName(invalid_values))
@@ -213,7 +219,7 @@ def validate_roles(raw: DataFrame) -> ValidatedRoles:
 
 @dataclass(frozen=True)
 class ValidatedAgents:
-    agents: DataFrame  # agent_id, updated_at, role_ids (array<bigint>), raw_json, source_file
+    agents: DataFrame  # agent_id, updated_at, role_ids (array<bigint>), record, source_file
     errors: DataFrame
 
 
@@ -240,7 +246,7 @@ def validate_agents(raw: DataFrame) -> ValidatedAgents:
         "agent_id",
         F.expr(_timestamp("updated_at")).alias("updated_at"),
         F.expr(f"transform({role_ids}, r -> {positive_id('r')})").alias("role_ids"),
-        "raw_json",
+        "record",
         "source_file",
     )
     return ValidatedAgents(agents, errors)
