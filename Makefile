@@ -11,7 +11,7 @@ TEST_TZ ?= America/Sao_Paulo
 
 export SPARK_LOCAL_IP ?= 127.0.0.1
 
-.PHONY: setup run dev test lock clean
+.PHONY: setup run dev test bench lock clean
 
 setup: $(STAMP)
 
@@ -35,6 +35,11 @@ dev: setup
 
 test: setup
 	TZ=$(TEST_TZ) $(PY) -m pytest
+
+# The benchmark: the graph next to the floor and dlt; prints a table, writes .local/bench/results.json.
+# Scale it with BENCH_ARGS, e.g. `make bench BENCH_ARGS="--roles 20000 --repeats 1"`.
+bench: setup
+	$(PY) -m bench.run $(BENCH_ARGS)
 
 # Re-pin requirements.lock from what the venv holds now.
 lock: setup

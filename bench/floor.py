@@ -1,0 +1,61 @@
+"""The physical floor: plain Python parse, COPY into the staging partitions, the same set-based
+apply (sql/apply_day_*.sql). No Spark, no Dagster, and only the checks a load cannot skip."""
+
+import io
+import json
+from pathlib import Path
+
+from psycopg2 import sql
+
+from roles_assets.assets.final import apply_day
+from roles_assets.landing import day_files, sync_time
+from roles_assets.resources.io_managers import partition_table
+from roles_assets.resources.postgres import PostgresResource
+
+
+def _copy(cur, table: str, day: str, columns: list[str], rows) -> None:
+    partition = sql.Identifier(partition_table(table, day))
+    cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(partition))
+    cur.execute(
+        sql.SQL("CREATE TABLE {} (LIKE {} INCLUDING DEFAULTS)").format(partition, sql.Identifier(table))
+    )
+    buffer = io.StringIO()
+    for row in rows:
+        buffer.write("\t".join("\\N" if v is None else str(v) for v in row) + "\n")
+    buffer.seek(0)
+    cur.copy_expert(
+        sql.SQL("COPY {} ({}) FROM STDIN").format(
+            partition, sql.SQL(", ").join(map(sql.Identifier, columns))
+        ),
+        buffer,
+    )
+    cur.execute(
+        sql.SQL("ALTER TABLE {} ATTACH PARTITION {} FOR VALUES IN ({})").format(
+            sql.Identifier(table), partition, sql.Literal(day)
+        )
+    )
+
+
+def load_day(postgres: PostgresResource, day_dir: Path) -> None:
+    day = day_dir.name
+    roles, pairs = {}, set()
+    for landed in day_files(day_dir):
+        records = json.loads(landed.path.read_text())
+        for record in records if isinstance(records, list) else records.get("roles", [records]):
+            role_id = int(record["id"])
+            roles[role_id] = record
+            pairs.update((int(agent), role_id) for agent in record.get("agent_ids") or [])
+    with postgres.transaction() as cur:
+        _copy(
+            cur, "stg_roles", day,
+            ["role_id", "name", "description", "is_default", "agent_type", "created_at", "updated_at", "sync_day"],
+            (
+                (r, rec["name"].replace("\t", " "), rec.get("description"), rec.get("default"),
+                 rec.get("agent_type"), rec.get("created_at"), rec.get("updated_at"), day)
+                for r, rec in roles.items()
+            ),
+        )
+        _copy(cur, "stg_agent_roles", day, ["agent_id", "role_id", "status", "sync_day"],
+              ((a, r, "assigned", day) for a, r in pairs))
+        _copy(cur, "role_pipeline_errors", day, ["sync_day", "error_type", "error_message"], [])
+    apply_day(postgres, day, sync_time(day_dir), allow_mass_removal=True)

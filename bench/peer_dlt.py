@@ -1,0 +1,40 @@
+"""The peer a user would pick instead: dlt, merging the same records by primary key.
+
+dlt keeps no removal status; it only upserts the roles and the (agent, role) pairs it sees.
+"""
+
+import json
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import dlt
+
+from roles_assets.landing import day_files
+
+
+def _records(day_dir: Path):
+    for landed in day_files(day_dir):
+        records = json.loads(landed.path.read_text())
+        yield from records if isinstance(records, list) else records.get("roles", [records])
+
+
+def load_day(database_url: str, day_dir: Path, pipelines_dir: Path) -> None:
+    @dlt.resource(name="roles", primary_key="role_id", write_disposition="merge")
+    def roles():
+        for record in _records(day_dir):
+            yield {k: v for k, v in record.items() if k != "agent_ids"} | {"role_id": int(record["id"])}
+
+    @dlt.resource(name="agent_role_mapping", primary_key=("agent_id", "role_id"), write_disposition="merge")
+    def assignments():
+        for record in _records(day_dir):
+            for agent in record.get("agent_ids") or []:
+                yield {"agent_id": int(agent), "role_id": int(record["id"]), "status": "assigned"}
+
+    parts = urlsplit(database_url)
+    pipeline = dlt.pipeline(
+        pipeline_name="roles_bench",
+        pipelines_dir=str(pipelines_dir),
+        destination=dlt.destinations.postgres(credentials=database_url),
+        dataset_name=f"dlt_{parts.path.strip('/')}",
+    )
+    pipeline.run([roles(), assignments()])

@@ -1,0 +1,274 @@
+"""`make bench`: how fast a day lands, next to the physical floor and to dlt.
+
+Everything runs on one fresh PostgreSQL server of the benchmark's own, on the same data.
+Each figure is the median of --repeats runs; ratios are taken between medians.
+The asset graph runs through `dagster asset materialize`, as users run it: the same executor
+and resources as the CLI, one process per run.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from bench import floor, generate
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+DAGSTER = str(Path(sys.executable).parent / "dagster")
+SAMPLE_DAY = "2026-11-22"
+
+
+class PeakMemory:
+    """Samples the summed resident memory of a process and all its descendants."""
+
+    def __init__(self, pid: int):
+        self.pid, self.peak_kb, self._stop = pid, 0, threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _tree_rss_kb(self) -> int:
+        children: dict[int, list[int]] = {}
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+                children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+            except (OSError, IndexError, ValueError):
+                continue
+        total, todo = 0, [self.pid]
+        while todo:
+            pid = todo.pop()
+            todo.extend(children.get(pid, []))
+            try:
+                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+            except OSError:
+                pass
+        return total
+
+    def _run(self):
+        while not self._stop.wait(0.2):
+            self.peak_kb = max(self.peak_kb, self._tree_rss_kb())
+
+    def stop(self) -> float:
+        self._stop.set()
+        self._thread.join()
+        return self.peak_kb / 1024
+
+
+def timed(args: list[str], env: dict) -> tuple[float, float]:
+    """Runs a command; returns (seconds, peak MiB of its process tree)."""
+    start = time.perf_counter()
+    process = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    memory = PeakMemory(process.pid)
+    _, stderr = process.communicate()
+    seconds, peak = time.perf_counter() - start, memory.stop()
+    if process.returncode:
+        raise RuntimeError(f"{' '.join(args[:4])} failed:\n{stderr[-4000:]}")
+    return seconds, peak
+
+
+class Bench:
+    def __init__(self, work: Path, admin_url: str):
+        self.work, self.admin_url, self.databases = work, admin_url, 0
+
+    def fresh_database(self) -> str:
+        from roles_assets.local_postgres import create_database
+
+        self.databases += 1
+        name = f"bench_{self.databases}"
+        create_database(self.admin_url, name)
+        return self.admin_url.rsplit("/", 1)[0] + "/" + name
+
+    def env(self, landing: Path, database_url: str, home: Path) -> dict:
+        home.mkdir(parents=True, exist_ok=True)
+        (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+        return {
+            **os.environ,
+            "DAGSTER_HOME": str(home),
+            "ROLES_LANDING_DIR": str(landing),
+            "ROLES_DATABASE_URL": database_url,
+            "ROLES_RAW_PATH": str(self.work / "raw"),
+            "SPARK_LOCAL_IP": "127.0.0.1",
+        }
+
+    def spark_start_stop(self) -> float:
+        code = "from roles_assets.resources.spark import spark_resource; spark_resource().spark_session.stop()"
+        return timed([sys.executable, "-c", code], dict(os.environ))[0]
+
+    def graph_day(self, env: dict, day: str) -> dict:
+        """One day through the CLI; seconds per stage from the run's event log."""
+        import dagster as dg
+
+        seconds, peak = timed(
+            [DAGSTER, "asset", "materialize", "-m", "roles_assets", "--select", "*", "--partition", day], env
+        )
+        with dg.DagsterInstance.from_config(env["DAGSTER_HOME"]) as instance:
+            (run,) = instance.get_runs(limit=1)
+            starts, stages = {}, {}
+            for record in instance.all_logs(run.run_id):
+                event = record.dagster_event
+                if event is None or event.step_key is None:
+                    continue
+                if event.event_type_value == "STEP_START":
+                    starts[event.step_key] = record.timestamp
+                elif event.event_type_value == "STEP_SUCCESS":
+                    stages[event.step_key] = record.timestamp - starts[event.step_key]
+        checks = sum(v for k, v in stages.items() if k not in ("raw_roles", "staging_tables", "final_tables"))
+        return {
+            "total": seconds,
+            "peak_mib": peak,
+            "spark_start_read_parse": stages.get("raw_roles", 0.0),
+            "validate_dedup_stage_write": stages.get("staging_tables", 0.0),
+            "final_apply": stages.get("final_tables", 0.0),
+            "asset_checks": checks,
+        }
+
+    def floor_day(self, day_dir: Path) -> float:
+        from roles_assets.resources.postgres import PostgresResource
+
+        postgres = PostgresResource(database_url=self.fresh_database())
+        postgres.connect().close()  # the schema is not part of the timing
+        start = time.perf_counter()
+        floor.load_day(postgres, day_dir)
+        return time.perf_counter() - start
+
+    def dlt_day(self, day_dir: Path) -> float:
+        from bench import peer_dlt
+
+        url, pipelines = self.fresh_database(), self.work / f"dlt_{self.databases}"
+        start = time.perf_counter()
+        peer_dlt.load_day(url, day_dir, pipelines)
+        return time.perf_counter() - start
+
+
+def median_of(runs: list[dict]) -> dict:
+    return {key: statistics.median(run[key] for run in runs) for key in runs[0]}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--roles", type=int, default=100_000, help="roles in the large day")
+    parser.add_argument("--history-roles", type=int, default=20_000)
+    parser.add_argument("--history-days", type=int, default=30)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--ten-x", action="store_true", help="also load 10x the large day once")
+    parser.add_argument("--out", type=Path, default=PROJECT_DIR / ".local" / "bench" / "results.json")
+    args = parser.parse_args()
+    os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")  # no usage reports from dlt
+
+    from roles_assets import local_postgres
+
+    work = Path(tempfile.mkdtemp(prefix="roles-bench-"))
+    work.chmod(0o755)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    local_postgres.start(work / "pg", port)
+    # dlt insists on a password: everything connects as a password user (the server trusts loopback).
+    admin_url = f"postgresql://bench:bench@127.0.0.1:{port}/postgres"
+    import psycopg2
+
+    conn = psycopg2.connect(f"postgresql://{local_postgres.USER}@127.0.0.1:{port}/postgres")
+    conn.autocommit = True
+    conn.cursor().execute("CREATE ROLE bench LOGIN SUPERUSER PASSWORD 'bench'")
+    conn.close()
+    bench = Bench(work, admin_url)
+    results: dict = {"scale": vars(args) | {"out": str(args.out)}}
+    try:
+        results.update(run_all(bench, args))
+    finally:
+        local_postgres.stop(work / "pg")
+        shutil.rmtree(work, ignore_errors=True)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2))
+    print_report(results)
+    print(f"\nfigures written to {args.out}")
+    return 0
+
+
+def run_all(bench: Bench, args) -> dict:
+    r = args.repeats
+    out: dict = {}
+    out["spark_start_stop"] = statistics.median(bench.spark_start_stop() for _ in range(r))
+
+    large = bench.work / "large"
+    (day,) = generate.generate(large, args.roles, 1)
+    graph_runs = [
+        bench.graph_day(bench.env(large, bench.fresh_database(), bench.work / f"home_large_{i}"), day)
+        for i in range(r)
+    ]
+    out["large_day"] = {
+        "assignments": args.roles * generate.AGENTS_PER_ROLE,
+        "graph": median_of(graph_runs),
+        "floor": statistics.median(bench.floor_day(large / day) for _ in range(r)),
+        "dlt_merge": statistics.median(bench.dlt_day(large / day) for _ in range(r)),
+    }
+
+    history = bench.work / "history"
+    days = generate.generate(history, args.history_roles, args.history_days)
+    env = bench.env(history, bench.fresh_database(), bench.work / "home_history")
+    timings = {}
+    for index, name in enumerate(days):
+        timings[name] = bench.graph_day(env, name)["total"] if index in (1, len(days) - 1) else None
+        if timings[name] is None:
+            bench.graph_day(env, name)
+    backfill = bench.graph_day(env, days[len(days) // 2])["total"]
+    out["history"] = {
+        "day_2": timings[days[1]],
+        "last_day": timings[days[-1]],
+        "backfill_old_day": backfill,
+    }
+
+    sample_env = bench.env(PROJECT_DIR / "data" / "landing", bench.fresh_database(), bench.work / "home_sample")
+    out["sample_day_cli"] = statistics.median(bench.graph_day(sample_env, SAMPLE_DAY)["total"] for _ in range(r))
+
+    if args.ten_x:
+        big = bench.work / "ten_x"
+        (big_day,) = generate.generate(big, args.roles * 10, 1)
+        out["ten_x_day"] = bench.graph_day(bench.env(big, bench.fresh_database(), bench.work / "home_10x"), big_day)
+    return out
+
+
+def print_report(results: dict) -> None:
+    spark = results["spark_start_stop"]
+    large = results["large_day"]
+    graph = large["graph"]
+    rows = [
+        ("bare Spark session start + stop", spark, ""),
+        (f"large day, graph ({large['assignments']:,} assignments)", graph["total"],
+         f"{graph['total'] / (large['floor'] + spark):.2f}x floor+Spark (target <= 1.5)"),
+        ("  raw_roles: Spark start, read, parse", graph["spark_start_read_parse"], ""),
+        ("  staging: validate, dedup, write", graph["validate_dedup_stage_write"], ""),
+        ("  final apply", graph["final_apply"], ""),
+        ("  asset checks", graph["asset_checks"], ""),
+        ("large day, floor (Python + COPY + SQL)", large["floor"], ""),
+        ("large day, dlt merge", large["dlt_merge"],
+         f"graph is {large['dlt_merge'] / graph['total']:.2f}x faster (target >= 2)"),
+        ("history: day 2", results["history"]["day_2"], ""),
+        ("history: last day", results["history"]["last_day"],
+         f"{results['history']['last_day'] / results['history']['day_2']:.2f}x day 2 (target <= 1.2)"),
+        ("history: backfill of an old day", results["history"]["backfill_old_day"], "a replay of every day"),
+        ("sample day via CLI", results["sample_day_cli"],
+         f"{results['sample_day_cli'] / spark:.2f}x bare Spark (target <= 1.8)"),
+    ]
+    if "ten_x_day" in results:
+        ten = results["ten_x_day"]["total"]
+        rows.append(("10x large day", ten, f"{ten / graph['total']:.2f}x large day (target <= 11)"))
+    print(f"\n{'measure':48} {'seconds':>9}  ratio")
+    for name, seconds, ratio in rows:
+        print(f"{name:48} {seconds:9.2f}  {ratio}")
+    print(f"\nlarge day: {large['assignments'] / graph['total']:,.0f} assignments/s through the graph, "
+          f"peak memory {graph['peak_mib']:,.0f} MiB (all processes)")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,29 @@
+"""The benchmark runs end to end on a tiny scale. It measures nothing here: timings are not
+tests. It only proves `make bench` works and reports every figure."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.slow
+def test_benchmark_runs_on_a_tiny_scale(tmp_path):
+    out = tmp_path / "results.json"
+    run = subprocess.run(
+        [sys.executable, "-m", "bench.run", "--roles", "200", "--history-roles", "50",
+         "--history-days", "3", "--repeats", "1", "--out", str(out)],
+        cwd=PROJECT_DIR, capture_output=True, text=True, timeout=1200,
+    )
+    assert run.returncode == 0, run.stderr[-4000:]
+    results = json.loads(out.read_text())
+    assert results["large_day"]["assignments"] == 2000
+    assert set(results["large_day"]["graph"]) == {
+        "total", "peak_mib", "spark_start_read_parse", "validate_dedup_stage_write", "final_apply", "asset_checks",
+    }
+    assert all(results["large_day"][k] > 0 for k in ("floor", "dlt_merge"))
+    assert "large day, dlt merge" in run.stdout and "history: last day" in run.stdout
