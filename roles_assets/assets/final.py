@@ -89,6 +89,7 @@ def _apply(
     """Runs the day's SQL; returns the pairs it removed and, if incremental, rows written."""
     if incremental:
         run_sql(cur, "apply_day_roles.sql", params)
+        run_sql(cur, "upsert_roles.sql")
         roles_written = cur.rowcount
         run_sql(cur, "apply_day_assignments.sql", params)
         assigned = cur.rowcount
@@ -97,6 +98,7 @@ def _apply(
         return removed, {"roles": roles_written, "agent_role_mapping": assigned + removed}
     run_sql(cur, "snapshot_assigned_pairs.sql")
     run_sql(cur, "rebuild_roles.sql")
+    run_sql(cur, "upsert_roles.sql")
     run_sql(cur, "rebuild_agent_role_mapping.sql")
     run_sql(cur, "count_removed_since_snapshot.sql")
     (removed,) = cur.fetchone()

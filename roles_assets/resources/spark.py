@@ -38,6 +38,7 @@ def spark_config(master: str = "local[*]") -> dict[str, str]:
         "spark.driver.host": "127.0.0.1",
         "spark.driver.bindAddress": "127.0.0.1",
         "spark.ui.enabled": os.environ.get("ROLES_SPARK_UI", "false"),
+        "spark.ui.showConsoleProgress": "false",
         # Shredding a VARIANT column into Parquet unifies value types (an array holding 10 and
         # 2^64 comes back as two decimals), which would change what validation sees.
         "spark.sql.variant.writeShredding.enabled": "false",
