@@ -36,15 +36,20 @@ def _copy(cur, table: str, day: str, columns: list[str], rows) -> None:
     )
 
 
+def records(day_dir: Path):
+    """The day's role records, file by file, in any of the three file shapes."""
+    for landed in day_files(day_dir):
+        content = json.loads(landed.path.read_text())
+        yield from content if isinstance(content, list) else content.get("roles", [content])
+
+
 def load_day(postgres: PostgresResource, day_dir: Path) -> None:
     day = day_dir.name
     roles, pairs = {}, set()
-    for landed in day_files(day_dir):
-        records = json.loads(landed.path.read_text())
-        for record in records if isinstance(records, list) else records.get("roles", [records]):
-            role_id = int(record["id"])
-            roles[role_id] = record
-            pairs.update((int(agent), role_id) for agent in record.get("agent_ids") or [])
+    for record in records(day_dir):
+        role_id = int(record["id"])
+        roles[role_id] = record
+        pairs.update((int(agent), role_id) for agent in record.get("agent_ids") or [])
     with postgres.transaction() as cur:
         _copy(
             cur, "stg_roles", day,

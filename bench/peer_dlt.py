@@ -3,19 +3,12 @@
 dlt keeps no removal status; it only upserts the roles and the (agent, role) pairs it sees.
 """
 
-import json
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import dlt
 
-from roles_assets.landing import day_files
-
-
-def _records(day_dir: Path):
-    for landed in day_files(day_dir):
-        records = json.loads(landed.path.read_text())
-        yield from records if isinstance(records, list) else records.get("roles", [records])
+from bench.floor import records as _records
 
 
 def load_day(database_url: str, day_dir: Path, pipelines_dir: Path) -> None:

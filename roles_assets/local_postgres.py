@@ -47,12 +47,11 @@ def start(data_dir: Path = DEFAULT_DATA_DIR, port: int = DEFAULT_PORT) -> str:
         options = f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off"
         _run([str(BIN_DIR / "pg_ctl"), "-D", str(cluster), "-o", options,
               "-l", str(data_dir / "server.log"), "-w", "start"])
-    url = f"postgresql://{USER}@127.0.0.1:{port}/{DATABASE}"
-    create_database(f"postgresql://{USER}@127.0.0.1:{port}/postgres", DATABASE)
-    return url
+    return create_database(f"postgresql://{USER}@127.0.0.1:{port}/postgres", DATABASE)
 
 
-def create_database(admin_url: str, name: str) -> None:
+def create_database(admin_url: str, name: str) -> str:
+    """Creates database ``name`` on the server of ``admin_url`` if missing; returns its URL."""
     import psycopg2
     from psycopg2 import sql
 
@@ -65,6 +64,7 @@ def create_database(admin_url: str, name: str) -> None:
                 cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     finally:
         conn.close()
+    return admin_url.rsplit("/", 1)[0] + "/" + name
 
 
 def stop(data_dir: Path = DEFAULT_DATA_DIR) -> None:

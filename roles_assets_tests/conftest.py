@@ -110,9 +110,8 @@ def make_graph(landing, pg_admin_url, tmp_path, spark):
 
         def make() -> Graph:
             name = f"t_{uuid.uuid4().hex[:12]}"
-            local_postgres.create_database(pg_admin_url, name)
+            url = local_postgres.create_database(pg_admin_url, name)
             test_instance = stack.enter_context(dg.instance_for_test())
-            url = pg_admin_url.rsplit("/", 1)[0] + "/" + name
             return Graph(landing, url, tmp_path / name / "raw", test_instance)
 
         yield make

@@ -124,8 +124,7 @@ def stage(url: str, name: str, day: Day) -> None:
 def test_any_load_order_matches_the_model(pg_admin_url, history):
     final, loads = history
     name = f"p_{uuid.uuid4().hex[:12]}"
-    local_postgres.create_database(pg_admin_url, name)
-    url = pg_admin_url.rsplit("/", 1)[0] + "/" + name
+    url = local_postgres.create_database(pg_admin_url, name)
     postgres = PostgresResource(database_url=url)
     postgres.connect().close()  # creates the schema
 

@@ -46,8 +46,7 @@ def materialize(day: str, env: dict) -> subprocess.CompletedProcess:
 def test_cli_materializes_days_out_of_order_on_a_fresh_home(tmp_path, landing, pg_admin_url):
     write_day(landing, "day2", roles=[role(1, "old name", [10, 11])])
     write_day(landing, "day10", roles=[role(1, "new name", [10]), role(2, "two", [20])])
-    local_postgres.create_database(pg_admin_url, "cli_test")
-    database_url = pg_admin_url.rsplit("/", 1)[0] + "/cli_test"
+    database_url = local_postgres.create_database(pg_admin_url, "cli_test")
     env = cli_env(tmp_path, landing, database_url)
 
     newer = materialize("day10", env)

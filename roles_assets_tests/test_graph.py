@@ -181,26 +181,24 @@ def test_days_in_any_order_give_the_same_tables(make_graph, landing):
         assert other.final_tables() == expected, order
 
 
+STAGED_ROWS_PER_DAY = (
+        "SELECT sync_day, (SELECT count(*) FROM stg_roles s WHERE s.sync_day = d.sync_day),"
+        " (SELECT count(*) FROM stg_agent_roles s WHERE s.sync_day = d.sync_day),"
+        " (SELECT count(*) FROM role_pipeline_errors s WHERE s.sync_day = d.sync_day)"
+        " FROM sync_days d ORDER BY 1"
+)
+
+
 def test_rerunning_days_changes_nothing(graph, landing):
     days = _history(landing)
     for day in days:
         graph.run(day)
     expected = graph.final_tables()
-    staged = graph.query(
-        "SELECT sync_day, (SELECT count(*) FROM stg_roles s WHERE s.sync_day = d.sync_day),"
-        " (SELECT count(*) FROM stg_agent_roles s WHERE s.sync_day = d.sync_day),"
-        " (SELECT count(*) FROM role_pipeline_errors s WHERE s.sync_day = d.sync_day)"
-        " FROM sync_days d ORDER BY 1"
-    )
+    staged = graph.query(STAGED_ROWS_PER_DAY)
     for day in ["day2", "day10", "day2"]:
         graph.run(day)
     assert graph.final_tables() == expected
-    assert graph.query(
-        "SELECT sync_day, (SELECT count(*) FROM stg_roles s WHERE s.sync_day = d.sync_day),"
-        " (SELECT count(*) FROM stg_agent_roles s WHERE s.sync_day = d.sync_day),"
-        " (SELECT count(*) FROM role_pipeline_errors s WHERE s.sync_day = d.sync_day)"
-        " FROM sync_days d ORDER BY 1"
-    ) == staged
+    assert graph.query(STAGED_ROWS_PER_DAY) == staged
 
 
 def test_a_corrected_day_rerun_replaces_its_effect(graph, landing):
