@@ -120,14 +120,19 @@ class Bench:
                     starts[event.step_key] = record.timestamp
                 elif event.event_type_value == "STEP_SUCCESS":
                     stages[event.step_key] = record.timestamp - starts[event.step_key]
+            raw = instance.get_latest_materialization_event(dg.AssetKey("raw_roles"))
+            spark_start = raw.asset_materialization.metadata["spark_session_seconds"].value
         checks = sum(v for k, v in stages.items() if k not in ("raw_roles", "staging_tables", "final_tables"))
         return {
             "total": seconds,
             "peak_mib": peak,
-            "spark_start_read_parse": stages.get("raw_roles", 0.0),
-            "validate_dedup_stage_write": stages.get("staging_tables", 0.0),
-            "final_apply": stages.get("final_tables", 0.0),
+            "spark_session_start": spark_start,
+            "read_parse_raw_write": stages["raw_roles"] - spark_start,
+            # Validation and dedup are lazy: they run inside the staging writes.
+            "validate_dedup_stage_write": stages["staging_tables"],
+            "final_apply": stages["final_tables"],
             "asset_checks": checks,
+            "dagster_cli_overhead": seconds - sum(stages.values()),
         }
 
     def floor_day(self, day_dir: Path) -> float:
@@ -240,10 +245,12 @@ def print_report(results: dict) -> None:
         ("bare Spark session start + stop", spark, ""),
         (f"large day, graph ({large['assignments']:,} assignments)", graph["total"],
          f"{graph['total'] / (large['floor'] + spark):.2f}x floor+Spark (target <= 1.5)"),
-        ("  raw_roles: Spark start, read, parse", graph["spark_start_read_parse"], ""),
-        ("  staging: validate, dedup, write", graph["validate_dedup_stage_write"], ""),
+        ("  Spark session start", graph["spark_session_start"], ""),
+        ("  read, parse, raw Parquet write", graph["read_parse_raw_write"], ""),
+        ("  validate, dedup, staging write", graph["validate_dedup_stage_write"], ""),
         ("  final apply", graph["final_apply"], ""),
         ("  asset checks", graph["asset_checks"], ""),
+        ("  CLI, definitions, run start and stop", graph["dagster_cli_overhead"], ""),
         ("large day, floor (Python + COPY + SQL)", large["floor"], ""),
         ("large day, dlt merge", large["dlt_merge"],
          f"graph is {large['dlt_merge'] / graph['total']:.2f}x faster (target >= 2)"),

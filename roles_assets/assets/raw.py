@@ -1,5 +1,7 @@
 """raw_roles: every landed record of a sync day, as its original JSON, kept as Parquet."""
 
+import time
+
 import dagster as dg
 from dagster_pyspark import LazyPySparkResource
 from pyspark.sql import DataFrame
@@ -23,5 +25,9 @@ def raw_roles(
     if not day_dir.is_dir():
         raise dg.Failure(f"sync day {context.partition_key!r} has no folder in the landing zone")
     files = day_files(day_dir)
-    context.add_output_metadata({"files": len(files)})
-    return parse_records(read_files(spark.spark_session, [str(f.path) for f in files]))
+    started = time.perf_counter()
+    session = spark.spark_session  # started here, on first use in the run
+    context.add_output_metadata(
+        {"files": len(files), "spark_session_seconds": round(time.perf_counter() - started, 2)}
+    )
+    return parse_records(read_files(session, [str(f.path) for f in files]))

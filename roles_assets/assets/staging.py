@@ -36,13 +36,19 @@ def _staging_out(table: str, description: str, **metadata) -> dg.AssetOut:
     },
 )
 def staging_tables(raw_roles: DataFrame) -> Iterator[dg.Output]:
-    # Three tables are written from one set of records: read and decode them once.
-    raw = raw_roles.persist(StorageLevel.MEMORY_AND_DISK)
-    staged = stage_day(raw, dg.AssetExecutionContext.get().partition_key)
+    # Three tables are written from one set of records: decode them and apply the rules once.
+    persisted: list[DataFrame] = []
+
+    def persist(df: DataFrame) -> DataFrame:
+        persisted.append(df.persist(StorageLevel.MEMORY_AND_DISK))
+        return persisted[-1]
+
+    staged = stage_day(persist(raw_roles), dg.AssetExecutionContext.get().partition_key, reuse=persist)
     yield dg.Output(
         staged.roles.withColumn("ingested_at", F.expr("CAST(current_timestamp() AS TIMESTAMP_NTZ)")),
         "stg_roles",
     )
     yield dg.Output(staged.agent_roles, "stg_agent_roles")
     yield dg.Output(staged.errors, "role_errors")
-    raw.unpersist()
+    for df in persisted:
+        df.unpersist()

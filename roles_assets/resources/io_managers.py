@@ -10,7 +10,8 @@ import uuid
 import dagster as dg
 from dagster_pyspark import LazyPySparkResource
 from psycopg2 import sql
-from pyspark.sql import DataFrame
+from pyspark.sql import DataFrame, Observation
+from pyspark.sql import functions as F
 
 from roles_assets.resources.postgres import PostgresResource
 
@@ -44,10 +45,10 @@ class SparkParquetIOManager(dg.ConfigurableIOManager):
     def handle_output(self, context: dg.OutputContext, df: DataFrame) -> None:
         day_path = self._day_path(context.asset_key, context.partition_key)
         path = f"{day_path}/run_id={context.run_id}"
-        df.write.mode("overwrite").parquet(path)
-        # Counting the written files reads only Parquet footers, not the data again.
-        row_count = self.spark.spark_session.read.parquet(path).count()
-        context.add_output_metadata({"row_count": row_count, "path": path})
+        # Counted while written: no second pass over the data.
+        written = Observation(f"{context.asset_key.to_python_identifier()}_rows")
+        df.observe(written, F.count(F.lit(1)).alias("row_count")).write.mode("overwrite").parquet(path)
+        context.add_output_metadata({"row_count": written.get["row_count"], "path": path})
         self._delete_stale_runs(day_path, keep=f"run_id={context.run_id}")
 
     def _delete_stale_runs(self, day_path: str, keep: str) -> None:

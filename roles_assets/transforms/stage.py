@@ -6,7 +6,15 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from roles_assets.transforms.assignments import assignments
-from roles_assets.transforms.validate import ERROR_COLUMNS, file_errors, validate_agents, validate_roles
+from roles_assets.transforms.validate import (
+    ERROR_COLUMNS,
+    ROLE_COLUMNS,
+    Reuse,
+    as_is,
+    file_errors,
+    validate_agents,
+    validate_roles,
+)
 
 
 @dataclass(frozen=True)
@@ -16,8 +24,9 @@ class StagedDay:
     errors: DataFrame  # role_pipeline_errors columns, without id and created_at
 
 
-def stage_day(raw: DataFrame, sync_day: str) -> StagedDay:
-    roles = validate_roles(raw)
+def stage_day(raw: DataFrame, sync_day: str, reuse: Reuse = as_is) -> StagedDay:
+    """The three staging tables' rows; ``reuse`` gets the intermediates they share."""
+    roles = validate_roles(raw, reuse)
     agents = validate_agents(raw)
     pairs = assignments(roles.roles, roles.agent_ids, agents.agents)
     day = F.lit(sync_day).alias("sync_day")
@@ -28,9 +37,7 @@ def stage_day(raw: DataFrame, sync_day: str) -> StagedDay:
         .unionByName(pairs.errors)
     )
     return StagedDay(
-        roles=roles.roles.select(
-            "role_id", "name", "description", "is_default", "agent_type", "created_at", "updated_at", day, "source"
-        ),
+        roles=roles.roles.select(*ROLE_COLUMNS, day, "source"),
         agent_roles=pairs.pairs.select(
             "agent_id", "role_id", F.lit("assigned").alias("status"), "updated_at", day
         ),

@@ -4,12 +4,21 @@ Records are read as VARIANT so that every rule can see a value's JSON type: ``"7
 both ids, ``7.0`` and ``true`` are not, and ids beyond 2^53 stay exact.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from roles_assets.landing import AGENT_FOLDER, ROLE_FOLDER
+
+
+Reuse = Callable[[DataFrame], DataFrame]
+"""Applied to each intermediate that several outputs read; persisting it runs its rules once."""
+
+
+def as_is(df: DataFrame) -> DataFrame:
+    return df
 
 
 def raw_record() -> Column:
@@ -133,20 +142,31 @@ class ValidatedRoles:
 
 
 ROLE_FIELDS = ["id", "name", "description", "default", "agent_type", "created_at", "updated_at", "agent_ids"]
+ROLE_COLUMNS = ["role_id", "name", "description", "is_default", "agent_type", "created_at", "updated_at"]
 
 
-def validate_roles(raw: DataFrame) -> ValidatedRoles:
+def validate_roles(raw: DataFrame, reuse: Reuse = as_is) -> ValidatedRoles:
     """Rejects records without a usable id or name, keeps one record per id, types the rest.
 
     Rejected records keep their ``agent_ids`` to themselves. Among the accepted records of an id,
     the latest ``updated_at`` wins and ties go to the first in file-name, then position order;
     each loser is a DUPLICATE_ROLE. A kept role's malformed optional field becomes NULL with one
     INVALID_VALUE row.
+
+    Every output derives from ``ranked``, which goes through ``reuse``.
     """
     records = _records_of(raw, ROLE_FOLDER, ROLE_FIELDS).select(
-        "*",
+        "source_file",
+        "record_index",
+        "record",
         F.expr(positive_id("id")).alias("role_id"),
-        F.expr(_timestamp("updated_at")).alias("updated_ts"),
+        F.expr(_string("name")).alias("name"),
+        F.expr(_string("description")).alias("description"),
+        F.expr(_boolean("default")).alias("is_default"),
+        F.expr(_int("agent_type")).alias("agent_type"),
+        F.expr(_timestamp("created_at")).alias("created_at"),
+        F.expr(_timestamp("updated_at")).alias("updated_at"),
+        F.expr("try_variant_get(agent_ids, '$', 'array<variant>')").alias("agent_ids"),
         F.array(
             _id_error("id", "MISSING_ROLE_ID", "INVALID_ROLE_ID"),
             F.when(
@@ -158,19 +178,29 @@ def validate_roles(raw: DataFrame) -> ValidatedRoles:
                 ),
             ),
         ).alias("rejections"),
+        # Checked on every record, but only a winner's count: a loser is reported as a duplicate.
+        F.array(
+            _present_but("description", _string("description") + " IS NOT NULL", "a string"),
+            _present_but("default", _boolean("default") + " IS NOT NULL", "a boolean"),
+            _present_but("agent_type", _int("agent_type") + " IS NOT NULL", "an integer"),
+            _present_but("created_at", _timestamp("created_at") + " IS NOT NULL", "an ISO-8601 timestamp"),
+            _present_but("updated_at", _timestamp("updated_at") + " IS NOT NULL", "an ISO-8601 timestamp"),
+            _present_but(
+                "agent_ids", "try_variant_get(agent_ids, '$', 'array<variant>') IS NOT NULL", "a list"
+            ),
+        ).alias("invalid_values"),
     )
     is_rejected = F.exists("rejections", lambda p: p.isNotNull())
     rejected = _errors(records.where(is_rejected), F.col("rejections"), F.col("role_id"), F.lit(None).cast("bigint"))
-
     in_input_order = Window.partitionBy("role_id").orderBy(
-        F.col("updated_ts").desc_nulls_last(), "source_file", "record_index"
+        F.col("updated_at").desc_nulls_last(), "source_file", "record_index"
     )
-    ranked = records.where(~is_rejected).select(
+    ranked = reuse(records.where(~is_rejected).drop("rejections").select(
         "*",
         F.row_number().over(in_input_order).alias("rank"),
         F.first("source_file").over(in_input_order).alias("winner_file"),
         F.first("record_index").over(in_input_order).alias("winner_index"),
-    )
+    ))
     losers = ranked.where(F.col("rank") > 1).select(
         "role_id",
         F.lit(None).cast("bigint").alias("agent_id"),
@@ -181,40 +211,13 @@ def validate_roles(raw: DataFrame) -> ValidatedRoles:
         raw_record(),
         "source_file",
     )
-
-    winners = ranked.where(F.col("rank") == 1).select(
-        "*",
-        F.array(
-            _present_but("description", _string("description") + " IS NOT NULL", "a string"),
-            _present_but("default", _boolean("default") + " IS NOT NULL", "a boolean"),
-            _present_but("agent_type", _int("agent_type") + " IS NOT NULL", "an integer"),
-            _present_but("created_at", _timestamp("created_at") + " IS NOT NULL", "an ISO-8601 timestamp"),
-            _present_but("updated_at", "updated_ts IS NOT NULL", "an ISO-8601 timestamp"),
-            _present_but(
-                "agent_ids", "try_variant_get(agent_ids, '$', 'array<variant>') IS NOT NULL", "a list"
-            ),
-        ).alias("invalid_values"),
-    )
+    winners = ranked.where(F.col("rank") == 1)
     invalid_values = _errors(winners, F.col("invalid_values"), F.col("role_id"), F.lit(None).cast("bigint"))
-
-    roles = winners.select(
-        "role_id",
-        F.expr(_string("name")).alias("name"),
-        F.expr(_string("description")).alias("description"),
-        F.expr(_boolean("default")).alias("is_default"),
-        F.expr(_int("agent_type")).alias("agent_type"),
-        F.expr(_timestamp("created_at")).alias("created_at"),
-        F.col("updated_ts").alias("updated_at"),
-        F.col("source_file").alias("source"),
+    return ValidatedRoles(
+        roles=winners.select(*ROLE_COLUMNS, F.col("source_file").alias("source")),
+        agent_ids=winners.select("role_id", "updated_at", "agent_ids", "record", "source_file"),
+        errors=rejected.unionByName(losers).unionByName(invalid_values),
     )
-    agent_ids = winners.select(
-        "role_id",
-        F.col("updated_ts").alias("updated_at"),
-        F.expr("try_variant_get(agent_ids, '$', 'array<variant>')").alias("agent_ids"),
-        "record",
-        "source_file",
-    )
-    return ValidatedRoles(roles, agent_ids, rejected.unionByName(losers).unionByName(invalid_values))
 
 
 @dataclass(frozen=True)
