@@ -67,6 +67,13 @@ def create_database(admin_url: str, name: str) -> str:
     return admin_url.rsplit("/", 1)[0] + "/" + name
 
 
+def restart(data_dir: Path = DEFAULT_DATA_DIR) -> None:
+    """A fast restart: every open connection is cut, as when the server is restarted for real."""
+    data_dir = data_dir.resolve()
+    _run([str(BIN_DIR / "pg_ctl"), "-D", str(data_dir / "cluster"), "-l", str(data_dir / "server.log"),
+          "-m", "fast", "-w", "restart"])
+
+
 def stop(data_dir: Path = DEFAULT_DATA_DIR) -> None:
     cluster = data_dir.resolve() / "cluster"
     if (cluster / "postmaster.pid").exists():

@@ -29,7 +29,7 @@ from roles_assets.partitions import register_days  # noqa: E402
 from roles_assets.resources.spark import spark_resource  # noqa: E402
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -41,7 +41,7 @@ def pg_admin_url():
     base = Path(tempfile.mkdtemp(prefix="roles-test-pg-"))
     base.chmod(0o755)
     data_dir = base / "pg"
-    url = local_postgres.start(data_dir, _free_port())
+    url = local_postgres.start(data_dir, free_port())
     yield url.rsplit("/", 1)[0] + "/postgres"
     local_postgres.stop(data_dir)
     shutil.rmtree(base, ignore_errors=True)
@@ -120,6 +120,16 @@ def make_graph(landing, pg_admin_url, tmp_path, spark):
 @pytest.fixture
 def graph(make_graph) -> Graph:
     return make_graph()
+
+
+def failure_text(result) -> str:
+    """The messages of the run's step failure, with the errors that caused it."""
+    (failure,) = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    error, messages = failure.step_failure_data.error, []
+    while error is not None:
+        messages.append(error.message)
+        error = error.cause
+    return "\n".join(messages)
 
 
 def role(role_id, name="Role", agent_ids=(), updated_at="2026-01-01T00:00:00Z", **fields) -> dict:

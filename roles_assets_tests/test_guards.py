@@ -13,7 +13,7 @@ import pytest
 from roles_assets.partitions import register_days
 from roles_assets.resources.io_managers import PostgresPartitionIOManager
 from roles_assets.resources.postgres import DatabaseUnavailable, PostgresResource
-from roles_assets_tests.conftest import role, write_day
+from roles_assets_tests.conftest import failure_text, role, write_day
 from roles_assets_tests.test_cli import cli_env, start_materialize
 
 
@@ -107,12 +107,18 @@ def test_a_failure_inside_the_apply_leaves_the_final_tables_as_they_were(graph, 
 def test_a_failed_staging_write_keeps_the_previous_partition(graph, landing):
     write_day(landing, "2026-01-01", roles=[role(1, "one", [10, 11])])
     graph.run("2026-01-01")
-    # Every new load table inherits this default, so the JDBC write of stg_agent_roles fails.
-    graph.query("ALTER TABLE stg_agent_roles ALTER COLUMN status SET DEFAULT 'x'; "
-                "ALTER TABLE stg_agent_roles ADD CONSTRAINT no_new_rows CHECK (agent_id < 11) NOT VALID")
+    # New load tables copy this NOT NULL column but not its (dropped) default, so Spark's insert
+    # into the load table of stg_agent_roles fails.
+    graph.query("ALTER TABLE stg_agent_roles ADD COLUMN required int NOT NULL DEFAULT 0; "
+                "ALTER TABLE stg_agent_roles ALTER COLUMN required DROP DEFAULT")
     write_day(landing, "2026-01-01", roles=[role(1, "one", [10, 11, 12])])
-    assert not graph.run("2026-01-01", raise_on_error=False).success
-    graph.query("ALTER TABLE stg_agent_roles DROP CONSTRAINT no_new_rows")
+    failed = graph.run("2026-01-01", raise_on_error=False)
+    assert not failed.success
+    target = graph.database_url.split("@", 1)[1]
+    message = failure_text(failed)
+    assert f"writing stg_agent_roles for sync day '2026-01-01' to PostgreSQL at {target} failed" in message
+    assert "required" in message  # the driver's reason: the column that was left NULL
+    graph.query("ALTER TABLE stg_agent_roles DROP COLUMN required")
     assert graph.query("SELECT agent_id FROM stg_agent_roles ORDER BY 1") == [(10,), (11,)]
     assert graph.query(
         "SELECT count(*) FROM pg_tables WHERE tablename LIKE '%%\\_\\_load\\_%%'"

@@ -71,6 +71,10 @@ class SparkParquetIOManager(dg.ConfigurableIOManager):
 ABANDONED_AFTER_SECONDS = 24 * 3600
 
 
+class StagingWriteFailed(RuntimeError):
+    """Spark could not write a day's rows into their load table."""
+
+
 def partition_table(table: str, sync_day: str) -> str:
     """The name of ``table``'s partition for a day: a hash, so no key ever becomes SQL text."""
     return f"{table}__{hashlib.sha256(sync_day.encode()).hexdigest()[:16]}"
@@ -116,12 +120,19 @@ class PostgresPartitionIOManager(dg.ConfigurableIOManager):
                 )
             )
         try:
-            df.write.jdbc(
-                self.postgres.jdbc_url(),
-                table=load_table,
-                mode="append",
-                properties={**self.postgres.jdbc_properties(), "batchsize": "10000"},
-            )
+            try:
+                df.write.jdbc(
+                    self.postgres.jdbc_url(),
+                    table=load_table,
+                    mode="append",
+                    properties={**self.postgres.jdbc_properties(), "batchsize": "10000"},
+                )
+            except Exception as error:  # Spark's own errors, or the driver's, via Py4J
+                raise StagingWriteFailed(
+                    f"writing {table} for sync day {sync_day!r} to PostgreSQL at "
+                    f"{self.postgres.target} failed; the day's previous rows are kept: "
+                    f"{str(error).strip().splitlines()[0][:500]}"
+                ) from error
             return self._swap_in(table, sync_day, load_table, count_by)
         finally:
             with self.postgres.transaction() as cur:

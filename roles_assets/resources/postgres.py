@@ -61,6 +61,10 @@ class PostgresResource(dg.ConfigurableResource):
         password = self._parts.password
         return message.replace(unquote(password), "***") if password else message
 
+    def _reason(self, error: Exception) -> str:
+        """The first line of a driver error, without the password."""
+        return self._redact(str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__)
+
     def connect(self) -> psycopg2.extensions.connection:
         """A new connection; transient failures are retried with a short back-off."""
         for attempt in range(1, self.connect_attempts + 1):
@@ -68,13 +72,12 @@ class PostgresResource(dg.ConfigurableResource):
                 conn = psycopg2.connect(self.database_url, connect_timeout=10)
                 break
             except psycopg2.OperationalError as error:
-                reason = self._redact(str(error).strip().splitlines()[0] if str(error) else "")
                 if attempt == self.connect_attempts:
                     raise DatabaseUnavailable(
                         f"cannot connect to PostgreSQL at {self.target} after "
-                        f"{attempt} attempts: {reason}"
+                        f"{attempt} attempts: {self._reason(error)}"
                     ) from None
-                log.warning("PostgreSQL at %s unavailable (%s); retrying", self.target, reason)
+                log.warning("PostgreSQL at %s unavailable (%s); retrying", self.target, self._reason(error))
                 time.sleep(0.5 * 2**attempt)
         if not self._migrated:
             migrate(conn)
@@ -83,11 +86,23 @@ class PostgresResource(dg.ConfigurableResource):
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[psycopg2.extensions.cursor]:
-        """A cursor inside one transaction: committed on success, rolled back on any error."""
+        """A cursor inside one transaction: committed on success, rolled back on any error.
+
+        A connection lost midway (a server restart, a network cut) takes the transaction with it,
+        so none of it is applied; it is reported as DatabaseUnavailable, naming the server.
+        """
         conn = self.connect()
         try:
-            with conn, conn.cursor() as cur:
-                yield cur
+            yield conn.cursor()
+            conn.commit()
+        except BaseException as error:
+            if conn.closed:
+                raise DatabaseUnavailable(
+                    f"lost the connection to PostgreSQL at {self.target}; nothing of this "
+                    f"transaction was applied: {self._reason(error)}"
+                ) from None
+            conn.rollback()
+            raise
         finally:
             conn.close()
 
