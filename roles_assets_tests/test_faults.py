@@ -20,12 +20,9 @@ from roles_assets.resources.postgres import DatabaseUnavailable, PostgresResourc
 from roles_assets_tests.conftest import Graph, failure_text, free_port, role, write_day
 from roles_assets_tests.test_cli import cli_env, start_materialize
 
-# Holds a statement until the test acts: a sleeping backend is easy to find in pg_stat_activity.
-HOLD_FUNCTION = (
-    "CREATE FUNCTION hold() RETURNS trigger LANGUAGE plpgsql AS"
-    " $$BEGIN PERFORM pg_sleep(60); RETURN NULL; END$$"
-)
-# Where a run is held: inside the staging step (creating a load table), or inside the final apply.
+# Where a run can be held, as (SQL that holds it, SQL that releases it): inside the staging step
+# (creating a load table) or inside the final apply (upserting roles). A held backend sleeps, so
+# the test finds it in pg_stat_activity and acts while the run is at that point.
 HOLD_POINTS = {
     "staging": (
         "CREATE FUNCTION hold_load_table() RETURNS event_trigger LANGUAGE plpgsql AS"
@@ -36,7 +33,8 @@ HOLD_POINTS = {
         "DROP EVENT TRIGGER hold_staging",
     ),
     "apply": (
-        HOLD_FUNCTION + ";"
+        "CREATE FUNCTION hold() RETURNS trigger LANGUAGE plpgsql AS"
+        " $$BEGIN PERFORM pg_sleep(60); RETURN NULL; END$$;"
         "CREATE TRIGGER hold_apply BEFORE INSERT ON roles FOR EACH STATEMENT EXECUTE FUNCTION hold()",
         "DROP TRIGGER hold_apply ON roles",
     ),
