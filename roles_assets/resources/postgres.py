@@ -89,17 +89,23 @@ class PostgresResource(dg.ConfigurableResource):
         """A cursor inside one transaction: committed on success, rolled back on any error.
 
         A connection lost midway (a server restart, a network cut) takes the transaction with it,
-        so none of it is applied; it is reported as DatabaseUnavailable, naming the server.
+        so none of it is applied; it is reported as DatabaseUnavailable, naming the server. Lost
+        during the commit itself, the outcome is unknown, and the error says so: re-run the day.
         """
-        conn = self.connect()
+        conn, committing = self.connect(), False
         try:
             yield conn.cursor()
+            committing = True
             conn.commit()
         except BaseException as error:
             if conn.closed:
+                outcome = (
+                    "whether the commit reached the server is unknown" if committing
+                    else "nothing of this transaction was applied"
+                )
                 raise DatabaseUnavailable(
-                    f"lost the connection to PostgreSQL at {self.target}; nothing of this "
-                    f"transaction was applied: {self._reason(error)}"
+                    f"lost the connection to PostgreSQL at {self.target}; {outcome}: "
+                    f"{self._reason(error)}"
                 ) from None
             conn.rollback()
             raise
