@@ -35,16 +35,34 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+class Server:
+    """A PostgreSQL server of the tests' own, in a folder the server's OS user can reach."""
+
+    def __init__(self):
+        self.base = Path(tempfile.mkdtemp(prefix="roles-test-pg-"))
+        self.base.chmod(0o755)
+        self.data_dir, self.port = self.base / "pg", free_port()
+        self.admin_url = self.start().rsplit("/", 1)[0] + "/postgres"
+
+    def start(self) -> str:
+        return local_postgres.start(self.data_dir, self.port)
+
+    def stop(self) -> None:
+        local_postgres.stop(self.data_dir)
+
+    def restart(self) -> None:
+        local_postgres.restart(self.data_dir)
+
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.base, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def pg_admin_url():
-    """A PostgreSQL server of the tests' own, in a folder the server's OS user can reach."""
-    base = Path(tempfile.mkdtemp(prefix="roles-test-pg-"))
-    base.chmod(0o755)
-    data_dir = base / "pg"
-    url = local_postgres.start(data_dir, free_port())
-    yield url.rsplit("/", 1)[0] + "/postgres"
-    local_postgres.stop(data_dir)
-    shutil.rmtree(base, ignore_errors=True)
+    server = Server()
+    yield server.admin_url
+    server.remove()
 
 
 @pytest.fixture(scope="session")

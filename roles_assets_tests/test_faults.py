@@ -5,19 +5,16 @@ These tests restart or stop a server, so each gets a server of its own.
 
 import logging
 import os
-import shutil
 import signal
-import tempfile
 import threading
 import time
-from pathlib import Path
 
 import psycopg2
 import pytest
 
 from roles_assets import local_postgres
 from roles_assets.resources.postgres import DatabaseUnavailable, PostgresResource
-from roles_assets_tests.conftest import Graph, failure_text, free_port, role, write_day
+from roles_assets_tests.conftest import Graph, Server, failure_text, role, write_day
 from roles_assets_tests.test_cli import cli_env, start_materialize
 
 # Where a run can be held, as (SQL that holds it, SQL that releases it): inside the staging step
@@ -41,31 +38,11 @@ HOLD_POINTS = {
 }
 
 
-class Server:
-    """A PostgreSQL server of the test's own, to stop and restart."""
-
-    def __init__(self, base: Path):
-        self.data_dir, self.port = base / "pg", free_port()
-        self.admin_url = self.start().rsplit("/", 1)[0] + "/postgres"
-
-    def start(self) -> str:
-        return local_postgres.start(self.data_dir, self.port)
-
-    def stop(self) -> None:
-        local_postgres.stop(self.data_dir)
-
-    def restart(self) -> None:
-        local_postgres.restart(self.data_dir)
-
-
 @pytest.fixture
 def server():
-    base = Path(tempfile.mkdtemp(prefix="roles-fault-pg-"))
-    base.chmod(0o755)
-    server = Server(base)
+    server = Server()
     yield server
-    server.stop()
-    shutil.rmtree(base, ignore_errors=True)
+    server.remove()
 
 
 @pytest.fixture

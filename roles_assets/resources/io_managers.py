@@ -131,7 +131,7 @@ class PostgresPartitionIOManager(dg.ConfigurableIOManager):
                 raise StagingWriteFailed(
                     f"writing {table} for sync day {sync_day!r} to PostgreSQL at "
                     f"{self.postgres.target} failed; the day's previous rows are kept: "
-                    f"{str(error).strip().splitlines()[0][:500]}"
+                    f"{self.postgres.error_summary(error)}"
                 ) from error
             return self._swap_in(table, sync_day, load_table, count_by)
         finally:

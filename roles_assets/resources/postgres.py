@@ -61,9 +61,10 @@ class PostgresResource(dg.ConfigurableResource):
         password = self._parts.password
         return message.replace(unquote(password), "***") if password else message
 
-    def _reason(self, error: Exception) -> str:
-        """The first line of a driver error, without the password."""
-        return self._redact(str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__)
+    def error_summary(self, error: Exception) -> str:
+        """The first line (at most 500 characters) of a driver's error, without the password."""
+        text = str(error).strip()
+        return self._redact(text.splitlines()[0][:500] if text else type(error).__name__)
 
     def connect(self) -> psycopg2.extensions.connection:
         """A new connection; transient failures are retried with a short back-off."""
@@ -75,9 +76,9 @@ class PostgresResource(dg.ConfigurableResource):
                 if attempt == self.connect_attempts:
                     raise DatabaseUnavailable(
                         f"cannot connect to PostgreSQL at {self.target} after "
-                        f"{attempt} attempts: {self._reason(error)}"
+                        f"{attempt} attempts: {self.error_summary(error)}"
                     ) from None
-                log.warning("PostgreSQL at %s unavailable (%s); retrying", self.target, self._reason(error))
+                log.warning("PostgreSQL at %s unavailable (%s); retrying", self.target, self.error_summary(error))
                 time.sleep(0.5 * 2**attempt)
         if not self._migrated:
             migrate(conn)
@@ -105,7 +106,7 @@ class PostgresResource(dg.ConfigurableResource):
                 )
                 raise DatabaseUnavailable(
                     f"lost the connection to PostgreSQL at {self.target}; {outcome}: "
-                    f"{self._reason(error)}"
+                    f"{self.error_summary(error)}"
                 ) from None
             conn.rollback()
             raise
