@@ -25,7 +25,18 @@ def _as_server_user(args: list[str]) -> list[str]:
 
 
 def _run(args: list[str]) -> None:
-    subprocess.run(_as_server_user(args), check=True, capture_output=True, text=True)
+    done = subprocess.run(_as_server_user(args), capture_output=True, text=True)
+    if done.returncode:
+        hint = (
+            "\nThe server runs as the 'postgres' OS user, which must be able to enter every "
+            "parent folder of the data folder (a private folder such as one from `mktemp -d` "
+            "is mode 700: `chmod 755` it, or set ROLES_DATABASE_URL to a server of yours)."
+            if os.geteuid() == 0 else ""
+        )
+        raise RuntimeError(
+            f"{Path(args[0]).name} failed (exit {done.returncode}): "
+            f"{(done.stderr or done.stdout).strip()}{hint}"
+        )
 
 
 def start(data_dir: Path = DEFAULT_DATA_DIR, port: int = DEFAULT_PORT) -> str:
