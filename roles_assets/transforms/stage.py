@@ -28,7 +28,7 @@ def stage_day(raw: DataFrame, sync_day: str, reuse: Reuse = as_is) -> StagedDay:
     """The three staging tables' rows; ``reuse`` gets the intermediates they share."""
     roles = validate_roles(raw, reuse)
     agents = validate_agents(raw)
-    pairs = assignments(roles.roles, roles.agent_ids, agents.agents)
+    pairs = assignments(roles.roles, roles.agent_ids, agents.agents, reuse)
     day = F.lit(sync_day).alias("sync_day")
     errors = (
         file_errors(raw)

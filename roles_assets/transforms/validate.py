@@ -28,18 +28,22 @@ def raw_record() -> Column:
 
 ERROR_COLUMNS = ["role_id", "agent_id", "error_type", "error_message", "raw_record", "source_file"]
 
-_INTEGER_TYPES = "('TINYINT', 'SMALLINT', 'INT', 'BIGINT')"
+def _integer_text(x: str, sign: str = "") -> str:
+    """SQL for the digits (with ``sign``, a regex) of a JSON integer or a string of one, else ''.
+
+    Read from the value's JSON text, where a string is quoted and an integer is not. Parsing may
+    store an integral number such as 12.0 as a decimal, so the JSON type is checked too. Casting
+    this text is about 3x cheaper than a typed variant cast, which counts on a million ids.
+    """
+    return (
+        f"CASE WHEN schema_of_variant({x}) IN ('TINYINT', 'SMALLINT', 'INT', 'BIGINT', 'STRING')"
+        f" THEN regexp_extract(to_json({x}), '^(\"?)({sign}[0-9]+)\\\\1$', 2) END"
+    )
 
 
 def positive_id(x: str) -> str:
     """SQL for the positive BIGINT in variant ``x`` (a JSON integer or digit string), else NULL."""
-    return (
-        f"CASE WHEN (schema_of_variant({x}) IN {_INTEGER_TYPES}"
-        f" OR (schema_of_variant({x}) = 'STRING'"
-        f" AND try_variant_get({x}, '$', 'string') RLIKE '^[0-9]+$'))"
-        f" AND try_variant_get({x}, '$', 'bigint') > 0"
-        f" THEN try_variant_get({x}, '$', 'bigint') END"
-    )
+    return f"nullif(try_cast({_integer_text(x)} AS BIGINT), 0)"
 
 
 def _absent(x: str) -> str:
@@ -86,15 +90,12 @@ def _boolean(field: str) -> str:
 
 
 def _int(field: str) -> str:
-    return (
-        f"CASE WHEN schema_of_variant({field}) IN {_INTEGER_TYPES}"
-        f" OR {_string(field)} RLIKE '^-?[0-9]+$' THEN try_variant_get({field}, '$', 'int') END"
-    )
+    return f"try_cast({_integer_text(field, sign='-?')} AS INT)"
 
 
 def _timestamp(field: str) -> str:
     """ISO-8601 text -> UTC wall time (the session time zone is UTC)."""
-    return f"CAST(try_variant_get(CASE WHEN schema_of_variant({field}) = 'STRING' THEN {field} END, '$', 'timestamp') AS TIMESTAMP_NTZ)"
+    return f"CAST(try_cast({_string(field)} AS TIMESTAMP) AS TIMESTAMP_NTZ)"
 
 
 def _records_of(raw: DataFrame, folder: str, fields: list[str]) -> DataFrame:
