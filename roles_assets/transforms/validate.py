@@ -98,15 +98,15 @@ def _timestamp(field: str) -> str:
     return f"CAST(try_cast({_string(field)} AS TIMESTAMP) AS TIMESTAMP_NTZ)"
 
 
+def _with_fields(records: DataFrame, fields: list[str]) -> DataFrame:
+    """``records`` plus each named field of its ``record`` as a VARIANT column."""
+    return records.select("*", *(F.expr(f"variant_get(record, '$.{field}')").alias(field) for field in fields))
+
+
 def _records_of(raw: DataFrame, folder: str, fields: list[str]) -> DataFrame:
     """The parsed records of one source folder, with each named field as a VARIANT column."""
     records = raw.where((F.col("source_folder") == folder) & F.col("file_error").isNull())
-    return records.select(
-        "source_file",
-        "record_index",
-        "record",
-        *(F.expr(f"variant_get(record, '$.{field}')").alias(field) for field in fields),
-    )
+    return _with_fields(records.select("source_file", "record_index", "record"), fields)
 
 
 def _errors(df: DataFrame, problems: Column, role_id: Column, agent_id: Column) -> DataFrame:
@@ -142,7 +142,7 @@ class ValidatedRoles:
     errors: DataFrame
 
 
-ROLE_FIELDS = ["id", "name", "description", "default", "agent_type", "created_at", "updated_at", "agent_ids"]
+ROLE_FIELDS = ["name", "description", "default", "agent_type", "created_at", "updated_at", "agent_ids"]
 ROLE_COLUMNS = ["role_id", "name", "description", "is_default", "agent_type", "created_at", "updated_at"]
 
 
@@ -154,20 +154,16 @@ def validate_roles(raw: DataFrame, reuse: Reuse = as_is) -> ValidatedRoles:
     each loser is a DUPLICATE_ROLE. A kept role's malformed optional field becomes NULL with one
     INVALID_VALUE row.
 
-    Every output derives from ``ranked``, which goes through ``reuse``.
+    The ranking carries only the key, ``updated_at`` and the record; the other fields are typed
+    after it, for the winners alone. Both ``ranked`` and the typed ``winners`` go through
+    ``reuse``: the errors read both, the other outputs the winners.
     """
-    records = _records_of(raw, ROLE_FOLDER, ROLE_FIELDS).select(
+    keyed = _records_of(raw, ROLE_FOLDER, ["id", "name", "updated_at"]).select(
         "source_file",
         "record_index",
         "record",
         F.expr(positive_id("id")).alias("role_id"),
-        F.expr(_string("name")).alias("name"),
-        F.expr(_string("description")).alias("description"),
-        F.expr(_boolean("default")).alias("is_default"),
-        F.expr(_int("agent_type")).alias("agent_type"),
-        F.expr(_timestamp("created_at")).alias("created_at"),
-        F.expr(_timestamp("updated_at")).alias("updated_at"),
-        F.expr("try_variant_get(agent_ids, '$', 'array<variant>')").alias("agent_ids"),
+        F.expr(_timestamp("updated_at")).alias("typed_updated_at"),
         F.array(
             _id_error("id", "MISSING_ROLE_ID", "INVALID_ROLE_ID"),
             F.when(
@@ -179,24 +175,13 @@ def validate_roles(raw: DataFrame, reuse: Reuse = as_is) -> ValidatedRoles:
                 ),
             ),
         ).alias("rejections"),
-        # Checked on every record, but only a winner's count: a loser is reported as a duplicate.
-        F.array(
-            _present_but("description", _string("description") + " IS NOT NULL", "a string"),
-            _present_but("default", _boolean("default") + " IS NOT NULL", "a boolean"),
-            _present_but("agent_type", _int("agent_type") + " IS NOT NULL", "an integer"),
-            _present_but("created_at", _timestamp("created_at") + " IS NOT NULL", "an ISO-8601 timestamp"),
-            _present_but("updated_at", _timestamp("updated_at") + " IS NOT NULL", "an ISO-8601 timestamp"),
-            _present_but(
-                "agent_ids", "try_variant_get(agent_ids, '$', 'array<variant>') IS NOT NULL", "a list"
-            ),
-        ).alias("invalid_values"),
     )
     is_rejected = F.exists("rejections", lambda p: p.isNotNull())
-    rejected = _errors(records.where(is_rejected), F.col("rejections"), F.col("role_id"), F.lit(None).cast("bigint"))
+    rejected = _errors(keyed.where(is_rejected), F.col("rejections"), F.col("role_id"), F.lit(None).cast("bigint"))
     in_input_order = Window.partitionBy("role_id").orderBy(
-        F.col("updated_at").desc_nulls_last(), "source_file", "record_index"
+        F.col("typed_updated_at").desc_nulls_last(), "source_file", "record_index"
     )
-    ranked = reuse(records.where(~is_rejected).drop("rejections").select(
+    ranked = reuse(keyed.where(~is_rejected).drop("rejections").select(
         "*",
         F.row_number().over(in_input_order).alias("rank"),
         F.first("source_file").over(in_input_order).alias("winner_file"),
@@ -212,7 +197,28 @@ def validate_roles(raw: DataFrame, reuse: Reuse = as_is) -> ValidatedRoles:
         raw_record(),
         "source_file",
     )
-    winners = ranked.where(F.col("rank") == 1)
+    winners = reuse(_with_fields(ranked.where(F.col("rank") == 1), ROLE_FIELDS).select(
+        "role_id",
+        F.col("typed_updated_at").alias("updated_at"),
+        "record",
+        "source_file",
+        F.expr(_string("name")).alias("name"),
+        F.expr(_string("description")).alias("description"),
+        F.expr(_boolean("default")).alias("is_default"),
+        F.expr(_int("agent_type")).alias("agent_type"),
+        F.expr(_timestamp("created_at")).alias("created_at"),
+        F.expr("try_variant_get(agent_ids, '$', 'array<variant>')").alias("agent_ids"),
+        F.array(
+            _present_but("description", _string("description") + " IS NOT NULL", "a string"),
+            _present_but("default", _boolean("default") + " IS NOT NULL", "a boolean"),
+            _present_but("agent_type", _int("agent_type") + " IS NOT NULL", "an integer"),
+            _present_but("created_at", _timestamp("created_at") + " IS NOT NULL", "an ISO-8601 timestamp"),
+            _present_but("updated_at", "typed_updated_at IS NOT NULL", "an ISO-8601 timestamp"),
+            _present_but(
+                "agent_ids", "try_variant_get(agent_ids, '$', 'array<variant>') IS NOT NULL", "a list"
+            ),
+        ).alias("invalid_values"),
+    ))
     invalid_values = _errors(winners, F.col("invalid_values"), F.col("role_id"), F.lit(None).cast("bigint"))
     return ValidatedRoles(
         roles=winners.select(*ROLE_COLUMNS, F.col("source_file").alias("source")),
