@@ -25,6 +25,9 @@ HOSTILE_FILES = {
     "j_empty.json": ("", ["MALFORMED_JSON"]),
     "k_whitespace.json": (" \n\t \n", ["MALFORMED_JSON"]),
     "l_not_json.json": ("id,name\n1,admin\n", ["MALFORMED_JSON"]),
+    # Spark's parser would read the first value and ignore the rest: roles 13-15 must not load.
+    "m_trailing_text.json": (json.dumps([role(13)]) + " and more", ["MALFORMED_JSON"]),
+    "n_two_documents.json": (json.dumps([role(14)]) + "\n" + json.dumps([role(15)]), ["MALFORMED_JSON"]),
 }
 
 

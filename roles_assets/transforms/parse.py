@@ -75,10 +75,19 @@ def parse_records(files: DataFrame) -> DataFrame:
         "source_file",
         text.alias("text"),
         F.expr("is_valid_utf8(CAST(content AS STRING))").alias("is_utf8"),
-        # A leading byte-order mark is legal in UTF-8 files but not in JSON.
-        F.expr("try_parse_json(regexp_replace(CAST(content AS STRING), '^\\uFEFF', ''))").alias(
-            "doc"
-        ),
+        # Spark's parser stops after the first JSON value and ignores the rest of the text, so
+        # the text is parsed as the one element of an array: anything after the first value
+        # is then a syntax error or a second element. A leading byte-order mark is legal in
+        # UTF-8 files but not in JSON.
+        F.expr(
+            "try_parse_json('[' || regexp_replace(CAST(content AS STRING), '^\\uFEFF', '') || ']')"
+        ).alias("documents"),
+    ).select(
+        "*",
+        F.expr(
+            "CASE WHEN array_size(try_variant_get(documents, '$', 'array<variant>')) = 1"
+            " THEN variant_get(documents, '$[0]') END"
+        ).alias("doc"),
     )
     parsed = decoded.select(
         "source_folder",
@@ -89,8 +98,8 @@ def parse_records(files: DataFrame) -> DataFrame:
         .when(F.col("text").rlike(r"^\s*$"), F.lit("file is empty"))
         .when(
             F.col("doc").isNull(),
-            F.lit("file is not valid JSON, or breaks a parser limit (duplicate keys, NaN, "
-                  "very deep nesting, a string over 20 MB)"),
+            F.lit("file is not valid JSON, holds more than one JSON value, or breaks a parser "
+                  "limit (duplicate keys, NaN, very deep nesting, a string over 20 MB)"),
         )
         .when(
             _records().isNull(),
