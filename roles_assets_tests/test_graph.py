@@ -201,6 +201,26 @@ def test_rerunning_days_changes_nothing(graph, landing):
     assert graph.query(STAGED_ROWS_PER_DAY) == staged
 
 
+def test_reruns_keep_recent_raw_folders_and_delete_old_ones(graph, landing):
+    write_day(landing, "2026-01-01", roles=[role(1)])
+    day_path = graph.raw_path / "raw_roles" / "sync_day=2026-01-01"
+    first, second = graph.run("2026-01-01"), graph.run("2026-01-01")
+    assert _folders(day_path) == _run_folders(first, second)
+
+    two_hours_ago = time.time() - 7200  # older than the IO manager's keep_seconds (1 h)
+    os.utime(day_path / f"run_id={first.run_id}", (two_hours_ago, two_hours_ago))
+    third = graph.run("2026-01-01")
+    assert _folders(day_path) == _run_folders(second, third)
+
+
+def _folders(path) -> list[str]:
+    return sorted(p.name for p in path.iterdir())
+
+
+def _run_folders(*results) -> list[str]:
+    return sorted(f"run_id={r.run_id}" for r in results)
+
+
 def test_a_corrected_day_rerun_replaces_its_effect(graph, landing):
     write_day(landing, "2026-01-01", roles=[role(1, "first", [10, 11])])
     write_day(landing, "2026-01-02", roles=[role(1, "typo", [10])])
