@@ -65,8 +65,7 @@ def test_mass_removal_is_refused_unless_overridden(graph, landing):
 
     refused = graph.run("2026-01-02", raise_on_error=False)
     assert not refused.success
-    (failure,) = [e for e in refused.all_events if e.event_type_value == "STEP_FAILURE"]
-    message = failure.event_specific_data.error.message
+    message = failure_text(refused)
     assert "would remove 7 of 10 assigned mappings (70%)" in message
     assert "allow_mass_removal" in message
     assert graph.final_tables() == before  # not even the rename went through

@@ -32,11 +32,15 @@ class SparkParquetIOManager(dg.ConfigurableIOManager):
     def _day_path(self, asset_key: dg.AssetKey, sync_day: str) -> str:
         return f"{self.base_path.rstrip('/')}/{asset_key.to_python_identifier()}/sync_day={sync_day}"
 
+    def _file_system(self, path: str):
+        """The Hadoop FileSystem that holds ``path``, and the path as a Hadoop Path."""
+        session = self.spark.spark_session
+        hadoop_path = session._jvm.org.apache.hadoop.fs.Path(path)
+        return hadoop_path.getFileSystem(session._jsc.hadoopConfiguration()), hadoop_path
+
     def _runs(self, day_path: str) -> list:
         """The day's run folders (Hadoop FileStatus), newest first."""
-        session = self.spark.spark_session
-        path = session._jvm.org.apache.hadoop.fs.Path(day_path)
-        fs = path.getFileSystem(session._jsc.hadoopConfiguration())
+        fs, path = self._file_system(day_path)
         if not fs.exists(path):
             return []
         folders = [s for s in fs.listStatus(path) if s.isDirectory() and s.getPath().getName().startswith("run_id=")]
@@ -55,9 +59,8 @@ class SparkParquetIOManager(dg.ConfigurableIOManager):
         cutoff_ms = (time.time() - self.keep_seconds) * 1000
         for status in self._runs(day_path):
             if status.getPath().getName() != keep and status.getModificationTime() < cutoff_ms:
-                status.getPath().getFileSystem(self.spark.spark_session._jsc.hadoopConfiguration()).delete(
-                    status.getPath(), True
-                )
+                fs, path = self._file_system(status.getPath().toString())
+                fs.delete(path, True)
 
     def load_input(self, context: dg.InputContext) -> DataFrame:
         day_path = self._day_path(context.asset_key, context.partition_key)
