@@ -13,7 +13,7 @@ from pathlib import Path
 
 BIN_DIR = Path(os.environ.get("ROLES_PG_BIN", "/usr/lib/postgresql/15/bin"))
 DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / ".local" / "postgres"
-DEFAULT_PORT = 54329
+DEFAULT_PORT = int(os.environ.get("ROLES_LOCAL_PG_PORT", "54329"))
 DATABASE = "roles"
 USER = "roles"
 
@@ -24,19 +24,21 @@ def _as_server_user(args: list[str]) -> list[str]:
     return args
 
 
-def _run(args: list[str]) -> None:
+def _run(args: list[str], hint: str = "", log: Path | None = None) -> None:
+    """Runs a server tool; a failure says what the tool said, the end of ``log``, and ``hint``."""
     done = subprocess.run(_as_server_user(args), capture_output=True, text=True)
     if done.returncode:
-        hint = (
-            "\nThe server runs as the 'postgres' OS user, which must be able to enter every "
-            "parent folder of the data folder (a private folder such as one from `mktemp -d` "
-            "is mode 700: `chmod 755` it, or set ROLES_DATABASE_URL to a server of yours)."
-            if os.geteuid() == 0 else ""
-        )
-        raise RuntimeError(
-            f"{Path(args[0]).name} failed (exit {done.returncode}): "
-            f"{(done.stderr or done.stdout).strip()}{hint}"
-        )
+        said = (done.stderr or done.stdout).strip()
+        if log is not None and log.exists():
+            said += "\n" + "\n".join(log.read_text(errors="replace").splitlines()[-6:])
+        raise RuntimeError(f"{Path(args[0]).name} failed (exit {done.returncode}): {said}{hint}")
+
+
+_FOLDER_HINT = (
+    "\nThe server runs as the 'postgres' OS user, which must be able to enter every parent "
+    "folder of the data folder (a private folder such as one from `mktemp -d` is mode 700: "
+    "`chmod 755` it, or set ROLES_DATABASE_URL to a server of yours)."
+)
 
 
 def start(data_dir: Path = DEFAULT_DATA_DIR, port: int = DEFAULT_PORT) -> str:
@@ -51,13 +53,15 @@ def start(data_dir: Path = DEFAULT_DATA_DIR, port: int = DEFAULT_PORT) -> str:
             shutil.chown(data_dir, "postgres", "postgres")
             shutil.chown(sockets, "postgres", "postgres")
         _run([str(BIN_DIR / "initdb"), "-D", str(cluster), "-U", USER, "--auth=trust",
-              "--encoding=UTF8", "--locale=C.UTF-8"])
+              "--encoding=UTF8", "--locale=C.UTF-8"], hint=_FOLDER_HINT if os.geteuid() == 0 else "")
     status = subprocess.run(_as_server_user([str(BIN_DIR / "pg_ctl"), "-D", str(cluster), "status"]),
                             capture_output=True)
     if status.returncode != 0:
         options = f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off"
         _run([str(BIN_DIR / "pg_ctl"), "-D", str(cluster), "-o", options,
-              "-l", str(data_dir / "server.log"), "-w", "start"])
+              "-l", str(data_dir / "server.log"), "-w", "start"],
+             hint=f"\nIf port {port} is taken, set ROLES_LOCAL_PG_PORT to a free port.",
+             log=data_dir / "server.log")
     return create_database(f"postgresql://{USER}@127.0.0.1:{port}/postgres", DATABASE)
 
 

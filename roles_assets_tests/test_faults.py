@@ -201,3 +201,10 @@ def test_a_lost_connection_rolls_back_and_names_the_server(server):
         cur.execute("SELECT x FROM kept")
         assert cur.fetchall() == [(1,)]
     conn.close()
+
+
+def test_the_local_server_says_when_its_port_is_taken(server):
+    with pytest.raises(RuntimeError) as failed:
+        local_postgres.start(server.base / "second", server.port)
+    assert "Address already in use" in str(failed.value)
+    assert "set ROLES_LOCAL_PG_PORT to a free port" in str(failed.value)
