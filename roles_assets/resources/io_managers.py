@@ -57,10 +57,10 @@ class SparkParquetIOManager(dg.ConfigurableIOManager):
 
     def _delete_stale_runs(self, day_path: str, keep: str) -> None:
         cutoff_ms = (time.time() - self.keep_seconds) * 1000
+        fs, _ = self._file_system(day_path)
         for status in self._runs(day_path):
             if status.getPath().getName() != keep and status.getModificationTime() < cutoff_ms:
-                fs, path = self._file_system(status.getPath().toString())
-                fs.delete(path, True)
+                fs.delete(status.getPath(), True)
 
     def load_input(self, context: dg.InputContext) -> DataFrame:
         day_path = self._day_path(context.asset_key, context.partition_key)

@@ -28,6 +28,7 @@ def raw_record() -> Column:
 
 ERROR_COLUMNS = ["role_id", "agent_id", "error_type", "error_message", "raw_record", "source_file"]
 
+
 def _integer_text(x: str, sign: str = "") -> str:
     """SQL for the digits (with ``sign``, a regex) of a JSON integer or a string of one, else ''.
 
