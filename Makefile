@@ -23,6 +23,7 @@ $(STAMP): requirements.lock requirements-dev.lock pyproject.toml scripts/install
 	$(PY) -m pip install -q --no-deps -e . 2>&1 | { $(QUIET_PIP); }
 	mkdir -p $(VENV)/share/java
 	cp /usr/share/java/postgresql.jar $(VENV)/share/java/postgresql.jar
+	$(PY) -m roles_assets.spark_class_archive
 	touch $@
 
 # Every landed day, in natural order, into $ROLES_DATABASE_URL or a project-local PostgreSQL.
