@@ -253,3 +253,12 @@ def test_checks_catch_corrupted_tables(graph, landing):
     assert not orphans.passed and orphans.metadata["sample"].value == [[30, 3]]
     status = query_check(postgres, "inconsistent_mapping_status.sql", "inconsistent_rows")
     assert not status.passed and status.metadata["sample"].value == [[10, 1, "assigned"]]
+
+    # The final tables' primary keys make their key checks pass without a scan, until one is gone.
+    enforced = key_check(postgres, "agent_role_mapping", ["agent_id", "role_id"])
+    assert enforced.passed and enforced.metadata["enforced_by"].value == "agent_role_mapping_pkey"
+    graph.query("ALTER TABLE agent_role_mapping DROP CONSTRAINT agent_role_mapping_pkey")
+    graph.query("INSERT INTO agent_role_mapping SELECT * FROM agent_role_mapping WHERE agent_id = 20")
+    scanned = key_check(postgres, "agent_role_mapping", ["agent_id", "role_id"])
+    assert not scanned.passed and "enforced_by" not in scanned.metadata
+    assert scanned.metadata["sample_duplicates"].value == [{"agent_id": 20, "role_id": 2}]
