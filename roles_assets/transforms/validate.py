@@ -155,9 +155,9 @@ def validate_roles(raw: DataFrame, reuse: Reuse = as_is) -> ValidatedRoles:
     each loser is a DUPLICATE_ROLE. A kept role's malformed optional field becomes NULL with one
     INVALID_VALUE row.
 
-    The ranking carries only the key, ``updated_at`` and the record; the other fields are typed
-    after it, for the winners alone. Both ``ranked`` and the typed ``winners`` go through
-    ``reuse``: the errors read both, the other outputs the winners.
+    The ranking carries only the key, ``updated_at``, the rejections and the record; the other
+    fields are typed after it, for the winners alone. Both ``ranked`` and the typed ``winners``
+    go through ``reuse``: the errors read both, the other outputs the winners.
     """
     keyed = _records_of(raw, ROLE_FOLDER, ["id", "name", "updated_at"]).select(
         "source_file",
@@ -177,18 +177,21 @@ def validate_roles(raw: DataFrame, reuse: Reuse = as_is) -> ValidatedRoles:
             ),
         ).alias("rejections"),
     )
-    is_rejected = F.exists("rejections", lambda p: p.isNotNull())
-    rejected = _errors(keyed.where(is_rejected), F.col("rejections"), F.col("role_id"), F.lit(None).cast("bigint"))
-    in_input_order = Window.partitionBy("role_id").orderBy(
+    # Rejected records rank among themselves only, so one pass over the records serves all three.
+    in_input_order = Window.partitionBy("is_rejected", "role_id").orderBy(
         F.col("typed_updated_at").desc_nulls_last(), "source_file", "record_index"
     )
-    ranked = reuse(keyed.where(~is_rejected).drop("rejections").select(
+    ranked = reuse(keyed.withColumn("is_rejected", F.exists("rejections", lambda p: p.isNotNull())).select(
         "*",
         F.row_number().over(in_input_order).alias("rank"),
         F.first("source_file").over(in_input_order).alias("winner_file"),
         F.first("record_index").over(in_input_order).alias("winner_index"),
     ))
-    losers = ranked.where(F.col("rank") > 1).select(
+    rejected = _errors(
+        ranked.where("is_rejected"), F.col("rejections"), F.col("role_id"), F.lit(None).cast("bigint")
+    )
+    accepted = ranked.where(~F.col("is_rejected"))
+    losers = accepted.where(F.col("rank") > 1).select(
         "role_id",
         F.lit(None).cast("bigint").alias("agent_id"),
         F.lit("DUPLICATE_ROLE").alias("error_type"),
@@ -198,7 +201,7 @@ def validate_roles(raw: DataFrame, reuse: Reuse = as_is) -> ValidatedRoles:
         raw_record(),
         "source_file",
     )
-    winners = reuse(_with_fields(ranked.where(F.col("rank") == 1), ROLE_FIELDS).select(
+    winners = reuse(_with_fields(accepted.where(F.col("rank") == 1), ROLE_FIELDS).select(
         "role_id",
         F.col("typed_updated_at").alias("updated_at"),
         "record",
