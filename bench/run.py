@@ -98,8 +98,13 @@ class Bench:
             "SPARK_LOCAL_IP": "127.0.0.1",
         }
 
-    def spark_start_stop(self) -> float:
-        code = "from roles_assets.resources.spark import spark_resource; spark_resource().spark_session.stop()"
+    def spark_start_stop(self, class_archive: bool = True) -> float:
+        """A session as the graph configures it, started and stopped in a fresh process."""
+        code = (
+            "from dagster_pyspark import LazyPySparkResource; from roles_assets.resources import spark; "
+            f"config = spark.spark_config(class_archive={'spark.CLASS_ARCHIVE' if class_archive else None}); "
+            "LazyPySparkResource(spark_config=config).spark_session.stop()"
+        )
         return timed([sys.executable, "-c", code], dict(os.environ))[0]
 
     def graph_day(self, env: dict, day: str) -> dict:
@@ -202,6 +207,9 @@ def run_all(bench: Bench, args) -> dict:
     r = args.repeats
     out: dict = {}
     out["spark_start_stop"] = statistics.median(bench.spark_start_stop() for _ in range(r))
+    out["spark_start_stop_without_class_archive"] = statistics.median(
+        bench.spark_start_stop(class_archive=False) for _ in range(r)
+    )
 
     large = bench.work / "large"
     (day,) = generate.generate(large, args.roles, 1)
@@ -246,6 +254,7 @@ def print_report(results: dict) -> None:
     graph = large["graph"]
     rows = [
         ("bare Spark session start + stop", spark, ""),
+        ("  the same without the class archive", results["spark_start_stop_without_class_archive"], ""),
         (f"large day, graph ({large['assignments']:,} assignments)", graph["total"],
          f"{graph['total'] / (large['floor'] + spark):.2f}x floor+Spark (target <= 1.5)"),
         ("  Spark session start", graph["spark_session_start"], ""),

@@ -30,4 +30,5 @@ def test_benchmark_runs_on_a_tiny_scale(tmp_path):
     assert graph["spark_session_start"] > 1  # a fresh process starts its own session
     assert 0 < graph["dagster_cli_overhead"] < graph["total"]
     assert all(results["large_day"][k] > 0 for k in ("floor", "dlt_merge"))
+    assert results["spark_start_stop"] > 0 and results["spark_start_stop_without_class_archive"] > 0
     assert "large day, dlt merge" in run.stdout and "history: last day" in run.stdout
