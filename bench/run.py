@@ -81,8 +81,21 @@ class Bench:
         self.work, self.admin_url, self.databases = work, admin_url, 0
 
     def fresh_database(self) -> str:
+        """A new database on a quiet server: the earlier measurements' databases are dropped, so
+        their autovacuum does not run during this one, and their writes are checkpointed."""
+        import psycopg2
+
         from roles_assets.local_postgres import create_database
 
+        conn = psycopg2.connect(self.admin_url)
+        conn.autocommit = True
+        try:
+            with conn.cursor() as cur:
+                for n in range(1, self.databases + 1):
+                    cur.execute(f"DROP DATABASE IF EXISTS bench_{n} WITH (FORCE)")
+                cur.execute("CHECKPOINT")
+        finally:
+            conn.close()
         self.databases += 1
         return create_database(self.admin_url, f"bench_{self.databases}")
 
