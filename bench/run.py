@@ -113,10 +113,10 @@ class Bench:
 
     def spark_start_stop(self, class_archive: bool = True) -> float:
         """A session as the graph configures it, started and stopped in a fresh process."""
+        config = "spark_config()" if class_archive else "spark_config(class_archive=None)"
         code = (
-            "from dagster_pyspark import LazyPySparkResource; from roles_assets.resources import spark; "
-            f"config = spark.spark_config(class_archive={'spark.CLASS_ARCHIVE' if class_archive else None}); "
-            "LazyPySparkResource(spark_config=config).spark_session.stop()"
+            "from roles_assets.resources.spark import spark_config, spark_resource; "
+            f"spark_resource({config}).spark_session.stop()"
         )
         return timed([sys.executable, "-c", code], dict(os.environ))[0]
 

@@ -23,18 +23,17 @@ _PID_LINE = "training JVM pid: "
 
 def _train(archive: Path) -> None:
     """A small real run in this process's JVM, which writes ``archive`` as it exits."""
-    from dagster_pyspark import LazyPySparkResource
     from pyspark.sql import Observation
     from pyspark.sql import functions as F
 
     from roles_assets.landing import DEFAULT_LANDING_DIR, day_files
-    from roles_assets.resources.spark import spark_config
+    from roles_assets.resources.spark import spark_config, spark_resource
     from roles_assets.transforms.parse import parse_records, read_files
     from roles_assets.transforms.stage import stage_day
 
     config = spark_config(class_archive=None)
     config["spark.driver.extraJavaOptions"] += f' "-XX:ArchiveClassesAtExit={archive}"'
-    spark = LazyPySparkResource(spark_config=config).spark_session
+    spark = spark_resource(config).spark_session
     day_dir = sorted(p for p in DEFAULT_LANDING_DIR.iterdir() if p.is_dir())[0]
     with tempfile.TemporaryDirectory() as work:
         raw = parse_records(read_files(spark, [str(f.path) for f in day_files(day_dir)]))

@@ -56,8 +56,9 @@ def spark_config(master: str = "local[*]", class_archive: Path | None = CLASS_AR
     }
 
 
-def spark_resource() -> LazyPySparkResource:
-    """Lazy, so steps that only run SQL never pay for a Spark start."""
+def spark_resource(config: dict[str, str] | None = None) -> LazyPySparkResource:
+    """Lazy, so steps that only run SQL never pay for a Spark start; ``spark_config()`` unless
+    ``config`` is given."""
     # Hostname resolution is loopback-only on our machines; Spark's launcher reads this.
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    return LazyPySparkResource(spark_config=spark_config())
+    return LazyPySparkResource(spark_config=config or spark_config())
