@@ -91,8 +91,10 @@ def _apply(
         run_sql(cur, "apply_day_roles.sql", params)
         run_sql(cur, "upsert_roles.sql")
         roles_written = cur.rowcount
-        run_sql(cur, "apply_day_assignments.sql", params)
+        run_sql(cur, "apply_day_reassignments.sql", params)
         assigned = cur.rowcount
+        run_sql(cur, "apply_day_assignments.sql", params)
+        assigned += cur.rowcount
         run_sql(cur, "apply_day_removals.sql", params)
         removed = cur.rowcount
         return removed, {"roles": roles_written, "agent_role_mapping": assigned + removed}
