@@ -24,11 +24,13 @@ def key_check(
 ) -> dg.AssetCheckResult:
     """Keys must be non-NULL and unique (within the day, when ``sync_day`` is given).
 
-    A table whose keys PostgreSQL enforces (a NOT NULL primary key or unique index) passes
-    without a scan, naming the index: a million-row scan would prove the same thing again.
+    A table whose keys PostgreSQL enforces (a NOT NULL primary key or unique index; within the
+    day, one on the keys and ``sync_day``) passes without a scan, naming the index: a
+    million-row scan would prove the same thing again.
     """
+    enforced_keys = [*keys, "sync_day"] if sync_day else keys
     with postgres.transaction() as cur:
-        run_sql(cur, "checks/enforcing_unique_index.sql", {"table": table, "keys": keys})
+        run_sql(cur, "checks/enforcing_unique_index.sql", {"table": table, "keys": enforced_keys})
         enforced = cur.fetchone()
     if enforced:
         return dg.AssetCheckResult(

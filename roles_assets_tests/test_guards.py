@@ -11,7 +11,7 @@ import psycopg2
 import pytest
 
 from roles_assets.partitions import register_days
-from roles_assets.resources.io_managers import PostgresPartitionIOManager
+from roles_assets.resources.io_managers import PostgresPartitionIOManager, StagingWriteFailed
 from roles_assets.resources.postgres import DatabaseUnavailable, PostgresResource
 from roles_assets_tests.conftest import failure_text, role, write_day
 from roles_assets_tests.test_cli import cli_env, start_materialize
@@ -213,3 +213,24 @@ def test_load_tables_abandoned_by_killed_runs_are_swept(graph):
         manager._drop_abandoned_load_tables(cur, "stg_roles")
     conn.close()
     assert graph.query("SELECT tablename FROM pg_tables WHERE tablename LIKE 'stg_roles__load%%'") == [(fresh,)]
+
+
+def test_staged_rows_that_break_a_key_fail_the_write_and_keep_the_day(graph, landing, spark):
+    write_day(landing, "2026-01-01", roles=[role(1, agent_ids=[10, 11])])
+    graph.run("2026-01-01")
+    staged = "SELECT agent_id, role_id FROM stg_agent_roles ORDER BY 1, 2"
+    assert graph.query(staged) == [(10, 1), (11, 1)]
+
+    manager = PostgresPartitionIOManager(postgres=PostgresResource(database_url=graph.database_url))
+    duplicated = spark.createDataFrame(
+        [(12, 1, "assigned", "2026-01-01"), (12, 1, "assigned", "2026-01-01")],
+        "agent_id bigint, role_id bigint, status string, sync_day string",
+    )
+    with pytest.raises(StagingWriteFailed, match=r"break the table's key; the day's previous rows are kept.*\(12, 1, 2026-01-01\) is duplicated"):
+        manager.replace_partition("stg_agent_roles", "2026-01-01", duplicated)
+    missing_role = spark.createDataFrame([(13, None, "assigned", "2026-01-01")], duplicated.schema)
+    with pytest.raises(StagingWriteFailed, match="previous rows are kept.*null value in column \"role_id\""):
+        manager.replace_partition("stg_agent_roles", "2026-01-01", missing_role)
+
+    assert graph.query(staged) == [(10, 1), (11, 1)]
+    assert graph.query("SELECT tablename FROM pg_tables WHERE tablename LIKE '%%__load_%%'") == []

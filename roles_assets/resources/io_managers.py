@@ -4,10 +4,12 @@ Both store one partition per sync day and always report the row count they store
 """
 
 import hashlib
+import re
 import time
 import uuid
 
 import dagster as dg
+import psycopg2
 from dagster_pyspark import LazyPySparkResource
 from psycopg2 import sql
 from pyspark.sql import DataFrame, Observation
@@ -83,6 +85,13 @@ def partition_table(table: str, sync_day: str) -> str:
     return f"{table}__{hashlib.sha256(sync_day.encode()).hexdigest()[:16]}"
 
 
+def _innermost_cause(error: Exception) -> Exception | str:
+    """The deepest ``Caused by`` message of a Spark job failure (the driver's own words, such as
+    a violated constraint), else the error itself."""
+    causes = re.findall(r"^Caused by: [\w.$]+: (.+)$", str(error), flags=re.MULTILINE)
+    return causes[-1] if causes else error
+
+
 class PostgresPartitionIOManager(dg.ConfigurableIOManager):
     """Writes a day's DataFrame into the asset's staging table, replacing that day as a whole.
 
@@ -134,9 +143,16 @@ class PostgresPartitionIOManager(dg.ConfigurableIOManager):
                 raise StagingWriteFailed(
                     f"writing {table} for sync day {sync_day!r} to PostgreSQL at "
                     f"{self.postgres.target} failed; the day's previous rows are kept: "
-                    f"{self.postgres.error_summary(error)}"
+                    f"{self.postgres.error_summary(_innermost_cause(error))}"
                 ) from error
-            return self._swap_in(table, sync_day, load_table, count_by)
+            try:
+                return self._swap_in(table, sync_day, load_table, count_by)
+            except psycopg2.IntegrityError as error:  # the new partition's key index refused them
+                raise StagingWriteFailed(
+                    f"the {table} rows for sync day {sync_day!r} break the table's key; the day's "
+                    f"previous rows are kept: {self.postgres.error_summary(error)}"
+                    + (f" ({error.diag.message_detail})" if error.diag.message_detail else "")
+                ) from error
         finally:
             with self.postgres.transaction() as cur:
                 cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(load_table)))

@@ -61,7 +61,7 @@ class PostgresResource(dg.ConfigurableResource):
         password = self._parts.password
         return message.replace(unquote(password), "***") if password else message
 
-    def error_summary(self, error: Exception) -> str:
+    def error_summary(self, error: Exception | str) -> str:
         """The first line (at most 500 characters) of a driver's error, without the password."""
         text = str(error).strip()
         return self._redact(text.splitlines()[0][:500] if text else type(error).__name__)
