@@ -3,8 +3,7 @@
 -- rules out concurrent writers, and ON CONFLICT's speculative insertion costs twice the time
 -- of the insert itself on a million new pairs.
 INSERT INTO agent_role_mapping (agent_id, role_id, status, assigned_at, removed_at)
-SELECT s.agent_id, s.role_id, 'assigned',
-       (SELECT synced_at FROM sync_days WHERE sync_day = %(sync_day)s), NULL
+SELECT s.agent_id, s.role_id, 'assigned', %(synced_at)s, NULL
 FROM stg_agent_roles s
 WHERE s.sync_day = %(sync_day)s
   AND NOT EXISTS (

@@ -2,7 +2,7 @@
 -- (apply_day_assignments.sql then inserts the pairs never seen before.)
 UPDATE agent_role_mapping m
 SET status = 'assigned',
-    assigned_at = (SELECT synced_at FROM sync_days WHERE sync_day = %(sync_day)s),
+    assigned_at = %(synced_at)s,
     removed_at = NULL
 FROM stg_agent_roles s
 WHERE s.sync_day = %(sync_day)s

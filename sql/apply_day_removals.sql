@@ -7,7 +7,7 @@ ANALYZE agent_role_mapping;  -- the inserts above may have grown it many times o
 
 UPDATE agent_role_mapping m
 SET status = 'removed',
-    removed_at = (SELECT synced_at FROM sync_days WHERE sync_day = %(sync_day)s)
+    removed_at = %(synced_at)s
 WHERE m.status = 'assigned'
   AND NOT EXISTS (
       SELECT 1 FROM role_pipeline_errors e
