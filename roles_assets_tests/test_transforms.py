@@ -173,6 +173,26 @@ def test_agent_files_add_assignments_and_unknown_roles_are_reported(spark):
     assert errors_of(staged) == [("UNKNOWN_ROLE", 99, 10, "agent_details/10.json")]
 
 
+def test_each_pair_once_with_the_latest_updated_at_of_its_sources(spark):
+    staged = stage(spark, {
+        "admin_roles/r.json": [
+            role(1, agent_ids=[10, "10", 12, 10], updated_at="2026-01-02T00:00:00Z"),
+            role(2, updated_at="2026-01-09T00:00:00Z"),
+        ],
+        "agent_details/10.json": {"id": 10, "role_ids": [1, 1, 2], "updated_at": "2026-01-03T00:00:00Z"},
+        "agent_details/11.json": {"id": 11, "role_ids": [1], "updated_at": "2026-01-01T00:00:00Z"},
+        "agent_details/12.json": {"id": 12, "role_ids": [1], "updated_at": "2025-01-01T00:00:00Z"},
+    })
+    rows = sorted((r.agent_id, r.role_id, r.updated_at) for r in staged.agent_roles.collect())
+    assert rows == [
+        (10, 1, dt.datetime(2026, 1, 3)),  # both sides: the agent's later updated_at
+        (10, 2, dt.datetime(2026, 1, 3)),  # only the agent names it: not the role's own time
+        (11, 1, dt.datetime(2026, 1, 1)),
+        (12, 1, dt.datetime(2026, 1, 2)),  # both sides: the role's later updated_at
+    ]
+    assert errors_of(staged) == []
+
+
 @pytest.mark.parametrize("role_ids", ["1", [1, "x"], None, {"a": 1}])
 def test_agent_with_bad_role_ids_is_rejected(spark, role_ids):
     agent = {"id": 10, "role_ids": role_ids}

@@ -23,22 +23,22 @@ def assignments(
     role's list still counts. An agent assigned to a role id that is not a valid role that day is
     an UNKNOWN_ROLE row.
 
-    The role-side entries go through ``reuse``: the pairs and the errors both read them, and a
-    day holds millions.
+    The sources meet per role, not per pair: each role's row gets a map of the agents whose files
+    name it, so the role-side pairs (a day's millions) are exploded once, after the merge, and
+    never shuffled or aggregated; only the agents' side is. The roles' checked lists go through
+    ``reuse``: the pairs and the errors both read them.
     """
-    entries = role_agent_ids.select(
-        "role_id", "updated_at", F.explode("agent_ids").alias("entry")
-    ).select("role_id", "updated_at", "entry", F.expr(positive_id("entry")).alias("agent_id"))
-    entries = reuse(entries.select(
+    ids = F.expr(f"coalesce(transform(agent_ids, entry -> {positive_id('entry')}), array())")
+    checked = reuse(role_agent_ids.select("role_id", "updated_at", "agent_ids", ids.alias("ids")).select(
         "role_id",
         "updated_at",
-        "agent_id",
-        F.when(F.col("agent_id").isNull(), F.col("entry")).alias("bad_entry"),
+        F.expr("array_distinct(filter(ids, id -> id IS NOT NULL))").alias("agent_ids"),
+        F.expr("filter(agent_ids, (entry, i) -> ids[i] IS NULL)").alias("bad_entries"),
     ))
     # Bad entries are few: they fetch their role's record by a broadcast join, not a shuffle.
-    bad_entries = F.broadcast(entries.where(F.col("agent_id").isNull())).join(
-        role_agent_ids.select("role_id", "record", "source_file"), "role_id"
-    ).select(
+    bad_entries = F.broadcast(
+        checked.where(F.size("bad_entries") > 0).select("role_id", F.explode("bad_entries").alias("bad_entry"))
+    ).join(role_agent_ids.select("role_id", "record", "source_file"), "role_id").select(
         "role_id",
         F.lit(None).cast("bigint").alias("agent_id"),
         F.when(F.expr("is_variant_null(bad_entry)"), F.lit("MISSING_AGENT_ID"))
@@ -48,7 +48,6 @@ def assignments(
         raw_record(),
         "source_file",
     )
-    from_roles = entries.where(F.col("agent_id").isNotNull()).select("agent_id", "role_id", "updated_at")
 
     agent_pairs = agents.select(
         "agent_id", "updated_at", "record", "source_file", F.explode("role_ids").alias("role_id")
@@ -62,11 +61,28 @@ def assignments(
         raw_record(),
         "source_file",
     )
-    from_agents = agent_pairs.join(known_roles, "role_id", "left_semi").select("agent_id", "role_id", "updated_at")
-
-    pairs = (
-        from_roles.unionByName(from_agents)
-        .groupBy("agent_id", "role_id")
+    named_by_agents = (
+        agent_pairs.join(known_roles, "role_id", "left_semi")
+        .groupBy("role_id", "agent_id")
         .agg(F.max("updated_at").alias("updated_at"))
+        .groupBy("role_id")
+        .agg(F.map_from_entries(F.collect_list(F.struct("agent_id", "updated_at"))).alias("by_agents"))
+    )
+    # Per role: its own agents, then the agents that only the agents' files name. An own agent
+    # takes the later of the two sides' updated_at.
+    pairs = checked.join(named_by_agents, "role_id", "left").select(
+        "role_id",
+        "updated_at",
+        "by_agents",
+        F.size("agent_ids").alias("own"),
+        F.posexplode(F.expr(
+            "concat(agent_ids, coalesce(array_except(map_keys(by_agents), agent_ids), array()))"
+        )).alias("position", "agent_id"),
+    ).select(
+        "agent_id",
+        "role_id",
+        F.expr(
+            "greatest(CASE WHEN position < own THEN updated_at END, try_element_at(by_agents, agent_id))"
+        ).alias("updated_at"),
     )
     return Assignments(pairs, bad_entries.unionByName(unknown))
