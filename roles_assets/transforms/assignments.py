@@ -24,9 +24,10 @@ def assignments(
     an UNKNOWN_ROLE row.
 
     The sources meet per role, not per pair: each role's row gets a map of the agents whose files
-    name it, so the role-side pairs (a day's millions) are exploded once, after the merge, and
-    never shuffled or aggregated; only the agents' side is. The roles' checked lists go through
-    ``reuse``: the pairs and the errors both read them.
+    name it, and the pairs are exploded after that join. The role-side pairs (a day's millions)
+    are never shuffled or aggregated one by one; at most the roles' rows are shuffled to meet
+    the agents' side. The roles' checked lists go through ``reuse``: the pairs and the errors
+    both read them.
     """
     ids = F.expr(f"coalesce(transform(agent_ids, entry -> {positive_id('entry')}), array())")
     checked = reuse(role_agent_ids.select("role_id", "updated_at", "agent_ids", ids.alias("ids")).select(
@@ -68,21 +69,21 @@ def assignments(
         .groupBy("role_id")
         .agg(F.map_from_entries(F.collect_list(F.struct("agent_id", "updated_at"))).alias("by_agents"))
     )
-    # Per role: its own agents, then the agents that only the agents' files name. An own agent
-    # takes the later of the two sides' updated_at.
+    # A role no agent file names keeps its own list at its own updated_at. Otherwise both sides
+    # merge by agent id, each pair taking the later updated_at (map_zip_with hashes the keys: a
+    # role with many agents on both sides costs linear time, where a map lookup per agent would
+    # scan the map each time).
     pairs = checked.join(named_by_agents, "role_id", "left").select(
         "role_id",
-        "updated_at",
-        "by_agents",
-        F.size("agent_ids").alias("own"),
-        F.posexplode(F.expr(
-            "concat(agent_ids, coalesce(array_except(map_keys(by_agents), agent_ids), array()))"
-        )).alias("position", "agent_id"),
-    ).select(
-        "agent_id",
-        "role_id",
-        F.expr(
-            "greatest(CASE WHEN position < own THEN updated_at END, try_element_at(by_agents, agent_id))"
-        ).alias("updated_at"),
-    )
+        F.inline(F.expr(
+            "CASE WHEN by_agents IS NULL"
+            " THEN transform(agent_ids, agent_id -> named_struct('agent_id', agent_id, 'updated_at', updated_at))"
+            " ELSE transform("
+            "  map_entries(map_zip_with("
+            "   map_from_arrays(agent_ids, array_repeat(updated_at, size(agent_ids))), by_agents,"
+            "   (agent_id, by_role, by_agent) -> greatest(by_role, by_agent))),"
+            "  pair -> named_struct('agent_id', pair.key, 'updated_at', pair.value))"
+            " END"
+        )),
+    ).select("agent_id", "role_id", "updated_at")
     return Assignments(pairs, bad_entries.unionByName(unknown))
