@@ -152,15 +152,20 @@ def test_concurrent_runs_end_like_sequential_ones(make_graph, landing, tmp_path)
     )
 
 
-def test_unreachable_database_names_host_and_database_but_never_the_password():
-    postgres = PostgresResource(
-        database_url="postgresql://roles:s3cr%40t-pw@127.0.0.1:9/rolesdb", connect_attempts=2
-    )
+@pytest.mark.parametrize("database_url", [
+    "postgresql://roles:s3cr%40t-pw@127.0.0.1:9/rolesdb",
+    "postgresql://roles@127.0.0.1:9/rolesdb?sslmode=disable&password=s3cr%40t-pw",
+])
+def test_unreachable_database_names_host_and_database_but_never_the_password(database_url):
+    postgres = PostgresResource(database_url=database_url, connect_attempts=2)
     with pytest.raises(DatabaseUnavailable) as raised:
         postgres.connect()
     message = str(raised.value)
     assert "127.0.0.1:9/rolesdb" in message and "after 2 attempts" in message
     assert "s3cr" not in message
+    # Spark gets the password as a driver property, never inside the JDBC URL.
+    assert "s3cr" not in postgres.jdbc_url()
+    assert postgres.jdbc_properties()["password"] == "s3cr@t-pw"
 
 
 def test_the_password_never_reaches_logs_events_or_metadata(graph, landing, pg_admin_url, capfd):

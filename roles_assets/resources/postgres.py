@@ -6,7 +6,7 @@ import time
 from collections.abc import Iterator, Mapping
 from functools import cache
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 import dagster as dg
 import psycopg2
@@ -57,9 +57,17 @@ class PostgresResource(dg.ConfigurableResource):
         parts = self._parts
         return f"{parts.hostname or 'localhost'}:{parts.port or 5432}{parts.path or '/'}"
 
+    @property
+    def _password(self) -> str | None:
+        """From the URL's user part, or else its ``password`` query parameter (libpq takes both)."""
+        parts = self._parts
+        if parts.password:
+            return unquote(parts.password)
+        return dict(parse_qsl(parts.query)).get("password") or None
+
     def _redact(self, message: str) -> str:
-        password = self._parts.password
-        return message.replace(unquote(password), "***") if password else message
+        password = self._password
+        return message.replace(password, "***") if password else message
 
     def error_summary(self, error: Exception | str) -> str:
         """The first line (at most 500 characters) of a driver's error, without the password."""
@@ -116,15 +124,17 @@ class PostgresResource(dg.ConfigurableResource):
     def jdbc_url(self) -> str:
         parts = self._parts
         options = "reWriteBatchedInserts=true&stringtype=unspecified"
-        if parts.query:
-            options += "&" + parts.query
+        # The password goes to the driver as a property (jdbc_properties), never in the URL.
+        query = urlencode([(k, v) for k, v in parse_qsl(parts.query) if k != "password"])
+        if query:
+            options += "&" + query
         return f"jdbc:postgresql://{parts.hostname or 'localhost'}:{parts.port or 5432}{parts.path}?{options}"
 
     def jdbc_properties(self) -> dict[str, str]:
         parts = self._parts
         properties = {"driver": "org.postgresql.Driver", "user": unquote(parts.username or "")}
-        if parts.password:
-            properties["password"] = unquote(parts.password)
+        if self._password:
+            properties["password"] = self._password
         return properties
 
 
