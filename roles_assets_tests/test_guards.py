@@ -14,6 +14,7 @@ from roles_assets.partitions import register_days
 from roles_assets.resources.io_managers import PostgresPartitionIOManager, StagingWriteFailed
 from roles_assets.resources.postgres import DatabaseUnavailable, PostgresResource
 from roles_assets_tests.conftest import failure_text, role, write_day
+from roles_assets_tests.test_graph import D, materialized
 from roles_assets_tests.test_cli import cli_env, start_materialize
 
 
@@ -55,6 +56,38 @@ def test_an_empty_snapshot_never_wipes_the_final_tables(graph, landing, snapshot
         "no admin_roles folder": ["UNKNOWN_ROLE"],  # the agent file names a role not valid that day
         "all rejected": ["MISSING_NAME", "MISSING_ROLE_ID"],
     }.get(snapshot, [])
+
+
+def test_a_replay_reads_what_was_applied_not_a_refused_restaging(graph, landing):
+    for day in ["2026-01-01", "2026-01-02", "2026-01-03"]:
+        write_day(landing, day, roles=[role(1, agent_ids=[10, 11])])
+        graph.run(day)
+    staged_day2 = graph.query("SELECT agent_id, role_id FROM stg_agent_roles WHERE sync_day = '2026-01-02'")
+
+    # Day 2 is re-landed empty: its staging is replaced, then its check refuses it.
+    write_day(landing, "2026-01-02", roles=[])
+    assert not graph.run("2026-01-02", raise_on_error=False).success
+    assert graph.query("SELECT count(*) FROM stg_agent_roles WHERE sync_day = '2026-01-02'") == [(0,)]
+
+    # A backfill replays the applied days: day 2 as it was applied, not as an empty (complete)
+    # day that would remove both pairs until day 3 assigns them again.
+    write_day(landing, "2025-12-31", roles=[role(1, agent_ids=[10])])
+    backfill = graph.run("2025-12-31")
+    assert graph.mapping() == {
+        (10, 1): ("assigned", D(2025, 12, 31), None),
+        (11, 1): ("assigned", D(2026, 1, 1), None),
+    }
+    assert materialized(backfill, "agent_role_mapping")["replayed_applied_staging_of"] == ["2026-01-02"]
+    # The refused staging stays in place for inspection; the applied one is kept beside it.
+    assert graph.query("SELECT count(*) FROM stg_agent_roles WHERE sync_day = '2026-01-02'") == [(0,)]
+    (kept,) = graph.query("SELECT tablename FROM pg_tables WHERE tablename LIKE 'stg_agent_roles%%\\_applied'")
+    assert sorted(graph.query(f"SELECT agent_id, role_id FROM {kept[0]}")) == sorted(staged_day2)
+
+    # Once the day applies again, its new staging counts and nothing is kept aside.
+    write_day(landing, "2026-01-02", roles=[role(1, agent_ids=[10, 11, 12])])
+    graph.run("2026-01-02")
+    assert graph.mapping()[(12, 1)] == ("removed", D(2026, 1, 2), D(2026, 1, 3))  # day 3 lacks it
+    assert graph.query("SELECT tablename FROM pg_tables WHERE tablename LIKE '%%\\_applied'") == []
 
 
 def test_mass_removal_is_refused_unless_overridden(graph, landing):

@@ -2,9 +2,11 @@
 
 Both tables change in one transaction per day, under one advisory lock, so concurrent runs
 (a parallel backfill, a sensor run racing a manual one) apply one day at a time, and a run that
-dies or is refused leaves them exactly as they were.
+dies or is refused leaves them exactly as they were. A replay of the applied days reads each
+day's staging as it was applied (``applied_staging``), never a newer one not applied yet.
 """
 
+import contextlib
 import datetime as dt
 import os
 from dataclasses import dataclass
@@ -13,8 +15,10 @@ import dagster as dg
 import psycopg2.extensions
 from pydantic import Field
 
+from roles_assets.assets.staging import staging_tables
 from roles_assets.landing import LandingZone, sync_time
 from roles_assets.partitions import day_order, sync_day_partitions
+from roles_assets.resources.io_managers import applied_staging, drop_applied_copies
 from roles_assets.resources.postgres import (
     ADVISORY_LOCK_NAMESPACE,
     APPLY_LOCK,
@@ -23,6 +27,7 @@ from roles_assets.resources.postgres import (
 )
 
 DEFAULT_MAX_REMOVAL_SHARE = 0.5
+STAGING_TABLES = tuple(spec.metadata["table"] for spec in staging_tables.specs)
 
 
 class ApplyConfig(dg.Config):
@@ -42,6 +47,7 @@ class AppliedDay:
     rows_written: dict[str, int]  # per table; incremental applies only
     role_count: int
     mapping_by_status: dict[str, int]
+    replayed_applied_staging: list[str]  # days whose newer, unapplied staging the replay skipped
 
 
 class MassRemovalRefused(Exception):
@@ -65,8 +71,13 @@ def apply_day(
         (assigned_before,) = cur.fetchone()
         run_sql(cur, "register_day.sql", params)
         (incremental,) = cur.fetchone()
+        drop_applied_copies(cur, STAGING_TABLES, sync_day)
         run_sql(cur, "mark_day_applied.sql", params)
-        removed, rows_written = _apply(cur, params, incremental)
+        # An incremental apply reads only this day's staging; a replay reads every applied day's.
+        with contextlib.nullcontext([]) if incremental else applied_staging(
+            cur, STAGING_TABLES, except_day=sync_day
+        ) as replayed:
+            removed, rows_written = _apply(cur, params, incremental)
         share = removed / assigned_before if assigned_before else 0.0
         if share > max_removal_share and not allow_mass_removal:
             # Raising rolls the transaction back: the final tables stay as they were.
@@ -80,7 +91,7 @@ def apply_day(
         (role_count,) = cur.fetchone()
         cur.execute("SELECT status, count(*) FROM agent_role_mapping GROUP BY status")
         by_status = dict(cur.fetchall())
-    return AppliedDay(incremental, removed, rows_written, role_count, by_status)
+    return AppliedDay(incremental, removed, rows_written, role_count, by_status, replayed)
 
 
 def _apply(
@@ -150,6 +161,13 @@ def final_tables(
     mode = "incremental" if applied.incremental else "rebuild"
     context.log.info(f"applied sync day {sync_day!r} ({mode}), {applied.removed} removals")
     common = {"apply_mode": mode, "synced_at": synced_at.isoformat()}
+    if applied.replayed_applied_staging:
+        days = applied.replayed_applied_staging
+        context.log.warning(
+            f"the replay read the staging of {', '.join(days)} as it was last applied: their "
+            "newer staging has not been applied (its run failed, was refused, or is still running)"
+        )
+        common["replayed_applied_staging_of"] = dg.MetadataValue.json(days)
     written = {
         table: {"rows_written": count} for table, count in applied.rows_written.items()
     }

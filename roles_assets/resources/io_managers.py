@@ -3,10 +3,12 @@
 Both store one partition per sync day and always report the row count they stored.
 """
 
+import contextlib
 import hashlib
 import re
 import time
 import uuid
+from collections.abc import Iterable, Iterator
 
 import dagster as dg
 import psycopg2
@@ -15,7 +17,7 @@ from psycopg2 import sql
 from pyspark.sql import DataFrame, Observation
 from pyspark.sql import functions as F
 
-from roles_assets.resources.postgres import PostgresResource
+from roles_assets.resources.postgres import ADVISORY_LOCK_NAMESPACE, APPLY_LOCK, PostgresResource
 
 
 class SparkParquetIOManager(dg.ConfigurableIOManager):
@@ -83,6 +85,78 @@ class StagingWriteFailed(RuntimeError):
 def partition_table(table: str, sync_day: str) -> str:
     """The name of ``table``'s partition for a day: a hash, so no key ever becomes SQL text."""
     return f"{table}__{hashlib.sha256(sync_day.encode()).hexdigest()[:16]}"
+
+
+def applied_copy(partition: str) -> str:
+    """Where a day's applied partition is kept while a newer staging of the day, not applied
+    yet, holds its place."""
+    return f"{partition}_applied"
+
+
+@contextlib.contextmanager
+def applied_staging(cur, tables: Iterable[str], except_day: str) -> Iterator[list[str]]:
+    """Within the block, each applied day but ``except_day`` has the staging its apply read;
+    yields the days that needed their kept copy for it. Call it holding the apply lock, which
+    keeps staging swaps out.
+
+    A day's staging is replaced before its checks and its apply run. When they fail or refuse it
+    (or have not run yet), the final tables still hold what the previous staging said, and that
+    partition is kept aside (see ``PostgresPartitionIOManager``). A replay of the applied days
+    must read it, not the newer rows; afterwards the newer rows are put back for their own run.
+    """
+    cur.execute(
+        "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND tablename LIKE %s",
+        ("%\\_applied",),
+    )
+    kept = {name for (name,) in cur.fetchall()}
+    moves = []
+    if kept:
+        cur.execute(
+            "SELECT sync_day FROM sync_days WHERE applied AND sync_day <> %s ORDER BY day_order",
+            (except_day,),
+        )
+        moves = [
+            (day, table, partition_table(table, day))
+            for (day,) in cur.fetchall()
+            for table in tables
+            if applied_copy(partition_table(table, day)) in kept
+        ]
+    for day, table, partition in moves:
+        _exchange_with_applied_copy(cur, table, partition, day)
+    yield sorted({day for day, _, _ in moves})
+    for day, table, partition in moves:
+        _exchange_with_applied_copy(cur, table, partition, day)
+
+
+def _exchange_with_applied_copy(cur, table: str, partition: str, sync_day: str) -> None:
+    """Swaps the day's partition of ``table`` with its applied copy; twice restores both."""
+    swapping = f"{partition}_swapping"
+    for statement, *names in [
+        ("ALTER TABLE {} DETACH PARTITION {}", table, partition),
+        ("ALTER TABLE {} RENAME TO {}", partition, swapping),
+        ("ALTER TABLE {} RENAME TO {}", applied_copy(partition), partition),
+        ("ALTER TABLE {} RENAME TO {}", swapping, applied_copy(partition)),
+    ]:
+        cur.execute(sql.SQL(statement).format(*map(sql.Identifier, names)))
+    _attach(cur, table, partition, sync_day)
+
+
+def drop_applied_copies(cur, tables: Iterable[str], sync_day: str) -> None:
+    """Drops the day's kept partitions: the day's current staging is now the applied one."""
+    for table in tables:
+        cur.execute(
+            sql.SQL("DROP TABLE IF EXISTS {}").format(
+                sql.Identifier(applied_copy(partition_table(table, sync_day)))
+            )
+        )
+
+
+def _attach(cur, table: str, partition: str, sync_day: str) -> None:
+    cur.execute(
+        sql.SQL("ALTER TABLE {} ATTACH PARTITION {} FOR VALUES IN ({})").format(
+            sql.Identifier(table), sql.Identifier(partition), sql.Literal(sync_day)
+        )
+    )
 
 
 def _innermost_cause(error: Exception) -> Exception | str:
@@ -187,18 +261,40 @@ class PostgresPartitionIOManager(dg.ConfigurableIOManager):
                     )
                 )
                 counts = dict(cur.fetchall())
-            # Same-day swaps from concurrent runs take turns; other days never wait.
+            # Swaps wait for a running apply (which reads every day's staging) and same-day
+            # swaps from concurrent runs take turns; swaps of other days never wait for each other.
+            cur.execute(
+                "SELECT pg_advisory_xact_lock_shared(%s, %s)", (ADVISORY_LOCK_NAMESPACE, APPLY_LOCK)
+            )
             cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (partition,))
-            cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(partition)))
+            self._retire(cur, table, sync_day, partition)
             cur.execute(
                 sql.SQL("ALTER TABLE {} RENAME TO {}").format(
                     sql.Identifier(load_table), sql.Identifier(partition)
                 )
             )
-            cur.execute(
-                sql.SQL("ALTER TABLE {} ATTACH PARTITION {} FOR VALUES IN ({})").format(
-                    sql.Identifier(table), sql.Identifier(partition), sql.Literal(sync_day)
-                )
-            )
+            _attach(cur, table, partition, sync_day)
             cur.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(partition)))
         return row_count, counts
+
+    def _retire(self, cur, table: str, sync_day: str, partition: str) -> None:
+        """Takes the day's current partition out: kept aside if the final tables were built from
+        it and nothing is kept for the day yet (see ``applied_staging``), else dropped."""
+        kept = applied_copy(partition)
+        cur.execute(
+            "SELECT to_regclass(quote_ident(%s)) IS NOT NULL AND to_regclass(quote_ident(%s)) IS NULL"
+            " AND EXISTS (SELECT 1 FROM sync_days WHERE sync_day = %s AND applied)",
+            (partition, kept, sync_day),
+        )
+        (keep,) = cur.fetchone()
+        if keep:
+            cur.execute(
+                sql.SQL("ALTER TABLE {} DETACH PARTITION {}").format(
+                    sql.Identifier(table), sql.Identifier(partition)
+                )
+            )
+            cur.execute(
+                sql.SQL("ALTER TABLE {} RENAME TO {}").format(sql.Identifier(partition), sql.Identifier(kept))
+            )
+        else:
+            cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(partition)))
