@@ -18,10 +18,16 @@ FINAL_ASSET = dg.AssetKey("agent_role_mapping")
 def landing_sensor(context: dg.SensorEvaluationContext, landing: LandingZone) -> dg.SensorResult:
     """Registers each landed day as a partition and materializes it, in natural order.
 
-    The cursor remembers a fingerprint of each day's files, so a day whose files change is run
-    again. On the first tick, days that were already materialized are only remembered.
+    The cursor remembers a fingerprint of each day's files and how often they changed, so a day
+    whose files change is run again, even back to an earlier version (the change count keeps the
+    run key new; a retried tick reuses it). On the first tick, days that were already
+    materialized are only remembered.
     """
-    seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
+    seen: dict[str, list] = {
+        # Cursors written before change counts hold the fingerprint alone.
+        day: state if isinstance(state, list) else [state, 0]
+        for day, state in (json.loads(context.cursor) if context.cursor else {}).items()
+    }
     first_tick = context.cursor is None
     materialized = context.instance.get_materialized_partitions(FINAL_ASSET) if first_tick else set()
     known = set(context.instance.get_dynamic_partitions(sync_day_partitions.name))
@@ -31,9 +37,14 @@ def landing_sensor(context: dg.SensorEvaluationContext, landing: LandingZone) ->
     run_requests = []
     for day in days:
         day_print = fingerprint(landing.day_dir(day))
-        if seen.get(day) != day_print and day not in materialized:
-            run_requests.append(dg.RunRequest(run_key=f"{day}:{day_print}", partition_key=day))
-        seen[day] = day_print
+        last_print, changes = seen.get(day, (None, 0))
+        if last_print != day_print:
+            changes += 1
+            if day not in materialized:
+                run_requests.append(
+                    dg.RunRequest(run_key=f"{day}:{changes}:{day_print}", partition_key=day)
+                )
+        seen[day] = [day_print, changes]
     return dg.SensorResult(
         run_requests=run_requests,
         dynamic_partitions_requests=(
