@@ -1,30 +1,47 @@
-"""Property test: any sequence of staged days, applied in any order, with re-runs and corrected
-re-runs, leaves the final tables exactly as a small independent model of the rules says.
+"""Property test: any sequence of staged days, applied in any order, with re-runs, corrected
+re-runs and refusals, leaves the final tables exactly as a small independent model of the rules
+says.
 
-The model replays the days one by one in natural order, which is the contract's definition. Days
-are staged straight into PostgreSQL (no Spark), so hypothesis can try many histories quickly;
-the Spark side of the same rules is covered by test_transforms.py and test_graph.py.
+The model replays the applied days one by one in natural order, which is the contract's
+definition, and predicts which loads the mass-removal guard refuses. Days are staged straight
+into PostgreSQL through the staging IO manager's swap (no Spark), so hypothesis can try many
+histories quickly; the Spark side of the same rules is covered by test_transforms.py and
+test_graph.py.
 """
 
 import datetime as dt
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-import psycopg2
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from psycopg2 import sql
 from psycopg2.extras import execute_values
 
 from roles_assets import local_postgres
-from roles_assets.assets.final import apply_day
+from roles_assets.assets.final import MassRemovalRefused, apply_day
 from roles_assets.partitions import day_order
-from roles_assets.resources.io_managers import partition_table
+from roles_assets.resources.io_managers import PostgresPartitionIOManager
 from roles_assets.resources.postgres import PostgresResource
 
 ROLE_IDS = [1, 2, 3, 2**53 + 1]
 AGENT_IDS = [10, 11, 12]
 DAY_NUMBERS = [1, 2, 9, 10, 11, 100]  # day9 < day10 only in natural order
+MAX_REMOVAL_SHARE = 0.5
+
+# Error rows that protect nothing: (error_type, field, names a role, names an agent).
+NOISE = [
+    ("INVALID_VALUE", "description", True, False),
+    ("UNKNOWN_ROLE", "role_ids", True, True),
+    ("INVALID_AGENT_ID", "id", False, False),
+    ("MISSING_AGENT_ID", "id", False, False),
+]
+# A damaged agent_ids list, as its error rows say it: not a list, or a bad entry.
+DAMAGE = [
+    ("INVALID_VALUE", "agent_ids"),
+    ("INVALID_AGENT_ID", "agent_ids"),
+    ("MISSING_AGENT_ID", "agent_ids"),
+]
 
 
 @dataclass(frozen=True)
@@ -32,41 +49,66 @@ class Day:
     roles: dict[int, str]
     pairs: frozenset[tuple[int, int]]
     complete: bool
-    blocked_roles: frozenset[int]  # a rejected record: MISSING_NAME, or DUPLICATE_ROLE if valid
-    blocked_agents: frozenset[int]  # a rejected agent file: INVALID_ROLE_IDS
-    synced_at: dt.datetime = field(default=dt.datetime(2026, 1, 1))
+    rejected_roles: frozenset[int]  # a rejected record: MISSING_NAME, or DUPLICATE_ROLE if valid
+    damaged_roles: dict[int, tuple[str, str]]  # valid roles whose agent_ids is damaged
+    rejected_agents: frozenset[int]  # a rejected agent file: INVALID_ROLE_IDS
+    noise: tuple[tuple[str, str, int | None, int | None], ...]
+    synced_at: dt.datetime
+
+    def error_rows(self, name: str) -> list[tuple]:
+        """(sync_day, role_id, agent_id, error_type, field) as the staging would hold them."""
+        rows = [
+            (name, r, None, "DUPLICATE_ROLE" if r in self.roles else "MISSING_NAME", None)
+            for r in self.rejected_roles
+        ]
+        rows += [(name, r, None, error_type, field) for r, (error_type, field) in self.damaged_roles.items()]
+        rows += [(name, None, a, "INVALID_ROLE_IDS", "role_ids") for a in self.rejected_agents]
+        rows += [(name, r, a, error_type, field) for error_type, field, r, a in self.noise]
+        rows += [] if self.complete else [(name, None, None, "MALFORMED_JSON", None)]
+        return rows
 
 
 @st.composite
-def days_strategy(draw, number: int) -> Day:
-    roles = draw(st.dictionaries(st.sampled_from(ROLE_IDS), st.sampled_from(["a", "b", "c"])))
-    candidates = [(a, r) for a in AGENT_IDS for r in roles]
-    pairs = draw(st.frozensets(st.sampled_from(candidates))) if candidates else frozenset()
+def days_strategy(draw) -> Day:
+    # At least one role: a day without one never reaches the apply (a blocking check stops it).
+    roles = draw(st.dictionaries(st.sampled_from(ROLE_IDS), st.sampled_from(["a", "b", "c"]), min_size=1))
+    candidates = [(a, r) for a in AGENT_IDS for r in sorted(roles)]
+    noise = []
+    for error_type, field, names_role, names_agent in draw(st.lists(st.sampled_from(NOISE), max_size=3)):
+        noise.append((
+            error_type,
+            field,
+            draw(st.sampled_from(ROLE_IDS)) if names_role else None,
+            draw(st.sampled_from(AGENT_IDS)) if names_agent else None,
+        ))
     return Day(
         roles=roles,
-        pairs=pairs,
+        pairs=draw(st.frozensets(st.sampled_from(candidates))),
         complete=draw(st.booleans()),
-        blocked_roles=draw(st.frozensets(st.sampled_from(ROLE_IDS), max_size=1)),
-        blocked_agents=draw(st.frozensets(st.sampled_from(AGENT_IDS), max_size=1)),
-        synced_at=dt.datetime(2026, 1, 1) + dt.timedelta(days=number),
+        rejected_roles=draw(st.frozensets(st.sampled_from(ROLE_IDS), max_size=3)) if draw(st.booleans()) else frozenset(),
+        damaged_roles={r: draw(st.sampled_from(DAMAGE)) for r in sorted(roles) if draw(st.booleans())},
+        rejected_agents=draw(st.frozensets(st.sampled_from(AGENT_IDS), max_size=2)) if draw(st.booleans()) else frozenset(),
+        noise=tuple(noise),
+        # Sync times come from the landed data: nothing makes them follow the days' order.
+        synced_at=dt.datetime(2026, 1, 1) + dt.timedelta(hours=draw(st.integers(0, 2000))),
     )
 
 
 @st.composite
-def histories(draw):
-    """Final day specs, plus the order in which (possibly stale) versions are applied."""
-    numbers = draw(st.lists(st.sampled_from(DAY_NUMBERS), min_size=1, max_size=5, unique=True))
-    final = {f"day{n}": draw(days_strategy(n)) for n in numbers}
+def histories(draw) -> list[tuple[str, Day, bool]]:
+    """Loads in order: (day, the version staged, allow_mass_removal). Days come in any order,
+    some first in a version later corrected (with a new sync time), some again at the end."""
+    names = [f"day{n}" for n in draw(st.lists(st.sampled_from(DAY_NUMBERS), min_size=1, max_size=5, unique=True))]
+    final = {name: draw(days_strategy()) for name in names}
+    allow = st.booleans()
     loads = []
-    for name in draw(st.permutations(list(final))):
-        if draw(st.booleans()):  # first a version of the day that is later corrected
-            n = int(name[3:])
-            loads.append((name, draw(days_strategy(n))))
-        loads.append((name, final[name]))
-    # Re-running days at the end changes nothing.
-    for name in draw(st.lists(st.sampled_from(list(final)), max_size=2)):
-        loads.append((name, final[name]))
-    return final, loads
+    for name in draw(st.permutations(names)):
+        if draw(st.booleans()):
+            loads.append((name, draw(days_strategy()), draw(allow)))
+        loads.append((name, final[name], draw(allow)))
+    for name in draw(st.lists(st.sampled_from(names), max_size=2)):
+        loads.append((name, final[name], draw(allow)))
+    return loads
 
 
 def model(days: dict[str, Day]):
@@ -78,66 +120,88 @@ def model(days: dict[str, Day]):
         for pair in day.pairs:
             if pair not in mapping or mapping[pair][0] == "removed":
                 mapping[pair] = ("assigned", day.synced_at, None)
-        if day.complete:
-            for (agent, role), (status, assigned_at, _) in list(mapping.items()):
-                if (
-                    status == "assigned"
-                    and (agent, role) not in day.pairs
-                    and role not in day.blocked_roles
-                    and agent not in day.blocked_agents
-                ):
-                    mapping[(agent, role)] = ("removed", assigned_at, day.synced_at)
+        if not day.complete:
+            continue
+        protected_roles = day.rejected_roles | set(day.damaged_roles)
+        for (agent, role), (status, assigned_at, _) in list(mapping.items()):
+            if (
+                status == "assigned"
+                and (agent, role) not in day.pairs
+                and role not in protected_roles
+                and agent not in day.rejected_agents
+            ):
+                mapping[(agent, role)] = ("removed", assigned_at, day.synced_at)
     return roles, mapping
 
 
-def stage(url: str, name: str, day: Day) -> None:
-    """Replaces the day's staging partitions, as the staging IO manager would."""
-    errors = [(name, r, None, "DUPLICATE_ROLE" if r in day.roles else "MISSING_NAME") for r in day.blocked_roles]
-    errors += [(name, None, a, "INVALID_ROLE_IDS") for a in day.blocked_agents]
-    errors += [] if day.complete else [(name, None, None, "MALFORMED_JSON")]
+def assigned(days: dict[str, Day]) -> set[tuple[int, int]]:
+    return {pair for pair, state in model(days)[1].items() if state[0] == "assigned"}
+
+
+def refused(applied: dict[str, Day], name: str, day: Day, allow: bool) -> bool:
+    """What the guard decides: the share of assigned pairs the load would un-assign."""
+    before = assigned(applied)
+    removed = len(before - assigned({**applied, name: day}))
+    return not allow and bool(before) and removed / len(before) > MAX_REMOVAL_SHARE
+
+
+def stage(postgres: PostgresResource, name: str, day: Day) -> None:
+    """Replaces the day's staging partitions the way the staging IO manager does, keeping the
+    applied partition aside when the day was applied before."""
     rows = {
         "stg_roles": ("role_id, name, sync_day", [(r, n, name) for r, n in day.roles.items()]),
         "stg_agent_roles": (
             "agent_id, role_id, status, sync_day", [(a, r, "assigned", name) for a, r in day.pairs]
         ),
         "role_pipeline_errors": (
-            "sync_day, role_id, agent_id, error_type, error_message",
-            [(*e, "generated") for e in errors],
+            "sync_day, role_id, agent_id, error_type, field, error_message",
+            [(*row, "generated") for row in day.error_rows(name)],
         ),
     }
-    with psycopg2.connect(url) as conn, conn.cursor() as cur:
-        for table, (columns, values) in rows.items():
-            partition = sql.Identifier(partition_table(table, name))
-            cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(partition))
+    manager = PostgresPartitionIOManager(postgres=postgres)
+    for table, (columns, values) in rows.items():
+        load_table = f"{table}__load_{uuid.uuid4().hex[:8]}"
+        with postgres.transaction() as cur:
             cur.execute(
-                sql.SQL("CREATE TABLE {} PARTITION OF {} FOR VALUES IN ({})").format(
-                    partition, sql.Identifier(table), sql.Literal(name)
+                sql.SQL("CREATE TABLE {} (LIKE {} INCLUDING DEFAULTS)").format(
+                    sql.Identifier(load_table), sql.Identifier(table)
                 )
             )
             if values:
-                execute_values(cur, f"INSERT INTO {table} ({columns}) VALUES %s", values)
-    conn.close()
+                execute_values(cur, f"INSERT INTO {load_table} ({columns}) VALUES %s", values)
+        manager.swap_in(table, name, load_table)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(history=histories())
-def test_any_load_order_matches_the_model(pg_admin_url, history):
-    final, loads = history
-    name = f"p_{uuid.uuid4().hex[:12]}"
-    url = local_postgres.create_database(pg_admin_url, name)
+@given(loads=histories())
+def test_any_load_order_matches_the_model(pg_admin_url, loads):
+    url = local_postgres.create_database(pg_admin_url, f"p_{uuid.uuid4().hex[:12]}")
     postgres = PostgresResource(database_url=url)
     postgres.connect().close()  # creates the schema
 
-    for day_name, day in loads:
-        stage(url, day_name, day)
-        apply_day(postgres, day_name, day.synced_at, allow_mass_removal=True)
+    applied: dict[str, Day] = {}
+    for name, day, allow in loads:
+        stage(postgres, name, day)
+        expected_refusal = refused(applied, name, day, allow)
+        try:
+            apply_day(postgres, name, day.synced_at, allow, MAX_REMOVAL_SHARE)
+        except MassRemovalRefused:
+            assert expected_refusal, f"{name} was refused, the model applies it"
+        else:
+            assert not expected_refusal, f"{name} was applied, the model refuses it"
+            applied[name] = day
+        # After every load, not only at the end: a later day can hide an earlier mistake.
+        assert final_tables(postgres) == (
+            *model(applied), {name: day.synced_at for name, day in applied.items()}
+        ), f"after loading {name}"
 
-    expected_roles, expected_mapping = model(final)
-    with psycopg2.connect(url) as conn, conn.cursor() as cur:
+
+def final_tables(postgres: PostgresResource) -> tuple[dict, dict, dict]:
+    """roles (id -> name), the mapping (pair -> state) and the applied days' sync times."""
+    with postgres.transaction() as cur:
         cur.execute("SELECT role_id, name FROM roles")
-        assert dict(cur.fetchall()) == expected_roles
+        roles = dict(cur.fetchall())
         cur.execute("SELECT agent_id, role_id, status, assigned_at, removed_at FROM agent_role_mapping")
-        assert {(a, r): rest for a, r, *rest in cur.fetchall()} == {
-            pair: list(state) for pair, state in expected_mapping.items()
-        }
-    conn.close()
+        mapping = {(a, r): tuple(rest) for a, r, *rest in cur.fetchall()}
+        cur.execute("SELECT sync_day, synced_at FROM sync_days WHERE applied")
+        return roles, mapping, dict(cur.fetchall())

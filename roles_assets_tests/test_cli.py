@@ -1,10 +1,12 @@
 """`dagster asset materialize`, as a user runs it: a fresh DAGSTER_HOME, nothing set up first."""
 
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import dagster as dg
 import psycopg2
 import pytest
 
@@ -27,17 +29,21 @@ def cli_env(tmp_path: Path, landing: Path, database_url: str) -> dict:
     }
 
 
-def start_materialize(day: str, env: dict, new_session: bool = False) -> subprocess.Popen:
+def start_materialize(
+    day: str, env: dict, new_session: bool = False, config: dict | None = None
+) -> subprocess.Popen:
     """Starts the CLI; ``new_session`` puts it and its JVM in a process group of their own."""
+    args = [DAGSTER, "asset", "materialize", "-m", "roles_assets", "--select", "*", "--partition", day]
+    if config is not None:
+        args += ["--config-json", json.dumps(config)]
     return subprocess.Popen(
-        [DAGSTER, "asset", "materialize", "-m", "roles_assets", "--select", "*", "--partition", day],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         start_new_session=new_session,
     )
 
 
-def materialize(day: str, env: dict) -> subprocess.CompletedProcess:
-    run = start_materialize(day, env)
+def materialize(day: str, env: dict, config: dict | None = None) -> subprocess.CompletedProcess:
+    run = start_materialize(day, env, config=config)
     stdout, stderr = run.communicate(timeout=300)
     return subprocess.CompletedProcess(run.args, run.returncode, stdout, stderr)
 
@@ -67,3 +73,47 @@ def test_cli_materializes_days_out_of_order_on_a_fresh_home(tmp_path, landing, p
     unknown = materialize("day3", env)
     assert unknown.returncode != 0
     assert "day3" in unknown.stderr
+
+
+def removal_checks(env: dict) -> list[tuple]:
+    """The removal guard's evaluations in the instance's event log, oldest first:
+    (passed, removed, assigned before, limit)."""
+    with dg.DagsterInstance.from_config(env["DAGSTER_HOME"]) as instance:
+        evaluations = []
+        for run in reversed(instance.get_runs()):
+            for entry in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION):
+                data = entry.dagster_event.event_specific_data
+                if data.check_name == "agent_role_mapping_removals_within_limit":
+                    meta = {k: v.value for k, v in data.metadata.items()}
+                    evaluations.append(
+                        (data.passed, meta["removed"], meta["assigned_before"], meta["max_removal_share"])
+                    )
+    return evaluations
+
+
+@pytest.mark.slow
+def test_the_removal_limit_is_a_setting_and_a_run_config_override(tmp_path, landing, pg_admin_url):
+    write_day(landing, "day1", roles=[role(1, agent_ids=range(10, 20))])
+    write_day(landing, "day2", roles=[role(1, agent_ids=range(10, 13))])  # removes 7 of 10
+    write_day(landing, "day3", roles=[role(1, agent_ids=[10])])  # removes 2 of 3
+    database_url = local_postgres.create_database(pg_admin_url, "cli_guard")
+    env = cli_env(tmp_path, landing, database_url)
+
+    assert materialize("day1", env).returncode == 0
+    day2 = materialize("day2", {**env, "ROLES_MAX_REMOVAL_SHARE": "0.75"})
+    assert day2.returncode == 0, day2.stderr[-3000:]
+    refused = materialize("day3", env)  # the default limit, 0.5
+    assert refused.returncode != 0
+    assert "would remove 2 of 3 assigned mappings (67%), more than the allowed 50%" in refused.stderr
+    allowed = materialize(
+        "day3", env, config={"ops": {"final_tables": {"config": {"allow_mass_removal": True}}}}
+    )
+    assert allowed.returncode == 0, allowed.stderr[-3000:]
+
+    assert removal_checks(env) == [
+        (True, 0, 0, 0.5), (True, 7, 10, 0.75), (False, 2, 3, 0.5), (False, 2, 3, 0.5),
+    ]
+    with psycopg2.connect(database_url) as conn, conn.cursor() as cur:
+        cur.execute("SELECT agent_id, status FROM agent_role_mapping ORDER BY 1")
+        assert cur.fetchall() == [(10, "assigned")] + [(a, "removed") for a in range(11, 20)]
+    conn.close()

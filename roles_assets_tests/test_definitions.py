@@ -17,7 +17,7 @@ def test_definitions_load():
     assert {key.path[-1] for key in graph.get_all_asset_keys()} == {
         "raw_roles", "stg_roles", "stg_agent_roles", "role_errors", "roles", "agent_role_mapping",
     }
-    assert len(list(graph.asset_check_keys)) == 8
+    assert len(list(graph.asset_check_keys)) == 9
     assert defs.resolve_sensor_def("landing_sensor") is not None
     job = defs.resolve_implicit_global_asset_job_def()
     assert job.executor_def.name == "in_process"

@@ -39,7 +39,7 @@ def test_sample_days_end_to_end(graph, landing):
     assert materialized(results[2], "agent_role_mapping")["assigned"] == 13
     for result in results:
         checks = result.get_asset_check_evaluations()
-        assert len(checks) == 8 and all(c.passed for c in checks)
+        assert len(checks) == 9 and all(c.passed for c in checks)
 
     roles = {r[0]: r for r in graph.query("SELECT * FROM roles")}
     assert len(roles) == 7
@@ -265,3 +265,71 @@ def test_checks_catch_corrupted_tables(graph, landing):
     scanned = key_check(postgres, "agent_role_mapping", ["agent_id", "role_id"])
     assert not scanned.passed and "enforced_by" not in scanned.metadata
     assert scanned.metadata["sample_duplicates"].value == [{"agent_id": 20, "role_id": 2}]
+
+
+# A role whose agent_ids is damaged (not a list, or an entry that is not an id) keeps every pair
+# it held that day; its readable entries still assign and re-assign. Day 3 damages role 1's list.
+DAMAGED_LISTS = {
+    "not a list": "111,113",
+    "a string entry": [111, 113, "x"],
+    "an object entry": [111, 113, {"id": 112}],
+}
+
+
+@pytest.mark.parametrize("damaged", list(DAMAGED_LISTS))
+def test_a_damaged_role_list_removes_nothing_on_either_apply_path(graph, landing, damaged):
+    write_day(landing, "2026-01-01", roles=[role(1, agent_ids=[111, 112, 113]), TEAM])
+    write_day(landing, "2026-01-02", roles=[role(1, agent_ids=[111, 112]), TEAM])
+    write_day(landing, "2026-01-03", roles=[{**role(1), "agent_ids": DAMAGED_LISTS[damaged]}, TEAM])
+    if damaged == "not a list":  # nothing of the list is readable: the pairs stay as they were
+        expected = {
+            (111, 1): ("assigned", D(2026, 1, 1), None),
+            (112, 1): ("assigned", D(2026, 1, 1), None),
+            (113, 1): ("removed", D(2026, 1, 1), D(2026, 1, 2)),
+        }
+    else:  # 113 is re-assigned by a readable entry; 112, no longer listed, is not removed
+        expected = {
+            (111, 1): ("assigned", D(2026, 1, 1), None),
+            (112, 1): ("assigned", D(2026, 1, 1), None),
+            (113, 1): ("assigned", D(2026, 1, 3), None),
+        }
+
+    results = [graph.run(day) for day in ["2026-01-01", "2026-01-02", "2026-01-03"]]
+    assert materialized(results[-1], "roles")["apply_mode"] == "incremental"
+    assert _role_pairs(graph, 1) == expected
+    (error,) = graph.query(
+        "SELECT error_type, field, role_id FROM role_pipeline_errors WHERE sync_day = '2026-01-03'"
+    )
+    assert error == ("INVALID_VALUE" if damaged == "not a list" else "INVALID_AGENT_ID", "agent_ids", 1)
+
+    # A re-run replays every applied day in SQL: the same rule, the same tables.
+    replay = graph.run("2026-01-02")
+    assert materialized(replay, "roles")["apply_mode"] == "rebuild"
+    assert _role_pairs(graph, 1) == expected
+
+
+@pytest.mark.parametrize("agent_ids", ["absent", "an empty list"])
+def test_a_role_without_agent_ids_asserts_no_pairs_of_its_own(graph, landing, agent_ids):
+    """Real Freshdesk roles carry no agent_ids: the agents' files then say who holds the role."""
+    write_day(
+        landing, "2026-01-01", roles=[role(1, agent_ids=[111, 112]), TEAM],
+        agents=[{"id": 112, "role_ids": [1]}],
+    )
+    day2_role = role(1, agent_ids=[])
+    if agent_ids == "absent":
+        del day2_role["agent_ids"]
+    write_day(landing, "2026-01-02", roles=[day2_role, TEAM], agents=[{"id": 112, "role_ids": [1]}])
+    expected = {
+        (111, 1): ("removed", D(2026, 1, 1), D(2026, 1, 2)),
+        (112, 1): ("assigned", D(2026, 1, 1), None),
+    }
+    graph.run("2026-01-01")
+    graph.run("2026-01-02")
+    assert _role_pairs(graph, 1) == expected
+    assert graph.query("SELECT count(*) FROM role_pipeline_errors") == [(0,)]
+    graph.run("2026-01-01")  # a re-run: the replay path
+    assert _role_pairs(graph, 1) == expected
+
+
+def _role_pairs(graph, role_id: int) -> dict:
+    return {pair: state for pair, state in graph.mapping().items() if pair[1] == role_id}

@@ -102,14 +102,69 @@ def test_mass_removal_is_refused_unless_overridden(graph, landing):
     assert "would remove 7 of 10 assigned mappings (70%)" in message
     assert "allow_mass_removal" in message
     assert graph.final_tables() == before  # not even the rename went through
+    check = removals_check(refused)
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.ERROR
+    assert "would remove 7 of 10" in check.description
+    assert removal_figures(check) == (7, 10, 0.7, 0.5, False)
 
     override = {"ops": {"final_tables": {"config": {"allow_mass_removal": True}}}}
     graph.register("2026-01-02")
     allowed = graph.job.execute_in_process(partition_key="2026-01-02", instance=graph.instance, run_config=override)
     assert allowed.success
+    # Applied beyond the limit on purpose: a warning on the check, not a failed run.
+    check = removals_check(allowed)
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
+    assert removal_figures(check) == (7, 10, 0.7, 0.5, True)
     statuses = [state[0] for state in graph.mapping().values()]
     assert statuses.count("removed") == 7 and statuses.count("assigned") == 3
     assert graph.query("SELECT name FROM roles") == [("renamed",)]
+
+
+def removals_check(result):
+    (check,) = [
+        c for c in result.get_asset_check_evaluations()
+        if c.check_name == "agent_role_mapping_removals_within_limit"
+    ]
+    return check
+
+
+def removal_figures(check) -> tuple:
+    """(removed, assigned before, share, limit, override) as the check recorded them."""
+    keys = ["removed", "assigned_before", "removal_share", "max_removal_share", "allow_mass_removal"]
+    return tuple(check.metadata[key].value for key in keys)
+
+
+def test_a_replay_that_would_remove_too_much_is_refused_and_later_replays_skip_it(graph, landing):
+    team = list(range(10, 20))
+    for day in ["2026-01-02", "2026-01-03"]:
+        write_day(landing, day, roles=[role(1, agent_ids=team)])
+    first = graph.run("2026-01-02")
+    assert removal_figures(removals_check(first)) == (0, 0, 0.0, 0.5, False)
+    assert removals_check(first).passed
+    graph.run("2026-01-03")
+    before = graph.final_tables()
+    staged_day3 = graph.query("SELECT agent_id FROM stg_agent_roles WHERE sync_day = '2026-01-03'")
+
+    # A re-run of the newest applied day is a replay, and the guard covers it.
+    write_day(landing, "2026-01-03", roles=[role(1, agent_ids=team[:3])])
+    rerun = graph.run("2026-01-03", raise_on_error=False)
+    assert not rerun.success
+    assert "would remove 7 of 10 assigned mappings (70%)" in failure_text(rerun)
+    assert removal_figures(removals_check(rerun)) == (7, 10, 0.7, 0.5, False)
+    assert graph.final_tables() == before
+    # The refused rows stay in staging; a later replay reads what day 3 was applied with.
+    assert len(graph.query("SELECT 1 FROM stg_agent_roles WHERE sync_day = '2026-01-03'")) == 3
+
+    # A backfill replays day 3 from its kept applied staging (its refused rows would remove 7
+    # pairs again, and the guard would refuse the backfill too).
+    write_day(landing, "2025-12-30", roles=[role(1, agent_ids=[10])])
+    backfill = graph.run("2025-12-30")
+    assert materialized(backfill, "agent_role_mapping")["replayed_applied_staging_of"] == ["2026-01-03"]
+    assert {pair: state[0] for pair, state in graph.mapping().items() if pair[1] == 1} == {
+        (agent, 1): "assigned" for agent in team
+    }
+    (kept,) = graph.query("SELECT tablename FROM pg_tables WHERE tablename LIKE 'stg_agent_roles%%\\_applied'")
+    assert sorted(graph.query(f"SELECT agent_id FROM {kept[0]}")) == sorted(staged_day3)
 
 
 def test_a_failure_inside_the_apply_leaves_the_final_tables_as_they_were(graph, landing):

@@ -163,6 +163,33 @@ def test_bad_agent_id_entries_are_reported_and_the_rest_kept(spark):
     ]
 
 
+def test_each_error_names_the_field_it_is_about(spark):
+    """A damaged agent_ids list (its field is ``agent_ids``) protects the role's pairs from
+    removal; other problems of a kept role (a bad description) do not."""
+    staged = stage(spark, {
+        "admin_roles/r.json": [
+            role(1, agent_ids=[10, None, "x", 1.5, True, {"id": 2}, [3], 2**64]),
+            {**role(2, description=7), "agent_ids": "10,11"},
+            role(3, name=" "),
+            role(-4),
+            role(5), role(5),
+        ],
+        "admin_roles/zz.json": "{",
+        "agent_details/a.json": {"id": 10, "role_ids": [1, 99]},
+        "agent_details/b.json": {"id": 11, "role_ids": "1"},
+        "agent_details/c.json": {"id": "x", "role_ids": [1]},
+    })
+    fields = sorted(((e["error_type"], e["role_id"], e["field"]) for e in staged.errors.collect()), key=str)
+    assert fields == sorted([
+        *[("INVALID_AGENT_ID", 1, "agent_ids")] * 6, ("MISSING_AGENT_ID", 1, "agent_ids"),
+        ("INVALID_VALUE", 2, "agent_ids"), ("INVALID_VALUE", 2, "description"),
+        ("MISSING_NAME", 3, "name"), ("INVALID_ROLE_ID", None, "id"), ("DUPLICATE_ROLE", 5, None),
+        ("MALFORMED_JSON", None, None), ("UNKNOWN_ROLE", 99, "role_ids"),
+        ("INVALID_ROLE_IDS", None, "role_ids"), ("INVALID_AGENT_ID", None, "id"),
+    ], key=str)
+    assert pairs_of(staged) == {(10, 1)}
+
+
 def test_agent_files_add_assignments_and_unknown_roles_are_reported(spark):
     staged = stage(spark, {
         "admin_roles/r.json": [role(1, agent_ids=[10]), role(2)],

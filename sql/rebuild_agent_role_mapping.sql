@@ -3,7 +3,8 @@
 -- incremental steps (apply_day_*.sql) do when days arrive in order.
 --
 -- Per pair, each day is an assertion (the pair is staged), a removal (the day is complete and
--- neither the role nor the agent had a rejected record that day), or neutral. The pair ends
+-- neither the role nor the agent is protected that day: schema/004_damaged_role_lists.sql), or
+-- neutral. The pair ends
 -- removed if a removal follows its last assertion; it was last assigned at the first assertion
 -- after the latest removal that took effect.
 
@@ -11,10 +12,7 @@ CREATE TEMP TABLE replay_days ON COMMIT DROP AS
 SELECT d.sync_day,
        d.synced_at,
        row_number() OVER (ORDER BY d.day_order) AS n,
-       NOT EXISTS (
-           SELECT 1 FROM role_pipeline_errors e
-           WHERE e.sync_day = d.sync_day AND e.error_type = 'MALFORMED_JSON'
-       ) AS is_complete
+       NOT EXISTS (SELECT 1 FROM incomplete_days i WHERE i.sync_day = d.sync_day) AS is_complete
 FROM sync_days d
 WHERE d.applied;
 
@@ -24,17 +22,15 @@ SELECT n, sync_day, synced_at, is_complete,
        count(*) FILTER (WHERE is_complete) OVER (ORDER BY n) AS complete_upto
 FROM replay_days;
 
-CREATE TEMP TABLE replay_blocked_roles ON COMMIT DROP AS
-SELECT DISTINCT rd.n, e.role_id
-FROM role_pipeline_errors e
-JOIN replay_days rd ON rd.sync_day = e.sync_day
-WHERE e.error_type IN ('MISSING_NAME', 'DUPLICATE_ROLE') AND e.role_id IS NOT NULL;
+CREATE TEMP TABLE replay_protected_roles ON COMMIT DROP AS
+SELECT DISTINCT rd.n, p.role_id
+FROM protected_roles p
+JOIN replay_days rd ON rd.sync_day = p.sync_day;
 
-CREATE TEMP TABLE replay_blocked_agents ON COMMIT DROP AS
-SELECT DISTINCT rd.n, e.agent_id
-FROM role_pipeline_errors e
-JOIN replay_days rd ON rd.sync_day = e.sync_day
-WHERE e.error_type = 'INVALID_ROLE_IDS' AND e.agent_id IS NOT NULL;
+CREATE TEMP TABLE replay_protected_agents ON COMMIT DROP AS
+SELECT DISTINCT rd.n, p.agent_id
+FROM protected_agents p
+JOIN replay_days rd ON rd.sync_day = p.sync_day;
 
 CREATE TEMP TABLE replay_assertions ON COMMIT DROP AS
 SELECT s.agent_id, s.role_id, rd.n,
@@ -56,8 +52,8 @@ CROSS JOIN LATERAL (
       AND e.n > a.n
       AND (a.next_n IS NULL OR e.n < a.next_n)
       AND e.is_complete
-      AND NOT EXISTS (SELECT 1 FROM replay_blocked_roles b WHERE b.n = e.n AND b.role_id = a.role_id)
-      AND NOT EXISTS (SELECT 1 FROM replay_blocked_agents b WHERE b.n = e.n AND b.agent_id = a.agent_id)
+      AND NOT EXISTS (SELECT 1 FROM replay_protected_roles b WHERE b.n = e.n AND b.role_id = a.role_id)
+      AND NOT EXISTS (SELECT 1 FROM replay_protected_agents b WHERE b.n = e.n AND b.agent_id = a.agent_id)
 ) removal;
 
 CREATE TEMP TABLE expected_mapping ON COMMIT DROP AS

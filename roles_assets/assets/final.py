@@ -41,9 +41,34 @@ class ApplyConfig(dg.Config):
 
 
 @dataclass(frozen=True)
+class Removals:
+    """What a day does to the assigned mappings, against the mass-removal limit."""
+
+    removed: int  # pairs assigned before the day and not after it
+    assigned_before: int
+    max_share: float
+
+    @property
+    def share(self) -> float:
+        return self.removed / self.assigned_before if self.assigned_before else 0.0
+
+    @property
+    def within_limit(self) -> bool:
+        return self.share <= self.max_share
+
+    def metadata(self) -> dict:
+        return {
+            "removed": self.removed,
+            "assigned_before": self.assigned_before,
+            "removal_share": self.share,
+            "max_removal_share": self.max_share,
+        }
+
+
+@dataclass(frozen=True)
 class AppliedDay:
     incremental: bool
-    removed: int  # pairs assigned before the day and not after it
+    removals: Removals
     rows_written: dict[str, int]  # per table; incremental applies only
     role_count: int
     mapping_by_status: dict[str, int]
@@ -52,6 +77,15 @@ class AppliedDay:
 
 class MassRemovalRefused(Exception):
     """The day would remove too large a share of the assigned mappings; nothing was applied."""
+
+    def __init__(self, sync_day: str, removals: Removals):
+        self.removals = removals
+        super().__init__(
+            f"sync day {sync_day!r} would remove {removals.removed} of "
+            f"{removals.assigned_before} assigned mappings ({removals.share:.0%}), more than the "
+            f"allowed {removals.max_share:.0%}; nothing was applied. If this is intended, re-run "
+            "the day with the final_tables config allow_mass_removal: true."
+        )
 
 
 def apply_day(
@@ -78,20 +112,15 @@ def apply_day(
             cur, STAGING_TABLES, except_day=sync_day
         ) as replayed:
             removed, rows_written = _apply(cur, params, incremental)
-        share = removed / assigned_before if assigned_before else 0.0
-        if share > max_removal_share and not allow_mass_removal:
+        removals = Removals(removed, assigned_before, max_removal_share)
+        if not removals.within_limit and not allow_mass_removal:
             # Raising rolls the transaction back: the final tables stay as they were.
-            raise MassRemovalRefused(
-                f"sync day {sync_day!r} would remove {removed} of {assigned_before} assigned "
-                f"mappings ({share:.0%}), more than the allowed {max_removal_share:.0%}; nothing "
-                "was applied. If this is intended, re-run the day with the final_tables config "
-                "allow_mass_removal: true."
-            )
+            raise MassRemovalRefused(sync_day, removals)
         cur.execute("SELECT count(*) FROM roles")
         (role_count,) = cur.fetchone()
         cur.execute("SELECT status, count(*) FROM agent_role_mapping GROUP BY status")
         by_status = dict(cur.fetchall())
-    return AppliedDay(incremental, removed, rows_written, role_count, by_status, replayed)
+    return AppliedDay(incremental, removals, rows_written, role_count, by_status, replayed)
 
 
 def _apply(
@@ -118,6 +147,22 @@ def _apply(
     return removed, {}
 
 
+# The guard runs inside the apply (it needs the day's effect before committing it); recording it
+# as a check puts refusals on the asset's Checks tab and in its check history.
+REMOVALS_CHECK = dg.AssetCheckSpec(
+    "agent_role_mapping_removals_within_limit",
+    asset="agent_role_mapping",
+    partitions_def=sync_day_partitions,
+    description=(
+        "The day removes at most ROLES_MAX_REMOVAL_SHARE (default 0.5) of the assigned mappings; "
+        "a day that would remove more is refused and nothing of it is applied. When that is "
+        "really intended, re-run the day with the final_tables config allow_mass_removal: true "
+        "(CLI: --config-json '{\"ops\": {\"final_tables\": {\"config\": "
+        "{\"allow_mass_removal\": true}}}}')."
+    ),
+)
+
+
 @dg.multi_asset(
     partitions_def=sync_day_partitions,
     group_name="roles",
@@ -136,6 +181,7 @@ def _apply(
             kinds={"postgres"},
         ),
     ],
+    check_specs=[REMOVALS_CHECK],
 )
 def final_tables(
     context: dg.AssetExecutionContext,
@@ -156,10 +202,14 @@ def final_tables(
             ),
         )
     except MassRemovalRefused as refused:
+        yield _removals_check(refused.removals, allowed=False, description=str(refused))
         raise dg.Failure(description=str(refused)) from None
+    yield _removals_check(applied.removals, allowed=config.allow_mass_removal)
 
     mode = "incremental" if applied.incremental else "rebuild"
-    context.log.info(f"applied sync day {sync_day!r} ({mode}), {applied.removed} removals")
+    context.log.info(
+        f"applied sync day {sync_day!r} ({mode}), {applied.removals.removed} removals"
+    )
     common = {"apply_mode": mode, "synced_at": synced_at.isoformat()}
     if applied.replayed_applied_staging:
         days = applied.replayed_applied_staging
@@ -183,7 +233,23 @@ def final_tables(
             "row_count": sum(by_status.values()),
             "assigned": by_status.get("assigned", 0),
             "removed": by_status.get("removed", 0),
-            "removed_by_this_day": applied.removed,
+            "removed_by_this_day": applied.removals.removed,
             **written.get("agent_role_mapping", {}),
         },
+    )
+
+
+def _removals_check(
+    removals: Removals, allowed: bool, description: str | None = None
+) -> dg.AssetCheckResult:
+    """Passes within the limit; a day applied beyond it by allow_mass_removal is a warning."""
+    if not removals.within_limit and allowed:
+        description = "applied beyond the limit because allow_mass_removal was set for this run"
+    return dg.AssetCheckResult(
+        check_name=REMOVALS_CHECK.name,
+        asset_key="agent_role_mapping",
+        passed=removals.within_limit,
+        severity=dg.AssetCheckSeverity.WARN if allowed else dg.AssetCheckSeverity.ERROR,
+        description=description,
+        metadata={**removals.metadata(), "allow_mass_removal": allowed},
     )

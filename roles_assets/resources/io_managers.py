@@ -220,7 +220,7 @@ class PostgresPartitionIOManager(dg.ConfigurableIOManager):
                     f"{self.postgres.error_summary(_innermost_cause(error))}"
                 ) from error
             try:
-                return self._swap_in(table, sync_day, load_table, count_by)
+                return self.swap_in(table, sync_day, load_table, count_by)
             except psycopg2.IntegrityError as error:  # the new partition's key index refused them
                 raise StagingWriteFailed(
                     f"the {table} rows for sync day {sync_day!r} break the table's key; the day's "
@@ -246,9 +246,11 @@ class PostgresPartitionIOManager(dg.ConfigurableIOManager):
             if started.isdigit() and int(started) < time.time() - ABANDONED_AFTER_SECONDS:
                 cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(name)))
 
-    def _swap_in(
-        self, table: str, sync_day: str, load_table: str, count_by: str | None
+    def swap_in(
+        self, table: str, sync_day: str, load_table: str, count_by: str | None = None
     ) -> tuple[int, dict[str, int]]:
+        """Makes the filled ``load_table`` the day's partition of ``table`` in one transaction;
+        returns its row count and, when ``count_by`` names a column, the count per value."""
         partition = partition_table(table, sync_day)
         with self.postgres.transaction() as cur:
             cur.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(load_table)))

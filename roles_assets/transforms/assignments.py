@@ -45,6 +45,7 @@ def assignments(
         F.when(F.expr("is_variant_null(bad_entry)"), F.lit("MISSING_AGENT_ID"))
         .otherwise(F.lit("INVALID_AGENT_ID"))
         .alias("error_type"),
+        F.lit("agent_ids").alias("field"),
         F.format_string("agent_ids of role %d holds %s, not an agent id", "role_id", F.expr("substr(to_json(bad_entry), 1, 200)")).alias("error_message"),
         raw_record(),
         "source_file",
@@ -58,6 +59,7 @@ def assignments(
         "role_id",
         "agent_id",
         F.lit("UNKNOWN_ROLE").alias("error_type"),
+        F.lit("role_ids").alias("field"),
         F.format_string("agent %d is assigned to role %d, which is not a valid role this day", "agent_id", "role_id").alias("error_message"),
         raw_record(),
         "source_file",

@@ -26,7 +26,9 @@ def raw_record() -> Column:
     return F.expr("to_json(record)").alias("raw_record")
 
 
-ERROR_COLUMNS = ["role_id", "agent_id", "error_type", "error_message", "raw_record", "source_file"]
+ERROR_COLUMNS = [
+    "role_id", "agent_id", "error_type", "field", "error_message", "raw_record", "source_file"
+]
 
 
 def _integer_text(x: str, sign: str = "") -> str:
@@ -56,17 +58,22 @@ def _shown(x: str) -> str:
     return f"substr(to_json({x}), 1, 200)"
 
 
-def _error(error_type: str, message_sql: str) -> Column:
-    return F.struct(F.lit(error_type).alias("error_type"), F.expr(message_sql).alias("error_message"))
+def _error(error_type: str, field: str | None, message_sql: str) -> Column:
+    """A problem: its type, the record's field it is about (NULL for the whole record), a message."""
+    return F.struct(
+        F.lit(error_type).alias("error_type"),
+        F.lit(field).cast("string").alias("field"),
+        F.expr(message_sql).alias("error_message"),
+    )
 
 
 def _id_error(field: str, missing_type: str, invalid_type: str) -> Column:
     """The error for id variant column ``field``, or NULL when it holds a positive BIGINT."""
     return (
-        F.when(F.expr(_absent(field)), _error(missing_type, f"'{field} is missing'"))
+        F.when(F.expr(_absent(field)), _error(missing_type, field, f"'{field} is missing'"))
         .when(
             F.expr(positive_id(field)).isNull(),
-            _error(invalid_type, f"'{field} is not a positive BIGINT: ' || {_shown(field)}"),
+            _error(invalid_type, field, f"'{field} is not a positive BIGINT: ' || {_shown(field)}"),
         )
     )
 
@@ -75,7 +82,7 @@ def _present_but(field: str, valid_sql: str, expected: str) -> Column:
     """INVALID_VALUE for an optional field that is present, not JSON null, and not valid."""
     return F.when(
         ~F.expr(_absent(field)) & F.expr(f"NOT coalesce({valid_sql}, false)"),
-        _error("INVALID_VALUE", f"'{field} is not {expected}: ' || {_shown(field)}"),
+        _error("INVALID_VALUE", field, f"'{field} is not {expected}: ' || {_shown(field)}"),
     )
 
 
@@ -120,7 +127,8 @@ def _errors(df: DataFrame, problems: Column, role_id: Column, agent_id: Column) 
         "source_file",
     )
     return exploded.select(
-        "role_id", "agent_id", "problem.error_type", "problem.error_message", "raw_record", "source_file"
+        "role_id", "agent_id", "problem.error_type", "problem.field", "problem.error_message",
+        "raw_record", "source_file",
     )
 
 
@@ -130,6 +138,7 @@ def file_errors(raw: DataFrame) -> DataFrame:
         F.lit(None).cast("bigint").alias("role_id"),
         F.lit(None).cast("bigint").alias("agent_id"),
         F.lit("MALFORMED_JSON").alias("error_type"),
+        F.lit(None).cast("string").alias("field"),
         F.concat(F.col("source_file"), F.lit(": "), F.col("file_error")).alias("error_message"),
         F.col("unreadable_file").alias("raw_record"),
         "source_file",
@@ -171,6 +180,7 @@ def validate_roles(raw: DataFrame, reuse: Reuse = as_is) -> ValidatedRoles:
                 F.expr(f"nullif(trim({_string('name')}), '') IS NULL"),
                 _error(
                     "MISSING_NAME",
+                    "name",
                     f"CASE WHEN {_absent('name')} THEN 'name is missing'"
                     f" ELSE 'name is blank or not a string: ' || {_shown('name')} END",
                 ),
@@ -195,6 +205,7 @@ def validate_roles(raw: DataFrame, reuse: Reuse = as_is) -> ValidatedRoles:
         "role_id",
         F.lit(None).cast("bigint").alias("agent_id"),
         F.lit("DUPLICATE_ROLE").alias("error_type"),
+        F.lit(None).cast("string").alias("field"),
         F.format_string(
             "role %d appears more than once; the record at %s[%d] wins", "role_id", "winner_file", "winner_index"
         ).alias("error_message"),
@@ -249,7 +260,7 @@ def validate_agents(raw: DataFrame) -> ValidatedAgents:
         _id_error("id", "MISSING_AGENT_ID", "INVALID_AGENT_ID").alias("id_error"),
         F.when(
             F.expr(f"{role_ids} IS NULL OR NOT forall({role_ids}, r -> ({positive_id('r')}) IS NOT NULL)"),
-            _error("INVALID_ROLE_IDS", f"'role_ids is not a list of ids: ' || coalesce({_shown('role_ids')}, 'missing')"),
+            _error("INVALID_ROLE_IDS", "role_ids", f"'role_ids is not a list of ids: ' || coalesce({_shown('role_ids')}, 'missing')"),
         ).alias("role_ids_error"),
     )
     # An agent without a usable id is one error; only an identified agent can have bad role_ids.
