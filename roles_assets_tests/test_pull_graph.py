@@ -4,14 +4,17 @@ import datetime as dt
 import json
 
 import dagster as dg
+import psycopg2
 import pytest
 
+from roles_assets import local_postgres
 from roles_assets.definitions import build_definitions, build_resources
 from roles_assets.extract.pull import today_utc
 from roles_assets.resources.freshdesk import FreshdeskResource
 from roles_assets.schedules import daily_pull_schedule
 from roles_assets_tests.conftest import failure_text
 from roles_assets_tests.freshdesk_fake import API_KEY, FakeFreshdesk, Fault, api_agent, api_role
+from roles_assets_tests.test_cli import cli_env, materialize
 
 PATIENCE = {"attempts": 3, "backoff_seconds": 0.05, "max_wait_seconds": 1.0, "read_timeout_seconds": 1.0}
 
@@ -102,3 +105,20 @@ def test_the_daily_schedule_registers_today_and_requests_its_run(landing):
         (request,) = schedule.evaluate_tick(tick).run_requests
         assert (request.partition_key, request.run_key) == ("2026-12-01", "2026-12-01")
         assert instance.get_dynamic_partitions("sync_day") == ["2026-12-01"]
+
+
+@pytest.mark.slow
+def test_cli_pulls_and_loads_today_on_a_fresh_home_and_never_shows_the_key(tmp_path, landing, pg_admin_url, fake):
+    fake.fail("/api/v2/roles", Fault(429, {"Retry-After": "1"}))
+    database_url = local_postgres.create_database(pg_admin_url, "cli_pull_test")
+    env = {**cli_env(tmp_path, landing, database_url), "FRESHDESK_BASE_URL": fake.base_url, "FRESHDESK_API_KEY": API_KEY}
+    env.pop("FRESHDESK_DOMAIN", None)
+
+    run = materialize(today_utc(), env)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert len(fake.requests) == 1 + 1 + 1 + 3  # the 429, roles, one agent list page, three agents
+    with psycopg2.connect(database_url) as conn, conn.cursor() as cur:
+        cur.execute("SELECT agent_id, role_id FROM agent_role_mapping ORDER BY 1, 2")
+        assert cur.fetchall() == [(101, 1), (102, 1), (102, 2), (103, 2)]
+    stored = b"".join(path.read_bytes() for path in (tmp_path / "dagster_home").rglob("*") if path.is_file())
+    assert API_KEY not in run.stdout + run.stderr and API_KEY.encode() not in stored
