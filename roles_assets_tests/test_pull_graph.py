@@ -9,10 +9,13 @@ import pytest
 
 from roles_assets import local_postgres
 from roles_assets.definitions import build_definitions, build_resources
-from roles_assets.extract.pull import today_utc
+from roles_assets.extract.client import FreshdeskClient
+from roles_assets.extract.pull import pull_day, today_utc
+from roles_assets.landing import LandingZone
 from roles_assets.resources.freshdesk import FreshdeskResource
 from roles_assets.schedules import daily_pull_schedule
-from roles_assets_tests.conftest import failure_text
+from roles_assets.sensors import landing_sensor
+from roles_assets_tests.conftest import failure_text, role, write_day
 from roles_assets_tests.freshdesk_fake import API_KEY, FakeFreshdesk, Fault, api_agent, api_role
 from roles_assets_tests.test_cli import cli_env, materialize
 
@@ -122,3 +125,17 @@ def test_cli_pulls_and_loads_today_on_a_fresh_home_and_never_shows_the_key(tmp_p
         assert cur.fetchall() == [(101, 1), (102, 1), (102, 2), (103, 2)]
     stored = b"".join(path.read_bytes() for path in (tmp_path / "dagster_home").rglob("*") if path.is_file())
     assert API_KEY not in run.stdout + run.stderr and API_KEY.encode() not in stored
+
+
+def test_the_sensor_leaves_a_pulled_day_to_the_run_that_pulled_it(landing, fake):
+    resources = {"landing": LandingZone(root=str(landing))}
+    with dg.instance_for_test() as instance, FreshdeskClient(fake.base_url, API_KEY) as client:
+        pull_day(client, landing, "2026-12-01")
+        write_day(landing, "day1", roles=[role(1)])
+        first = landing_sensor(dg.build_sensor_context(instance=instance, resources=resources))
+        assert [r.partition_key for r in first.run_requests] == ["day1"]
+        assert set(json.loads(first.cursor)) == {"day1", "2026-12-01"}
+
+        (landing / "2026-12-01" / "admin_roles" / "fix.json").write_text(json.dumps([role(7)]))
+        changed = landing_sensor(dg.build_sensor_context(instance=instance, cursor=first.cursor, resources=resources))
+        assert [r.partition_key for r in changed.run_requests] == ["2026-12-01"]  # edited later: run again
