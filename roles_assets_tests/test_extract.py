@@ -2,6 +2,7 @@
 
 import json
 import logging
+import socket
 
 import pytest
 
@@ -192,3 +193,29 @@ def test_the_key_never_reaches_the_logs(fake, tmp_path, caplog):
     with client_for(fake, read_timeout=0.2, retry=RetryPolicy(attempts=4, backoff_seconds=0.01)) as client:
         pull_day(client, tmp_path, "2026-12-01")
     assert "retry 3" in caplog.text and API_KEY not in caplog.text
+
+
+@pytest.mark.parametrize("status, error", [(403, FreshdeskAuthError), (400, FreshdeskError)])
+def test_a_403_or_another_4xx_fails_after_one_request(fake, status, error):
+    fake.fail("/api/v2/roles", Fault(status))
+    with client_for(fake) as client, pytest.raises(error, match=f"HTTP {status} \\(fault\\)"):
+        list(client.pages("/api/v2/roles"))
+    assert len(fake.requests) == 1
+
+
+def test_a_refused_connection_is_retried_then_fails():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # nothing listens once the probe is closed
+    waits = []
+    with FreshdeskClient(f"http://127.0.0.1:{port}", API_KEY, retry=FAST, sleep=waits.append) as client:
+        with pytest.raises(FreshdeskError, match="GET /api/v2/roles failed 3 times.*ConnectionError"):
+            list(client.pages("/api/v2/roles"))
+    assert waits == [0.05, 0.1]
+
+
+def test_a_listed_agent_without_a_positive_integer_id_fails_the_pull(fake, tmp_path):
+    fake.agents.append(api_agent("../../etc", [1]))
+    with client_for(fake) as client, pytest.raises(FreshdeskError, match="page 1 holds a record without a positive integer id"):
+        pull_day(client, tmp_path, "2026-12-01")
+    assert list(tmp_path.iterdir()) == []
