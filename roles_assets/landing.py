@@ -19,6 +19,12 @@ ROLE_FOLDER = "admin_roles"
 AGENT_FOLDER = "agent_details"
 SOURCE_FOLDERS = (ROLE_FOLDER, AGENT_FOLDER)
 
+# A day being pulled from the API is written to a hidden folder named with this prefix, then
+# renamed to the day's name; such a folder is never a day. A day that was pulled holds a record
+# of the pull (counts only, no credentials) beside its source folders.
+PARTIAL_PREFIX = ".partial-"
+PULL_RECORD = ".pull.json"
+
 DEFAULT_LANDING_DIR = Path(__file__).resolve().parent.parent / "data" / "landing"
 
 _DATE_IN_KEY = re.compile(r"(\d{4})-(\d{2})-(\d{2})")

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import dagster as dg
 
+from roles_assets.landing import PARTIAL_PREFIX
+
 log = logging.getLogger(__name__)
 
 sync_day_partitions = dg.DynamicPartitionsDefinition(name="sync_day")
@@ -42,13 +44,14 @@ def day_order(day: str) -> str:
 
 
 def landed_days(landing_root: Path) -> list[str]:
-    """Day folders under the landing root, in natural order; unsafe names are skipped."""
+    """Day folders under the landing root, in natural order; unsafe names are skipped, and so are
+    days still being pulled (hidden folders that become the day when complete)."""
     if not landing_root.is_dir():
         log.warning("landing directory %s does not exist", landing_root)
         return []
     days = []
     for entry in landing_root.iterdir():
-        if entry.is_symlink() or not entry.is_dir():
+        if entry.is_symlink() or not entry.is_dir() or entry.name.startswith(PARTIAL_PREFIX):
             continue
         if not is_safe_day(entry.name):
             log.warning("skipping landing folder %r: not a safe partition key", entry.name)

@@ -4,7 +4,7 @@ import json
 
 import dagster as dg
 
-from roles_assets.landing import LandingZone, fingerprint
+from roles_assets.landing import PULL_RECORD, LandingZone, fingerprint
 from roles_assets.partitions import landed_days, sync_day_partitions
 
 FINAL_ASSET = dg.AssetKey("agent_role_mapping")
@@ -21,7 +21,8 @@ def landing_sensor(context: dg.SensorEvaluationContext, landing: LandingZone) ->
     The cursor remembers a fingerprint of each day's files and how often they changed, so a day
     whose files change is run again, even back to an earlier version (the change count keeps the
     run key new; a retried tick reuses it). On the first tick, days that were already
-    materialized are only remembered.
+    materialized are only remembered, and so is a day pulled from the API when first seen: the
+    run that pulled it is loading it.
     """
     seen: dict[str, list] = {
         # Cursors written before change counts hold the fingerprint alone.
@@ -40,7 +41,8 @@ def landing_sensor(context: dg.SensorEvaluationContext, landing: LandingZone) ->
         last_print, changes = seen.get(day, (None, 0))
         if last_print != day_print:
             changes += 1
-            if day not in materialized:
+            pulled_by_a_run = last_print is None and (landing.day_dir(day) / PULL_RECORD).is_file()
+            if day not in materialized and not pulled_by_a_run:
                 run_requests.append(
                     dg.RunRequest(run_key=f"{day}:{changes}:{day_print}", partition_key=day)
                 )

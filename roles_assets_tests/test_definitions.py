@@ -15,10 +15,13 @@ def test_definitions_load():
 
     graph = defs.resolve_asset_graph()
     assert {key.path[-1] for key in graph.get_all_asset_keys()} == {
-        "raw_roles", "stg_roles", "stg_agent_roles", "role_errors", "roles", "agent_role_mapping",
+        "landed_day", "raw_roles", "stg_roles", "stg_agent_roles", "role_errors", "roles", "agent_role_mapping",
     }
     assert len(list(graph.asset_check_keys)) == 9
     assert defs.resolve_sensor_def("landing_sensor") is not None
+    assert graph.get(dg.AssetKey("raw_roles")).parent_keys == {dg.AssetKey("landed_day")}
+    # Without FRESHDESK_* variables the daily pull could only fail, so it is off.
+    assert defs.resolve_schedule_def("daily_pull").default_status == dg.DefaultScheduleStatus.STOPPED
     job = defs.resolve_implicit_global_asset_job_def()
     assert job.executor_def.name == "in_process"
 

@@ -6,6 +6,7 @@ import dagster as dg
 from dagster_pyspark import LazyPySparkResource
 from pyspark.sql import DataFrame
 
+from roles_assets.assets.landed import landed_day
 from roles_assets.landing import LandingZone, day_files
 from roles_assets.partitions import sync_day_partitions
 from roles_assets.transforms.parse import parse_records, read_files
@@ -16,6 +17,7 @@ from roles_assets.transforms.parse import parse_records, read_files
     io_manager_key="parquet_io_manager",
     group_name="roles",
     kinds={"spark", "parquet"},
+    deps=[landed_day],
 )
 def raw_roles(
     context: dg.AssetExecutionContext, landing: LandingZone, spark: LazyPySparkResource

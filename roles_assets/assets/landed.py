@@ -1,0 +1,43 @@
+"""landed_day: the sync day's files in the landing zone, pulled from Freshdesk when they can be."""
+
+import dagster as dg
+
+from roles_assets.extract.pull import pull_day, today_utc, why_not_pullable
+from roles_assets.landing import LandingZone, day_files
+from roles_assets.partitions import sync_day_partitions
+from roles_assets.resources.freshdesk import FreshdeskResource
+
+
+@dg.asset(partitions_def=sync_day_partitions, group_name="roles", kinds={"freshdesk", "json"})
+def landed_day(
+    context: dg.AssetExecutionContext, landing: LandingZone, freshdesk: FreshdeskResource
+) -> dg.MaterializeResult:
+    """A landed day as it is, with no API call; a day not landed is pulled if it is today (UTC).
+
+    The API knows only the present, so a past day that never landed fails, and so does today
+    without credentials. A landed day is never fetched again, so a re-run loads the same files.
+    """
+    day = context.partition_key
+    day_dir = landing.day_dir(day)
+    if day_dir.is_dir():
+        return dg.MaterializeResult(metadata={"pulled": False, "files": len(day_files(day_dir))})
+    refusal = why_not_pullable(day, today_utc(), freshdesk.configured)
+    if refusal:
+        raise dg.Failure(refusal)
+    with freshdesk.client() as client:
+        report = pull_day(client, landing.path, day)
+    context.log.info(f"pulled sync day {day!r} from {client.base_url}: {report.requests} requests")
+    return dg.MaterializeResult(
+        metadata={
+            "pulled": True,
+            "files": report.files_written,
+            "requests": report.requests,
+            "pages": report.pages,
+            "retries": report.retries,
+            "rate_limited_429": report.rate_limited,
+            "rate_limit_remaining": report.rate_limit_remaining,
+            "roles": report.roles,
+            "agents": report.agents,
+            "agents_skipped_404": len(report.agents_skipped),
+        }
+    )

@@ -1,0 +1,1 @@
+"""Extraction: the Freshdesk API client and the pull that lands a sync day atomically."""
