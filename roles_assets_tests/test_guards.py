@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import signal
 import time
 
@@ -327,3 +328,45 @@ def test_staged_rows_that_break_a_key_fail_the_write_and_keep_the_day(graph, lan
 
     assert graph.query(staged) == [(10, 1), (11, 1)]
     assert graph.query("SELECT tablename FROM pg_tables WHERE tablename LIKE '%%__load_%%'") == []
+
+
+def test_a_day_whose_folder_is_gone_fails_naming_it_and_changes_nothing(graph, landing):
+    write_day(landing, "2026-01-01", roles=[role(1, agent_ids=[10])])
+    graph.run("2026-01-01")  # registered as a partition, as it stays after its folder goes
+    before = graph.final_tables()
+    shutil.rmtree(landing / "2026-01-01")
+    failed = graph.run("2026-01-01", raise_on_error=False)
+    assert not failed.success
+    assert "sync day '2026-01-01'" in failed_step_text(failed, "landed_day")
+    assert graph.final_tables() == before
+    assert graph.query("SELECT count(*) FROM stg_agent_roles") == [(1,)]
+
+
+def test_a_failed_spark_job_leaves_every_table_as_it_was(graph, landing):
+    write_day(landing, "2026-01-01", roles=[role(1, "one", [10, 11])])
+    graph.run("2026-01-01")
+    before = graph.final_tables(), graph.query("SELECT * FROM stg_agent_roles ORDER BY 1, 2")
+    write_day(landing, "2026-01-01", roles=[role(1, "two", [10])])
+    keys = [dg.AssetKey(name) for name in ("landed_day", "raw_roles")]
+    graph.job.execute_in_process(partition_key="2026-01-01", instance=graph.instance, asset_selection=keys)
+    # The raw Parquet the staging step reads is damaged: Spark's job fails while staging it.
+    for part in (graph.raw_path / "raw_roles").rglob("*.parquet"):
+        part.write_bytes(b"PAR1 not parquet")
+    failed = graph.job.execute_in_process(
+        partition_key="2026-01-01", instance=graph.instance, raise_on_error=False,
+        asset_selection=[dg.AssetKey(name) for name in STAGED_AND_FINAL],
+    )
+    assert not failed.success
+    assert "staging_tables" in [e.step_key for e in failed.all_events if e.event_type_value == "STEP_FAILURE"]
+    assert (graph.final_tables(), graph.query("SELECT * FROM stg_agent_roles ORDER BY 1, 2")) == before
+    assert graph.query("SELECT count(*) FROM pg_tables WHERE tablename LIKE '%%\\_\\_load\\_%%'") == [(0,)]
+
+
+STAGED_AND_FINAL = ("stg_roles", "stg_agent_roles", "role_errors", "roles", "agent_role_mapping")
+
+
+def failed_step_text(result, step_key: str) -> str:
+    (failure,) = [
+        e for e in result.all_events if e.event_type_value == "STEP_FAILURE" and e.step_key == step_key
+    ]
+    return failure.step_failure_data.error.message

@@ -107,6 +107,29 @@ def test_missing_or_blank_names_reject_the_record(spark, name):
     assert errors_of(staged) == [("MISSING_NAME", 1, None, "admin_roles/r.json")]
 
 
+def test_an_absent_name_key_rejects_the_record_saying_so(spark):
+    record = role(1, agent_ids=[10])
+    del record["name"]
+    staged = stage(spark, {"admin_roles/r.json": [record, role(2)]})
+    assert set(roles_of(staged)) == {2}
+    (error,) = staged.errors.collect()
+    assert (error["error_type"], error["field"], error["error_message"]) == ("MISSING_NAME", "name", "name is missing")
+
+
+@pytest.mark.parametrize("updated_at", ["yesterday", 20260101, True])
+def test_a_bad_updated_at_is_an_invalid_value_and_ranks_last(spark, updated_at):
+    staged = stage(spark, {"admin_roles/r.json": [
+        role(1, name="bad time", updated_at=updated_at), role(1, name="good", updated_at="2020-01-01T00:00:00Z"),
+    ]})
+    assert roles_of(staged)[1]["name"] == "good"  # a duplicate without a usable time loses
+    assert [e[0] for e in errors_of(staged)] == ["DUPLICATE_ROLE"]
+    alone = stage(spark, {"admin_roles/r.json": [role(1, updated_at=updated_at)]})
+    assert roles_of(alone)[1]["updated_at"] is None
+    (error,) = alone.errors.collect()
+    assert (error["error_type"], error["field"]) == ("INVALID_VALUE", "updated_at")
+    assert error["error_message"].startswith("updated_at is not an ISO-8601 timestamp: ")
+
+
 def test_a_record_with_two_problems_gets_two_rows(spark):
     record = role(-1, name=" ")
     staged = stage(spark, {"admin_roles/r.json": [record]})

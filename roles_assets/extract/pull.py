@@ -46,12 +46,14 @@ def why_not_pullable(day: str, today: str, api_configured: bool) -> str | None:
     """Why a day that has no folder cannot be pulled now, or None when it can."""
     if day != today:
         return (
-            f"sync day {day!r} was never landed, and the Freshdesk API cannot give it: the API "
-            f"knows only the present, so only today's day ({today}, UTC) can be pulled"
+            f"sync day {day!r} has no folder in the landing zone (never landed, or removed since), "
+            "and the Freshdesk API cannot give it: the API knows only the present, so only "
+            f"today's day ({today}, UTC) can be pulled"
         )
     if not api_configured:
         return (
-            f"sync day {day!r} is not landed and the Freshdesk API is not configured: set "
+            f"sync day {day!r} has no folder in the landing zone and the Freshdesk API is not "
+            "configured: set "
             "FRESHDESK_API_KEY and FRESHDESK_DOMAIN (or FRESHDESK_BASE_URL) to pull it"
         )
     return None
