@@ -1,13 +1,10 @@
 """The code location: assets, checks, sensor and resources.
 
-Configuration comes from the environment: ``ROLES_DATABASE_URL`` (required, a secret, read through
-``dg.EnvVar`` at run time), ``ROLES_LANDING_DIR`` (default: the bundled sample) and
-``ROLES_RAW_PATH`` (where raw Parquet goes; default ``.local/raw``).
+Configuration is read once, by ``Settings.from_env()`` (settings.py), and handed to the
+resources; ``ROLES_DATABASE_URL`` (required, a secret) is read through ``dg.EnvVar`` at run time.
 """
 
-import logging
 import os
-from pathlib import Path
 
 import dagster as dg
 
@@ -15,43 +12,59 @@ from roles_assets.assets.final import final_tables
 from roles_assets.assets.raw import raw_roles
 from roles_assets.assets.staging import staging_tables
 from roles_assets.checks import ALL_CHECKS
-from roles_assets.landing import DEFAULT_LANDING_DIR, LandingZone
+from roles_assets.landing import LandingZone
 from roles_assets.partitions import landed_days, register_days
 from roles_assets.resources.io_managers import PostgresPartitionIOManager, SparkParquetIOManager
+from roles_assets.resources.limits import GuardLimits
 from roles_assets.resources.postgres import PostgresResource
-from roles_assets.resources.spark import spark_resource
+from roles_assets.resources.spark import spark_config, spark_resource
 from roles_assets.sensors import landing_sensor
-
-log = logging.getLogger(__name__)
-
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+from roles_assets.settings import Settings
 
 
-def build_resources(landing_dir: str, raw_path: str, database_url: str | dg.EnvVar) -> dict:
+class PartitionRegistrationFailed(RuntimeError):
+    """The landed days could not be made partitions of the Dagster instance."""
+
+
+def build_resources(settings: Settings, database_url: str | dg.EnvVar) -> dict:
     postgres = PostgresResource(database_url=database_url)
-    spark = spark_resource()
+    spark = spark_resource(spark_config(jdbc_jar=settings.jdbc_jar, ui=settings.spark_ui))
     return {
-        "landing": LandingZone(root=landing_dir),
+        "landing": LandingZone(root=str(settings.landing_dir)),
+        "limits": GuardLimits(
+            max_removal_share=settings.max_removal_share,
+            max_rejection_rate=settings.max_rejection_rate,
+        ),
         "postgres": postgres,
         "spark": spark,
-        "parquet_io_manager": SparkParquetIOManager(base_path=raw_path, spark=spark),
+        "parquet_io_manager": SparkParquetIOManager(base_path=settings.raw_path, spark=spark),
         "staging_io_manager": PostgresPartitionIOManager(postgres=postgres),
     }
 
 
-def register_landed_days(landing_dir: str) -> None:
-    """Makes every landed day a partition of the current instance, if there is one.
+def register_landed_days(settings: Settings) -> None:
+    """Makes every landed day a partition of the instance at ``DAGSTER_HOME``, if one is set.
 
     `dagster asset materialize --partition DAY` checks DAY against the instance before any code
-    runs, so on a fresh DAGSTER_HOME the days must be known by the time the code location loads.
-    Days landing later are registered by the sensor.
+    runs, so on a fresh DAGSTER_HOME the days must be known by the time the code location loads
+    (days landing later are registered by the sensor). A failure stops the load: a location that
+    loaded without its days would only fail later, with Dagster's "Could not find a partition".
     """
-    if not os.environ.get("DAGSTER_HOME"):
+    home = os.environ.get("DAGSTER_HOME")
+    if not home:
         return
+    days = landed_days(settings.landing_dir)
     try:
-        register_days(dg.DagsterInstance.get(), landed_days(Path(landing_dir)))
-    except Exception as error:  # the location must load even when the instance is unreachable
-        log.warning("could not register landed days as partitions: %s", error)
+        register_days(dg.DagsterInstance.get(), days)
+    except Exception as error:
+        reason = (str(error).strip().splitlines() or [type(error).__name__])[0][:500]
+        raise PartitionRegistrationFailed(
+            f"could not register the {len(days)} landed days of {settings.landing_dir} as "
+            f"partitions of the Dagster instance in DAGSTER_HOME={home}: {reason}. Runs of those "
+            "days cannot start until they are. Check that the storage named in "
+            f"{home}/dagster.yaml is reachable with the credentials it is given, then load the "
+            "code location again."
+        ) from None
 
 
 def build_definitions(resources: dict) -> dg.Definitions:
@@ -65,13 +78,7 @@ def build_definitions(resources: dict) -> dg.Definitions:
     )
 
 
-LANDING_DIR = os.environ.get("ROLES_LANDING_DIR", str(DEFAULT_LANDING_DIR))
-register_landed_days(LANDING_DIR)
+SETTINGS = Settings.from_env()
+register_landed_days(SETTINGS)
 
-defs = build_definitions(
-    build_resources(
-        landing_dir=LANDING_DIR,
-        raw_path=os.environ.get("ROLES_RAW_PATH", str(PROJECT_DIR / ".local" / "raw")),
-        database_url=dg.EnvVar("ROLES_DATABASE_URL"),
-    )
-)
+defs = build_definitions(build_resources(SETTINGS, dg.EnvVar("ROLES_DATABASE_URL")))

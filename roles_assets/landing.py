@@ -19,8 +19,6 @@ ROLE_FOLDER = "admin_roles"
 AGENT_FOLDER = "agent_details"
 SOURCE_FOLDERS = (ROLE_FOLDER, AGENT_FOLDER)
 
-DEFAULT_LANDING_DIR = Path(__file__).resolve().parent.parent / "data" / "landing"
-
 _DATE_IN_KEY = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 
 

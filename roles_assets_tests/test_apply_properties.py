@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from psycopg2 import sql
 from psycopg2.extras import execute_values
 
-from roles_assets import local_postgres
+from roles_assets_dev import local_postgres
 from roles_assets.assets.final import apply_day
 from roles_assets.partitions import day_order
 from roles_assets.resources.io_managers import partition_table

@@ -12,7 +12,7 @@ import time
 import psycopg2
 import pytest
 
-from roles_assets import local_postgres
+from roles_assets_dev import local_postgres
 from roles_assets.resources.postgres import DatabaseUnavailable, PostgresResource
 from roles_assets_tests.conftest import Graph, Server, failure_text, role, write_day
 from roles_assets_tests.test_cli import cli_env, start_materialize

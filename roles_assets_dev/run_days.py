@@ -1,7 +1,10 @@
 """`make run` and `make dev`: the graph on the landed days, with nothing to set up by hand.
 
-Without ``ROLES_DATABASE_URL`` a project-local PostgreSQL is started (see local_postgres.py).
-``DAGSTER_HOME`` defaults to ``.local/dagster_home``, so runs show up in ``make dev`` later.
+A project-local PostgreSQL is started (see local_postgres.py). It holds the Dagster instance
+(runs, event logs, sensor cursors, partitions) in a database of its own, ``dagster``, so that
+concurrent runs and `make dev` share it safely, and the warehouse in ``roles`` unless
+``ROLES_DATABASE_URL`` names another. ``DAGSTER_HOME`` defaults to ``.local/dagster_home``, so
+runs show up in ``make dev`` later.
 """
 
 import argparse
@@ -9,9 +12,31 @@ import os
 import sys
 from pathlib import Path
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
-DAGSTER_YAML = """\
+from roles_assets_dev import config, local_postgres
+
+DAGSTER_DATABASE = "dagster"
+_WRITTEN_BY = "# Written by roles_assets_dev.run_days; rewritten by each `make run` and `make dev`."
+
+# Step-by-step events stay in the run log (see `make dev`); the terminal gets warnings and up.
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
+def dagster_yaml(port: int) -> str:
+    """An instance on the project-local server's ``dagster`` database; trust auth, no password."""
+    return f"""\
+{_WRITTEN_BY}
+storage:
+  postgres:
+    postgres_db:
+      hostname: 127.0.0.1
+      port: {port}
+      username: {local_postgres.USER}
+      db_name: {DAGSTER_DATABASE}
+      # SQLAlchemy maps a plain postgresql:// to psycopg 3; the installed driver is psycopg2.
+      scheme: postgresql+psycopg2
 telemetry:
+  enabled: false
+nux:
   enabled: false
 run_queue:
   # Each run holds a Spark driver; two at a time fit a small machine.
@@ -19,30 +44,34 @@ run_queue:
 """
 
 
-# Step-by-step events stay in the run log (see `make dev`); the terminal gets warnings and up.
-QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
-
-
-def prepare_environment() -> None:
-    if not os.environ.get("ROLES_DATABASE_URL"):
-        from roles_assets import local_postgres
-
-        os.environ["ROLES_DATABASE_URL"] = local_postgres.start()
-    home = Path(os.environ.setdefault("DAGSTER_HOME", str(PROJECT_DIR / ".local" / "dagster_home")))
+def prepare_environment(
+    home: Path = config.DAGSTER_HOME,
+    data_dir: Path = config.LOCAL_PG_DATA_DIR,
+    port: int = config.LOCAL_PG_PORT,
+) -> None:
+    """Starts the local server, sets ROLES_DATABASE_URL (if unset) and DAGSTER_HOME, and writes
+    ``home/dagster.yaml``, unless that file is one of the user's own."""
+    warehouse_url = local_postgres.start(data_dir, port)
+    local_postgres.create_database(warehouse_url.rsplit("/", 1)[0] + "/postgres", DAGSTER_DATABASE)
+    os.environ.setdefault("ROLES_DATABASE_URL", warehouse_url)
+    os.environ["DAGSTER_HOME"] = str(home)
     home.mkdir(parents=True, exist_ok=True)
-    if not (home / "dagster.yaml").exists():
-        (home / "dagster.yaml").write_text(DAGSTER_YAML)
+    yaml = home / "dagster.yaml"
+    if yaml.exists() and not yaml.read_text().startswith(_WRITTEN_BY):
+        print(f"keeping your {yaml}", file=sys.stderr)
+        return
+    yaml.write_text(dagster_yaml(port))
 
 
 def materialize_landed_days() -> int:
     import dagster as dg
 
-    from roles_assets.definitions import LANDING_DIR, defs
+    from roles_assets.definitions import SETTINGS, defs
     from roles_assets.partitions import landed_days, register_days
     from roles_assets.resources.postgres import PostgresResource
 
     instance = dg.DagsterInstance.get()
-    days = landed_days(Path(LANDING_DIR))
+    days = landed_days(SETTINGS.landing_dir)
     register_days(instance, days)
     job = defs.resolve_implicit_global_asset_job_def()
     failed = []
@@ -80,7 +109,7 @@ def main() -> int:
     prepare_environment()
     if args.dev:
         dagster = str(Path(sys.executable).parent / "dagster")
-        os.execv(dagster, [dagster, "dev", "-w", str(PROJECT_DIR / "workspace.yaml")])
+        os.execv(dagster, [dagster, "dev", "-w", str(config.PROJECT_DIR / "workspace.yaml")])
     return materialize_landed_days()
 
 
