@@ -21,8 +21,8 @@ _WRITTEN_BY = "# Written by roles_assets_dev.run_days; rewritten by each `make r
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
-def dagster_yaml(port: int) -> str:
-    """An instance on the project-local server's ``dagster`` database; trust auth, no password."""
+def dagster_yaml(port: int, database: str = DAGSTER_DATABASE) -> str:
+    """An instance in ``database`` of the project-local server (trust auth, no password)."""
     return f"""\
 {_WRITTEN_BY}
 storage:
@@ -31,7 +31,7 @@ storage:
       hostname: 127.0.0.1
       port: {port}
       username: {local_postgres.USER}
-      db_name: {DAGSTER_DATABASE}
+      db_name: {database}
       # SQLAlchemy maps a plain postgresql:// to psycopg 3; the installed driver is psycopg2.
       scheme: postgresql+psycopg2
 telemetry:
