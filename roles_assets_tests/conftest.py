@@ -145,6 +145,37 @@ def graph(make_graph) -> Graph:
     return make_graph()
 
 
+SECRET = "Sup3r-s3cret-pw"
+
+
+@pytest.fixture
+def password_in_url(monkeypatch):
+    """Switches a graph to a login with password SECRET, handed over as a deployment does: a URL
+    in ``ROLES_TEST_DATABASE_URL``, read through ``dg.EnvVar`` at run time."""
+
+    def use(graph: Graph) -> str:
+        user = f"loader_{uuid.uuid4().hex[:8]}"
+        graph.query(f"CREATE ROLE {user} LOGIN SUPERUSER PASSWORD '{SECRET}'")
+        url = graph.database_url.replace("roles@", f"{user}:{SECRET}@")
+        monkeypatch.setenv("ROLES_TEST_DATABASE_URL", url)
+        graph.use_database_url(url, through_env_var="ROLES_TEST_DATABASE_URL")
+        return SECRET
+
+    return use
+
+
+def assert_secret_kept(secret: str, result, instance, capfd, caplog) -> None:
+    """``secret`` is in no error, event (log lines, metadata, check results) or captured output."""
+    records = instance.all_logs(result.run_id)
+    assert records
+    places = {f"event {i}": dg.serialize_value(record) for i, record in enumerate(records)}
+    if not result.success:
+        places["error"] = failure_text(result)
+    captured = capfd.readouterr()
+    places |= {"stdout": captured.out, "stderr": captured.err, "log records": caplog.text}
+    assert [place for place, text in places.items() if secret in text] == []
+
+
 def failure_text(result) -> str:
     """The messages of the run's step failure, with the errors that caused it."""
     (failure,) = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
