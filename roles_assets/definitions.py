@@ -4,8 +4,6 @@ Configuration is read once, by ``Settings.from_env()`` (settings.py), and handed
 resources; ``ROLES_DATABASE_URL`` (required, a secret) is read through ``dg.EnvVar`` at run time.
 """
 
-import os
-
 import dagster as dg
 
 from roles_assets.assets.final import final_tables
@@ -43,15 +41,15 @@ def build_resources(settings: Settings, database_url: str | dg.EnvVar) -> dict:
 
 
 def register_landed_days(settings: Settings) -> None:
-    """Makes every landed day a partition of the instance at ``DAGSTER_HOME``, if one is set.
+    """Makes every landed day a partition of the instance in ``DAGSTER_HOME``, if one is set.
 
     `dagster asset materialize --partition DAY` checks DAY against the instance before any code
     runs, so on a fresh DAGSTER_HOME the days must be known by the time the code location loads
     (days landing later are registered by the sensor). A failure stops the load: a location that
     loaded without its days would only fail later, with Dagster's "Could not find a partition".
     """
-    home = os.environ.get("DAGSTER_HOME")
-    if not home:
+    home = settings.dagster_home
+    if home is None:
         return
     days = landed_days(settings.landing_dir)
     try:

@@ -1,4 +1,4 @@
-"""Every ``ROLES_*`` variable the code location reads, parsed once, in one place.
+"""Every variable the code location reads, parsed once, in one place.
 
 ``definitions.py`` builds a ``Settings`` from the environment when the code location loads and
 hands its values to the resources, so a bad value fails the load with the variable's name instead
@@ -49,6 +49,7 @@ class Settings:
     max_rejection_rate: float
     jdbc_jar: str | None  # None: the driver `make setup` copies into the venv, or Debian's
     spark_ui: bool
+    dagster_home: Path | None  # Dagster's own variable; None: a throw-away instance
 
     @classmethod
     def from_env(
@@ -61,6 +62,7 @@ class Settings:
             max_rejection_rate=_share(env, "ROLES_MAX_REJECTION_RATE", DEFAULT_MAX_REJECTION_RATE),
             jdbc_jar=env.get("ROLES_JDBC_JAR") or None,
             spark_ui=_flag(env, "ROLES_SPARK_UI", default=False),
+            dagster_home=Path(env["DAGSTER_HOME"]) if env.get("DAGSTER_HOME") else None,
         )
 
 

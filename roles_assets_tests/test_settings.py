@@ -21,6 +21,7 @@ def test_every_variable_is_parsed():
         "ROLES_MAX_REJECTION_RATE": " 1 ",
         "ROLES_JDBC_JAR": "/opt/jdbc/postgresql.jar",
         "ROLES_SPARK_UI": "TRUE",
+        "DAGSTER_HOME": "/var/dagster",
     })
     assert settings == Settings(
         landing_dir=Path("/data/landing"),
@@ -29,6 +30,7 @@ def test_every_variable_is_parsed():
         max_rejection_rate=1.0,
         jdbc_jar="/opt/jdbc/postgresql.jar",
         spark_ui=True,
+        dagster_home=Path("/var/dagster"),
     )
 
 
@@ -38,7 +40,7 @@ def test_a_checkout_defaults_to_the_sample_and_local_raw():
     assert settings.landing_dir == CHECKOUT_DIR / "data" / "landing"
     assert settings.raw_path == str(CHECKOUT_DIR / ".local" / "raw")
     assert (settings.max_removal_share, settings.max_rejection_rate) == (0.5, 0.2)
-    assert (settings.jdbc_jar, settings.spark_ui) == (None, False)
+    assert (settings.jdbc_jar, settings.spark_ui, settings.dagster_home) == (None, False, None)
 
 
 def test_an_installed_package_keeps_raw_under_dagster_home_and_needs_a_landing_dir(tmp_path):
@@ -87,8 +89,8 @@ def test_runtime_code_reads_the_environment_only_in_settings():
                 line = ast.get_source_segment((PACKAGE_DIR / name).read_text(), node.value)
                 if line == "os":
                     readers.add(name)
-    # definitions.py asks whether DAGSTER_HOME names an instance; spark.py sets SPARK_LOCAL_IP.
-    assert readers == {"settings.py", "definitions.py", "resources/spark.py"}
+    # spark.py only sets SPARK_LOCAL_IP, for Spark's launcher.
+    assert readers == {"settings.py", "resources/spark.py"}
 
 
 def test_runtime_code_imports_nothing_of_the_developer_tooling():
