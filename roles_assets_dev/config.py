@@ -21,6 +21,6 @@ LOCAL_PG_DATA_DIR = LOCAL_DIR / "postgres"
 # The JVM that checks the Spark class archive; PATH's java when unset.
 JAVA_HOME = os.environ.get("JAVA_HOME")
 
-# Where `make run` and `make dev` keep the Dagster instance's dagster.yaml (its storage is on the
-# project-local server, or on the one ROLES_DATABASE_URL names).
+# Where `make run` and `make dev` keep the Dagster instance's dagster.yaml; its storage is always
+# on the project-local server (ROLES_DATABASE_URL moves only the warehouse).
 DAGSTER_HOME = Path(os.environ.get("DAGSTER_HOME") or LOCAL_DIR / "dagster_home")
