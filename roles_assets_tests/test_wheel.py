@@ -80,6 +80,12 @@ telemetry:
                   "print(importlib.util.find_spec('roles_assets_dev'))"], env=env, cwd=work)
     package_file, dev_spec = where.stdout.split()
     assert package_file.startswith(str(tmp_path / "venv" / "lib")) and dev_spec == "None"
+    # Installed, there is no bundled sample to fall back on.
+    unset = {key: value for key, value in env.items() if key != "ROLES_LANDING_DIR"}
+    no_landing = subprocess.run([str(bin_dir / "python"), "-c", "import roles_assets"], env=unset, cwd=work,
+                                capture_output=True, text=True, timeout=300)
+    assert no_landing.returncode != 0
+    assert "SettingsError: ROLES_LANDING_DIR is not set: an installed roles_assets" in no_landing.stderr
 
     _run([str(bin_dir / "dagster"), "asset", "materialize", "-m", "roles_assets", "--select", "*",
           "--partition", "2026-02-01"], env=env, cwd=work)
