@@ -23,16 +23,17 @@ $(STAMP): requirements.lock requirements-dev.lock pyproject.toml scripts/install
 	$(PY) -m pip install -q --no-deps -e . 2>&1 | { $(QUIET_PIP); }
 	mkdir -p $(VENV)/share/java
 	cp /usr/share/java/postgresql.jar $(VENV)/share/java/postgresql.jar
-	$(PY) -m roles_assets.spark_class_archive
+	$(PY) -m roles_assets_dev.spark_class_archive
 	touch $@
 
-# Every landed day, in natural order, into $ROLES_DATABASE_URL or a project-local PostgreSQL.
+# Every landed day, in natural order, into $ROLES_DATABASE_URL or a project-local PostgreSQL;
+# the Dagster instance (DAGSTER_HOME=.local/dagster_home) on that local server too.
 run: setup
-	$(PY) -m roles_assets.run_days
+	$(PY) -m roles_assets_dev.run_days
 
 # The Dagster UI on http://127.0.0.1:3000, against the same database as `make run`.
 dev: setup
-	$(PY) -m roles_assets.run_days --dev
+	$(PY) -m roles_assets_dev.run_days --dev
 
 test: setup
 	TZ=$(TEST_TZ) $(PY) -m pytest
@@ -48,5 +49,5 @@ lock: setup
 		| sed '1i # Every runtime package, pinned (pip freeze of a working set). Regenerate with `make lock`.' > requirements.lock
 
 clean:
-	-$(PY) -m roles_assets.local_postgres stop
+	-$(PY) -m roles_assets_dev.local_postgres stop
 	rm -rf $(VENV) .local

@@ -85,7 +85,7 @@ class Bench:
         their autovacuum does not run during this one, and their writes are checkpointed."""
         import psycopg2
 
-        from roles_assets.local_postgres import create_database
+        from roles_assets_dev.local_postgres import create_database
 
         conn = psycopg2.connect(self.admin_url)
         conn.autocommit = True
@@ -186,7 +186,7 @@ def main() -> int:
     args = parser.parse_args()
     os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")  # no usage reports from dlt
 
-    from roles_assets import local_postgres
+    from roles_assets_dev import local_postgres
 
     work = Path(tempfile.mkdtemp(prefix="roles-bench-"))
     work.chmod(0o755)

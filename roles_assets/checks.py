@@ -3,20 +3,19 @@
 Staging checks block: a day with broken keys never reaches the final tables.
 """
 
-import os
 import warnings
 
 import dagster as dg
 from psycopg2 import sql
 
 from roles_assets.partitions import sync_day_partitions
+from roles_assets.resources.limits import GuardLimits
 from roles_assets.resources.postgres import PostgresResource, run_sql
 
 # Partitioned checks are a preview feature of the pinned Dagster; we rely on it knowingly.
 warnings.filterwarnings("ignore", message="Specifying a partitions_def on an AssetCheckSpec")
 
 SAMPLE_SIZE = 5
-DEFAULT_MAX_REJECTION_RATE = 0.2
 
 
 def key_check(
@@ -131,10 +130,12 @@ def stg_roles_snapshot_not_empty(context: dg.AssetCheckExecutionContext, postgre
     partitions_def=sync_day_partitions,
     additional_deps=["stg_roles"],
 )
-def role_errors_rejection_rate(context: dg.AssetCheckExecutionContext, postgres: PostgresResource):
+def role_errors_rejection_rate(
+    context: dg.AssetCheckExecutionContext, postgres: PostgresResource, limits: GuardLimits
+):
     """Warns when more than ROLES_MAX_REJECTION_RATE (default 0.2) of a day's role records are
     rejected: usually a broken export rather than bad luck."""
-    limit = float(os.environ.get("ROLES_MAX_REJECTION_RATE", DEFAULT_MAX_REJECTION_RATE))
+    limit = limits.max_rejection_rate
     with postgres.transaction() as cur:
         run_sql(cur, "checks/rejection_rate.sql", {"sync_day": context.partition_key})
         staged, rejected, malformed_files = cur.fetchone()

@@ -1,15 +1,9 @@
-"""The code location: assets, checks, sensor and resources.
+"""The code location: assets, checks, sensor, schedule and resources.
 
-Configuration comes from the environment: ``ROLES_DATABASE_URL`` (required, a secret, read through
-``dg.EnvVar`` at run time), ``ROLES_LANDING_DIR`` (default: the bundled sample) and
-``ROLES_RAW_PATH`` (where raw Parquet goes; default ``.local/raw``). The Freshdesk API, for
-pulling today's day, comes from ``FRESHDESK_BASE_URL`` or ``FRESHDESK_DOMAIN`` and
-``FRESHDESK_API_KEY`` (a secret, read through ``dg.EnvVar`` at run time).
+Configuration is read once, by ``Settings.from_env()`` (settings.py), and handed to the
+resources; the secrets (``ROLES_DATABASE_URL``, ``FRESHDESK_API_KEY``) are read through
+``dg.EnvVar`` at run time.
 """
-
-import logging
-import os
-from pathlib import Path
 
 import dagster as dg
 
@@ -19,71 +13,83 @@ from roles_assets.assets.raw import raw_roles
 from roles_assets.assets.staging import staging_tables
 from roles_assets.checks import ALL_CHECKS
 from roles_assets.extract.pull import today_utc
-from roles_assets.landing import DEFAULT_LANDING_DIR, LandingZone
+from roles_assets.landing import LandingZone
 from roles_assets.partitions import landed_days, register_days
-from roles_assets.resources.freshdesk import api_configured, freshdesk_from_env
+from roles_assets.resources.freshdesk import freshdesk_resource
 from roles_assets.resources.io_managers import PostgresPartitionIOManager, SparkParquetIOManager
+from roles_assets.resources.limits import GuardLimits
 from roles_assets.resources.postgres import PostgresResource
-from roles_assets.resources.spark import spark_resource
+from roles_assets.resources.spark import spark_config, spark_resource
 from roles_assets.schedules import daily_pull_schedule
 from roles_assets.sensors import landing_sensor
-
-log = logging.getLogger(__name__)
-
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+from roles_assets.settings import Settings
 
 
-def build_resources(landing_dir: str, raw_path: str, database_url: str | dg.EnvVar) -> dict:
+class PartitionRegistrationFailed(RuntimeError):
+    """The landed days could not be made partitions of the Dagster instance."""
+
+
+def build_resources(settings: Settings, database_url: str | dg.EnvVar) -> dict:
     postgres = PostgresResource(database_url=database_url)
-    spark = spark_resource()
+    spark = spark_resource(spark_config(jdbc_jar=settings.jdbc_jar, ui=settings.spark_ui))
     return {
-        "landing": LandingZone(root=landing_dir),
-        "freshdesk": freshdesk_from_env(),
+        "landing": LandingZone(root=str(settings.landing_dir)),
+        "freshdesk": freshdesk_resource(settings.freshdesk_variables),
+        "limits": GuardLimits(
+            max_removal_share=settings.max_removal_share,
+            max_rejection_rate=settings.max_rejection_rate,
+        ),
         "postgres": postgres,
         "spark": spark,
-        "parquet_io_manager": SparkParquetIOManager(base_path=raw_path, spark=spark),
+        "parquet_io_manager": SparkParquetIOManager(base_path=settings.raw_path, spark=spark),
         "staging_io_manager": PostgresPartitionIOManager(postgres=postgres),
     }
 
 
-def register_landed_days(landing_dir: str) -> None:
-    """Makes every landed day a partition of the current instance, if there is one; with the
-    Freshdesk API configured, today's UTC date too, since it can be pulled.
+def register_landed_days(settings: Settings) -> None:
+    """Makes every landed day a partition of the instance in ``DAGSTER_HOME``, if one is set;
+    with the Freshdesk API configured, today's UTC date too, since it can be pulled.
 
     `dagster asset materialize --partition DAY` checks DAY against the instance before any code
-    runs, so on a fresh DAGSTER_HOME the days must be known by the time the code location loads.
-    Days landing later are registered by the sensor, later todays by the daily pull schedule.
+    runs, so on a fresh DAGSTER_HOME the days must be known by the time the code location loads
+    (days landing later are registered by the sensor, later todays by the daily pull schedule).
+    A failure stops the load: a location that loaded without its days would only fail later,
+    with Dagster's "Could not find a partition".
     """
-    if not os.environ.get("DAGSTER_HOME"):
+    home = settings.dagster_home
+    if home is None:
         return
-    days = landed_days(Path(landing_dir))
-    if api_configured() and today_utc() not in days:
+    days = landed_days(settings.landing_dir)
+    if settings.freshdesk_configured and today_utc() not in days:
         days.append(today_utc())
     try:
         register_days(dg.DagsterInstance.get(), days)
-    except Exception as error:  # the location must load even when the instance is unreachable
-        log.warning("could not register landed days as partitions: %s", error)
+    except Exception as error:
+        reason = (str(error).strip().splitlines() or [type(error).__name__])[0][:500]
+        raise PartitionRegistrationFailed(
+            f"could not register the {len(days)} landed days of {settings.landing_dir} as "
+            f"partitions of the Dagster instance in DAGSTER_HOME={home}: {reason}. Runs of those "
+            "days cannot start until they are. Check that the storage named in "
+            f"{home}/dagster.yaml is reachable with the credentials it is given, then load the "
+            "code location again."
+        ) from None
 
 
-def build_definitions(resources: dict) -> dg.Definitions:
+def build_definitions(resources: dict, freshdesk_configured: bool = False) -> dg.Definitions:
     return dg.Definitions(
         assets=[landed_day, raw_roles, staging_tables, final_tables],
         asset_checks=ALL_CHECKS,
         sensors=[landing_sensor],
-        schedules=[daily_pull_schedule(api_configured())],
+        schedules=[daily_pull_schedule(freshdesk_configured)],
         resources=resources,
         # One process per run: every step shares one Spark session instead of starting its own.
         executor=dg.in_process_executor,
     )
 
 
-LANDING_DIR = os.environ.get("ROLES_LANDING_DIR", str(DEFAULT_LANDING_DIR))
-register_landed_days(LANDING_DIR)
+SETTINGS = Settings.from_env()
+register_landed_days(SETTINGS)
 
 defs = build_definitions(
-    build_resources(
-        landing_dir=LANDING_DIR,
-        raw_path=os.environ.get("ROLES_RAW_PATH", str(PROJECT_DIR / ".local" / "raw")),
-        database_url=dg.EnvVar("ROLES_DATABASE_URL"),
-    )
+    build_resources(SETTINGS, dg.EnvVar("ROLES_DATABASE_URL")), SETTINGS.freshdesk_configured
 )

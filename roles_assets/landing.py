@@ -25,8 +25,6 @@ SOURCE_FOLDERS = (ROLE_FOLDER, AGENT_FOLDER)
 PARTIAL_PREFIX = ".partial-"
 PULL_RECORD = ".pull.json"
 
-DEFAULT_LANDING_DIR = Path(__file__).resolve().parent.parent / "data" / "landing"
-
 _DATE_IN_KEY = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 
 

@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 
 import dagster as dg
+import sqlalchemy.exc
 
 from roles_assets.landing import PARTIAL_PREFIX
 
@@ -60,10 +61,25 @@ def landed_days(landing_root: Path) -> list[str]:
     return sorted(days, key=day_order)
 
 
-def register_days(instance: dg.DagsterInstance, days: list[str]) -> list[str]:
-    """Adds the days the instance does not know yet as partitions; returns those days."""
+def _unknown_days(instance: dg.DagsterInstance, days: list[str]) -> list[str]:
     known = set(instance.get_dynamic_partitions(sync_day_partitions.name))
-    new_days = [day for day in days if day not in known]
+    return [day for day in days if day not in known]
+
+
+def register_days(instance: dg.DagsterInstance, days: list[str]) -> list[str]:
+    """Adds the days the instance does not know yet as partitions; returns those days.
+
+    Safe when several processes register the same days at once (runs started together, each
+    loading the code location): PostgreSQL storage inserts with ``ON CONFLICT DO NOTHING``;
+    SQLite storage checks, then inserts, so a process that loses the race hits the unique index,
+    and a second look shows the days are there.
+    """
+    new_days = _unknown_days(instance, days)
     if new_days:
-        instance.add_dynamic_partitions(sync_day_partitions.name, new_days)
+        try:
+            instance.add_dynamic_partitions(sync_day_partitions.name, new_days)
+        except sqlalchemy.exc.IntegrityError:
+            still_unknown = _unknown_days(instance, new_days)
+            if still_unknown:
+                instance.add_dynamic_partitions(sync_day_partitions.name, still_unknown)
     return new_days

@@ -23,10 +23,11 @@ import dagster as dg  # noqa: E402
 import psycopg2  # noqa: E402
 import pytest  # noqa: E402
 
-from roles_assets import local_postgres  # noqa: E402
+from roles_assets_dev import local_postgres  # noqa: E402
 from roles_assets.definitions import build_definitions, build_resources  # noqa: E402
 from roles_assets.partitions import register_days  # noqa: E402
 from roles_assets.resources.spark import spark_resource  # noqa: E402
+from roles_assets.settings import Settings  # noqa: E402
 
 
 def free_port() -> int:
@@ -84,9 +85,13 @@ class Graph:
         self.landing, self.raw_path, self.instance = landing, raw_path, instance
         self.use_database_url(database_url)
 
-    def use_database_url(self, database_url: str) -> None:
+    def use_database_url(self, database_url: str, through_env_var: str | None = None) -> None:
+        """Points the job at ``database_url``; with ``through_env_var``, handed over as a
+        deployment does, a ``dg.EnvVar`` read at run time (the caller sets the variable)."""
         self.database_url = database_url
-        resources = build_resources(str(self.landing), str(self.raw_path), database_url)
+        settings = Settings.from_env({"ROLES_LANDING_DIR": str(self.landing), "ROLES_RAW_PATH": str(self.raw_path)})
+        url = dg.EnvVar(through_env_var) if through_env_var else database_url
+        resources = build_resources(settings, url)
         self.job = build_definitions(resources).resolve_implicit_global_asset_job_def()
 
     def register(self, day: str) -> None:
@@ -138,6 +143,37 @@ def make_graph(landing, pg_admin_url, tmp_path, spark):
 @pytest.fixture
 def graph(make_graph) -> Graph:
     return make_graph()
+
+
+SECRET = "Sup3r-s3cret-pw"
+
+
+@pytest.fixture
+def password_in_url(monkeypatch):
+    """Switches a graph to a login with password SECRET, handed over as a deployment does: a URL
+    in ``ROLES_TEST_DATABASE_URL``, read through ``dg.EnvVar`` at run time."""
+
+    def use(graph: Graph) -> str:
+        user = f"loader_{uuid.uuid4().hex[:8]}"
+        graph.query(f"CREATE ROLE {user} LOGIN SUPERUSER PASSWORD '{SECRET}'")
+        url = graph.database_url.replace("roles@", f"{user}:{SECRET}@")
+        monkeypatch.setenv("ROLES_TEST_DATABASE_URL", url)
+        graph.use_database_url(url, through_env_var="ROLES_TEST_DATABASE_URL")
+        return SECRET
+
+    return use
+
+
+def assert_secret_kept(secret: str, result, instance, capfd, caplog) -> None:
+    """``secret`` is in no error, event (log lines, metadata, check results) or captured output."""
+    records = instance.all_logs(result.run_id)
+    assert records
+    places = {f"event {i}": dg.serialize_value(record) for i, record in enumerate(records)}
+    if not result.success:
+        places["error"] = failure_text(result)
+    captured = capfd.readouterr()
+    places |= {"stdout": captured.out, "stderr": captured.err, "log records": caplog.text}
+    assert [place for place, text in places.items() if secret in text] == []
 
 
 def failure_text(result) -> str:

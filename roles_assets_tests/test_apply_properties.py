@@ -18,11 +18,11 @@ from hypothesis import strategies as st
 from psycopg2 import sql
 from psycopg2.extras import execute_values
 
-from roles_assets import local_postgres
 from roles_assets.assets.final import MassRemovalRefused, apply_day
 from roles_assets.partitions import day_order
 from roles_assets.resources.io_managers import PostgresPartitionIOManager
 from roles_assets.resources.postgres import PostgresResource
+from roles_assets_dev import local_postgres
 
 ROLE_IDS = [1, 2, 3, 2**53 + 1]
 AGENT_IDS = [10, 11, 12]

@@ -10,7 +10,7 @@ import dagster as dg
 import psycopg2
 import pytest
 
-from roles_assets import local_postgres
+from roles_assets_dev import local_postgres
 from roles_assets_tests.conftest import role, write_day
 
 DAGSTER = str(Path(sys.executable).parent / "dagster")

@@ -12,9 +12,9 @@ import time
 import psycopg2
 import pytest
 
-from roles_assets import local_postgres
+from roles_assets_dev import local_postgres
 from roles_assets.resources.postgres import DatabaseUnavailable, PostgresResource
-from roles_assets_tests.conftest import Graph, Server, failure_text, role, write_day
+from roles_assets_tests.conftest import Graph, Server, assert_secret_kept, failure_text, role, write_day
 from roles_assets_tests.test_cli import cli_env, start_materialize
 
 # Where a run can be held, as (SQL that holds it, SQL that releases it): inside the staging step
@@ -98,7 +98,10 @@ def _assert_second_day_applied(graph) -> None:
 
 
 @pytest.mark.parametrize("point", sorted(HOLD_POINTS))
-def test_a_restart_mid_run_fails_clearly_and_the_next_run_completes(own_graph, server, landing, point):
+def test_a_restart_mid_run_fails_clearly_and_the_next_run_completes(
+    own_graph, server, landing, point, password_in_url, capfd, caplog
+):
+    secret = password_in_url(own_graph)
     _two_days(landing)
     own_graph.run("2026-01-01")
     # Held in the apply, the day's staging has already been replaced, as it should be.
@@ -116,6 +119,7 @@ def test_a_restart_mid_run_fails_clearly_and_the_next_run_completes(own_graph, s
     message = failure_text(failed)
     target = own_graph.database_url.split("@", 1)[1]  # host:port/database
     assert f"lost the connection to PostgreSQL at {target}" in message, message
+    assert_secret_kept(secret, failed, own_graph.instance, capfd, caplog)
     assert _tables(own_graph, with_staging) == before
 
     own_graph.query(release)
@@ -147,6 +151,23 @@ def test_a_transient_connect_failure_is_retried_and_the_run_succeeds(own_graph, 
     assert result.success
     assert StartServerOnFirstRetry.retries == 1
     _assert_second_day_applied(own_graph)
+
+
+def test_an_unreachable_server_fails_the_run_naming_it_but_not_the_password(
+    own_graph, server, landing, password_in_url, capfd, caplog
+):
+    secret = password_in_url(own_graph)
+    _two_days(landing)
+    own_graph.run("2026-01-01")
+    server.stop()
+    try:
+        failed = own_graph.run("2026-01-02", raise_on_error=False)
+    finally:
+        server.start()
+    assert not failed.success
+    target = own_graph.database_url.split("@", 1)[1]
+    assert f"cannot connect to PostgreSQL at {target} after 3 attempts" in failure_text(failed)
+    assert_secret_kept(secret, failed, own_graph.instance, capfd, caplog)
 
 
 def test_connect_retries_are_bounded(server):

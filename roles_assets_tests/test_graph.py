@@ -9,7 +9,7 @@ import time
 import pytest
 
 from roles_assets.checks import query_check, key_check
-from roles_assets.landing import DEFAULT_LANDING_DIR
+from roles_assets_dev.config import SAMPLE_LANDING_DIR
 from roles_assets.resources.postgres import PostgresResource
 from roles_assets_tests.conftest import role, write_day
 
@@ -27,7 +27,7 @@ def test_runs_under_a_non_utc_zone():
 
 
 def test_sample_days_end_to_end(graph, landing):
-    shutil.copytree(DEFAULT_LANDING_DIR, landing, dirs_exist_ok=True)
+    shutil.copytree(SAMPLE_LANDING_DIR, landing, dirs_exist_ok=True)
     results = [graph.run(day) for day in ["2026-11-22", "2026-11-23", "2026-11-24"]]
 
     assert materialized(results[0], "stg_roles")["row_count"] == 6

@@ -1,22 +1,27 @@
 """What happens when things go wrong: nothing lost, nothing half-applied, nobody in."""
 
-import json
 import os
 import shutil
 import signal
 import time
+import uuid
+from pathlib import Path
 
-import dagster as dg
 import psycopg2
 
 import pytest
 
-from roles_assets.partitions import register_days
 from roles_assets.resources.io_managers import PostgresPartitionIOManager, StagingWriteFailed
-from roles_assets.resources.postgres import DatabaseUnavailable, PostgresResource
-from roles_assets_tests.conftest import failure_text, role, write_day
+from roles_assets.resources.postgres import (
+    ADVISORY_LOCK_NAMESPACE,
+    APPLY_LOCK,
+    DatabaseUnavailable,
+    PostgresResource,
+)
+from roles_assets_tests.conftest import assert_secret_kept, failure_text, role, write_day
 from roles_assets_tests.test_graph import D, materialized
 from roles_assets_tests.test_cli import cli_env, start_materialize
+from roles_assets_tests.test_instance import postgres_home
 
 
 def _final_and_staging(graph):
@@ -192,7 +197,8 @@ def test_a_failure_inside_the_apply_leaves_the_final_tables_as_they_were(graph, 
     }
 
 
-def test_a_failed_staging_write_keeps_the_previous_partition(graph, landing):
+def test_a_failed_staging_write_keeps_the_previous_partition(graph, landing, password_in_url, capfd, caplog):
+    secret = password_in_url(graph)
     write_day(landing, "2026-01-01", roles=[role(1, "one", [10, 11])])
     graph.run("2026-01-01")
     # New load tables copy this NOT NULL column but not its (dropped) default, so Spark's insert
@@ -206,6 +212,7 @@ def test_a_failed_staging_write_keeps_the_previous_partition(graph, landing):
     message = failure_text(failed)
     assert f"writing stg_agent_roles for sync day '2026-01-01' to PostgreSQL at {target} failed" in message
     assert "required" in message  # the driver's reason: the column that was left NULL
+    assert_secret_kept(secret, failed, graph.instance, capfd, caplog)
     graph.query("ALTER TABLE stg_agent_roles DROP COLUMN required")
     assert graph.query("SELECT agent_id FROM stg_agent_roles ORDER BY 1") == [(10,), (11,)]
     assert graph.query(
@@ -213,32 +220,67 @@ def test_a_failed_staging_write_keeps_the_previous_partition(graph, landing):
     ) == [(0,)]
 
 
+def _staging_by_day(graph, days) -> dict:
+    """Every staging table's rows per day, without the columns a clock or a sequence fills."""
+    statements = {
+        "stg_roles": "SELECT role_id, name, description, is_default, agent_type, created_at,"
+                     " updated_at, source FROM stg_roles WHERE sync_day = %s",
+        "stg_agent_roles": "SELECT agent_id, role_id, status, updated_at FROM stg_agent_roles"
+                           " WHERE sync_day = %s",
+        "role_pipeline_errors": "SELECT role_id, agent_id, error_type, error_message, raw_record::text,"
+                                " source_file FROM role_pipeline_errors WHERE sync_day = %s",
+    }
+    return {
+        (table, day): sorted(graph.query(statement, (day,)), key=repr)
+        for table, statement in statements.items() for day in days
+    }
+
+
 @pytest.mark.slow
-def test_concurrent_runs_end_like_sequential_ones(make_graph, landing, tmp_path):
+def test_concurrent_runs_end_like_sequential_ones(make_graph, landing, tmp_path, pg_admin_url):
     days = ["day1", "day2", "day3"]
     team = list(range(100, 110))  # enough stable assignments to stay under the mass-removal guard
     write_day(landing, "day1", roles=[role(1, "a", [10, 11]), role(2, "b", [20]), role(9, "team", team)])
-    write_day(landing, "day2", roles=[role(1, "a2", [10]), role(2, "b", [20, 21]), role(9, "team", team)])
+    write_day(landing, "day2", roles=[role(1, "a2", [10]), role(2, "b", [20, 21]), role(9, "team", team)],
+              files={"admin_roles/broken.json": "[{"})
     write_day(landing, "day3", roles=[role(1, "a3", [11]), role(3, "c", [30]), role(9, "team", team)])
     sequential = make_graph()
     for day in days:
         sequential.run(day)
 
-    # Real runs in separate processes, as a parallel backfill launches them, plus the same day
-    # twice at once (a sensor run racing a manual one).
+    # Real CLI runs in separate processes, as a parallel backfill launches them, plus the same day
+    # twice at once (a sensor run racing a manual one), on a fresh PostgreSQL-backed instance:
+    # each run's code location registers the landed days itself.
     concurrent = make_graph()
     env = cli_env(tmp_path, landing, concurrent.database_url)
-    # As under `dagster dev`: the instance exists and the days are partitions before runs start.
-    with dg.DagsterInstance.from_config(env["DAGSTER_HOME"]) as instance:
-        register_days(instance, days)
-    runs = [start_materialize(day, env) for day in days + ["day2"]]
+    postgres_home(Path(env["DAGSTER_HOME"]), pg_admin_url, f"dagster_{uuid.uuid4().hex[:8]}")
+    # The test holds the apply lock, so every run stages its day and then waits to apply it.
+    holder = psycopg2.connect(concurrent.database_url)
+    holder.autocommit = True
+    with holder.cursor() as cur:
+        PostgresResource(database_url=concurrent.database_url).connect().close()  # the schema
+        cur.execute("SELECT pg_advisory_lock(%s, %s)", (ADVISORY_LOCK_NAMESPACE, APPLY_LOCK))
+        runs = [start_materialize(day, env) for day in days + ["day2"]]
+        deadline = time.monotonic() + 480
+        waiting = 0
+        while waiting < len(runs):
+            assert time.monotonic() < deadline, f"only {waiting} runs reached the apply lock"
+            assert all(run.poll() is None for run in runs), "a run ended while the apply lock was held"
+            time.sleep(0.2)
+            cur.execute(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+                " AND classid = %s AND objid = %s",
+                (ADVISORY_LOCK_NAMESPACE, APPLY_LOCK),
+            )
+            (waiting,) = cur.fetchone()
+        cur.execute("SELECT pg_advisory_unlock(%s, %s)", (ADVISORY_LOCK_NAMESPACE, APPLY_LOCK))
+    holder.close()
     for run in runs:
         _, stderr = run.communicate(timeout=600)
         assert run.returncode == 0, stderr[-3000:]
     assert concurrent.final_tables() == sequential.final_tables()
-    assert concurrent.query("SELECT count(*) FROM stg_agent_roles") == sequential.query(
-        "SELECT count(*) FROM stg_agent_roles"
-    )
+    assert _staging_by_day(concurrent, days) == _staging_by_day(sequential, days)
+    assert concurrent.query("SELECT sync_day FROM sync_days WHERE applied ORDER BY 1") == [(d,) for d in days]
 
 
 @pytest.mark.parametrize("database_url", [
@@ -257,18 +299,12 @@ def test_unreachable_database_names_host_and_database_but_never_the_password(dat
     assert postgres.jdbc_properties()["password"] == "s3cr@t-pw"
 
 
-def test_the_password_never_reaches_logs_events_or_metadata(graph, landing, pg_admin_url, capfd):
-    secret = "Sup3r-s3cret-pw"
-    graph.query(f"CREATE ROLE loader LOGIN PASSWORD '{secret}' SUPERUSER")
-    graph.use_database_url(graph.database_url.replace("roles@", f"loader:{secret}@"))
+def test_the_password_never_reaches_logs_events_or_metadata(graph, landing, password_in_url, capfd, caplog):
+    secret = password_in_url(graph)
     write_day(landing, "2026-01-01", roles=[role(1, agent_ids=[10])])
     result = graph.run("2026-01-01")
     assert result.success
-    records = graph.instance.all_logs(result.run_id)
-    assert records and not any(secret in json.dumps(r.to_json() if hasattr(r, "to_json") else str(r)) for r in records)
-    assert not any(secret in str(r) for r in records)
-    captured = capfd.readouterr()
-    assert secret not in captured.out and secret not in captured.err
+    assert_secret_kept(secret, result, graph.instance, capfd, caplog)
 
 
 @pytest.mark.slow

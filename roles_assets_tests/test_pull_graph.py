@@ -7,12 +7,13 @@ import dagster as dg
 import psycopg2
 import pytest
 
-from roles_assets import local_postgres
+from roles_assets_dev import local_postgres
 from roles_assets.definitions import build_definitions, build_resources
 from roles_assets.extract.client import FreshdeskClient
 from roles_assets.extract.pull import pull_day, today_utc
 from roles_assets.landing import LandingZone
 from roles_assets.resources.freshdesk import FreshdeskResource
+from roles_assets.settings import Settings
 from roles_assets.schedules import daily_pull_schedule
 from roles_assets.sensors import landing_sensor
 from roles_assets_tests.conftest import failure_text, role, write_day
@@ -33,7 +34,8 @@ def fake():
 
 
 def pull_job(landing, fake, database_url):
-    resources = build_resources(str(landing), str(landing.parent / "raw"), database_url)
+    settings = Settings.from_env({"ROLES_LANDING_DIR": str(landing), "ROLES_RAW_PATH": str(landing.parent / "raw")})
+    resources = build_resources(settings, database_url)
     resources["freshdesk"] = FreshdeskResource(base_url=fake.base_url, api_key=API_KEY, **PATIENCE)
     return build_definitions(resources).resolve_implicit_global_asset_job_def()
 
@@ -96,7 +98,8 @@ def test_a_past_day_never_landed_fails_without_calling_the_api(landing, fake):
 
 def test_the_daily_schedule_registers_today_and_requests_its_run(landing):
     assert daily_pull_schedule(api_configured=True).default_status == dg.DefaultScheduleStatus.RUNNING
-    defs = build_definitions(build_resources(str(landing), str(landing / "raw"), "postgresql://unused"))
+    settings = Settings.from_env({"ROLES_LANDING_DIR": str(landing), "ROLES_RAW_PATH": str(landing / "raw")})
+    defs = build_definitions(build_resources(settings, "postgresql://unused"))
     schedule = defs.resolve_schedule_def("daily_pull")
     assert schedule.cron_schedule == "30 0 * * *" and schedule.execution_timezone == "UTC"
     with dg.instance_for_test() as instance:

@@ -8,7 +8,6 @@ day's staging as it was applied (``applied_staging``), never a newer one not app
 
 import contextlib
 import datetime as dt
-import os
 from dataclasses import dataclass
 
 import dagster as dg
@@ -19,14 +18,15 @@ from roles_assets.assets.staging import staging_tables
 from roles_assets.landing import LandingZone, sync_time
 from roles_assets.partitions import day_order, sync_day_partitions
 from roles_assets.resources.io_managers import applied_staging, drop_applied_copies
+from roles_assets.resources.limits import GuardLimits
 from roles_assets.resources.postgres import (
     ADVISORY_LOCK_NAMESPACE,
     APPLY_LOCK,
     PostgresResource,
     run_sql,
 )
+from roles_assets.settings import DEFAULT_MAX_REMOVAL_SHARE
 
-DEFAULT_MAX_REMOVAL_SHARE = 0.5
 STAGING_TABLES = tuple(spec.metadata["table"] for spec in staging_tables.specs)
 
 
@@ -188,6 +188,7 @@ def final_tables(
     config: ApplyConfig,
     postgres: PostgresResource,
     landing: LandingZone,
+    limits: GuardLimits,
 ):
     sync_day = context.partition_key
     synced_at = sync_time(landing.day_dir(sync_day))
@@ -197,9 +198,7 @@ def final_tables(
             sync_day,
             synced_at,
             allow_mass_removal=config.allow_mass_removal,
-            max_removal_share=float(
-                os.environ.get("ROLES_MAX_REMOVAL_SHARE", DEFAULT_MAX_REMOVAL_SHARE)
-            ),
+            max_removal_share=limits.max_removal_share,
         )
     except MassRemovalRefused as refused:
         yield _removals_check(refused.removals, allowed=False, description=str(refused))

@@ -1,7 +1,6 @@
 """The Freshdesk account a sync day is pulled from: FRESHDESK_BASE_URL or FRESHDESK_DOMAIN, and
 FRESHDESK_API_KEY."""
 
-import os
 import re
 
 import dagster as dg
@@ -53,17 +52,13 @@ class FreshdeskResource(dg.ConfigurableResource):
         )
 
 
-def api_configured() -> bool:
-    """Whether the environment configures the API (decides today's partition and the schedule)."""
-    return bool(os.environ.get("FRESHDESK_API_KEY")) and bool(
-        os.environ.get("FRESHDESK_BASE_URL") or os.environ.get("FRESHDESK_DOMAIN")
-    )
-
-
-def freshdesk_from_env() -> FreshdeskResource:
-    """The resource with each set variable read at run time through ``dg.EnvVar``.
+def freshdesk_resource(set_variables: frozenset[str]) -> FreshdeskResource:
+    """The resource with each set variable (``Settings.freshdesk_variables``) read at run time
+    through ``dg.EnvVar``.
 
     Unset variables stay empty instead of becoming an EnvVar, which would fail every run,
     including runs of days that are already landed and need no API.
     """
-    return FreshdeskResource(**{name: dg.EnvVar(var) for name, var in ENV_VARS.items() if os.environ.get(var)})
+    return FreshdeskResource(
+        **{field: dg.EnvVar(var) for field, var in ENV_VARS.items() if var in set_variables}
+    )

@@ -1,11 +1,15 @@
-"""PostgreSQL: connections with bounded retries, schema migrations, and the sql/ files."""
+"""PostgreSQL: connections with bounded retries, schema migrations, and the SQL files.
+
+The SQL ships inside the package (``roles_assets/sql``) and is read through
+``importlib.resources``, so an installed wheel finds it as a checkout does.
+"""
 
 import contextlib
 import logging
 import time
 from collections.abc import Iterator, Mapping
 from functools import cache
-from pathlib import Path
+import importlib.resources
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 import dagster as dg
@@ -15,7 +19,7 @@ from pydantic import PrivateAttr
 
 log = logging.getLogger(__name__)
 
-SQL_DIR = Path(__file__).resolve().parent.parent.parent / "sql"
+SQL_DIR = importlib.resources.files("roles_assets") / "sql"
 
 # One key for the whole project; the second half of each advisory lock names what it guards.
 ADVISORY_LOCK_NAMESPACE = 0x526F6C65  # "Role"
@@ -25,8 +29,8 @@ APPLY_LOCK = 2
 
 @cache
 def sql_file(name: str) -> str:
-    """The text of ``sql/<name>``."""
-    return (SQL_DIR / name).read_text()
+    """The text of ``roles_assets/sql/<name>``."""
+    return SQL_DIR.joinpath(*name.split("/")).read_text()
 
 
 class DatabaseUnavailable(RuntimeError):
@@ -147,7 +151,7 @@ def migrate(conn: psycopg2.extensions.connection) -> list[str]:
 
     Safe to call from concurrent runs: an advisory lock lets one of them migrate at a time.
     """
-    steps = sorted(path.name for path in (SQL_DIR / "schema").glob("*.sql"))
+    steps = sorted(entry.name for entry in (SQL_DIR / "schema").iterdir() if entry.name.endswith(".sql"))
     applied = []
     with conn, conn.cursor() as cur:
         cur.execute(

@@ -12,13 +12,13 @@ _JDBC_JAR_CANDIDATES = (
     Path("/usr/share/java/postgresql.jar"),
 )
 
-# Written by `make setup` (roles_assets.spark_class_archive): the classes a run loads, parsed and
+# Written by `make setup` (roles_assets_dev.spark_class_archive): the classes a run loads, parsed and
 # verified once, so each Spark start maps them instead of loading them one by one.
 CLASS_ARCHIVE = Path(sys.prefix) / "share" / "java" / "spark-classes.jsa"
 
 
-def jdbc_driver_jar() -> str:
-    configured = os.environ.get("ROLES_JDBC_JAR")
+def jdbc_driver_jar(configured: str | None = None) -> str:
+    """``configured`` (ROLES_JDBC_JAR) if given, else the first driver jar found."""
     if configured:
         return configured
     for candidate in _JDBC_JAR_CANDIDATES:
@@ -29,7 +29,12 @@ def jdbc_driver_jar() -> str:
     )
 
 
-def spark_config(master: str = "local[*]", class_archive: Path | None = CLASS_ARCHIVE) -> dict[str, str]:
+def spark_config(
+    master: str = "local[*]",
+    class_archive: Path | None = CLASS_ARCHIVE,
+    jdbc_jar: str | None = None,
+    ui: bool = False,
+) -> dict[str, str]:
     # UTC: see below. C1 only: a run's JVM lives for seconds to minutes, and the optimising JIT's
     # warm-up costs a small day more (about 4 s of a 25 s run) than it gains a large one.
     jvm_options = "-Duser.timezone=UTC -XX:TieredStopAtLevel=1"
@@ -43,10 +48,10 @@ def spark_config(master: str = "local[*]", class_archive: Path | None = CLASS_AR
         "spark.sql.session.timeZone": "UTC",
         "spark.driver.extraJavaOptions": jvm_options,
         "spark.executor.extraJavaOptions": jvm_options,
-        "spark.jars": jdbc_driver_jar(),
+        "spark.jars": jdbc_driver_jar(jdbc_jar),
         "spark.driver.host": "127.0.0.1",
         "spark.driver.bindAddress": "127.0.0.1",
-        "spark.ui.enabled": os.environ.get("ROLES_SPARK_UI", "false"),
+        "spark.ui.enabled": str(ui).lower(),
         "spark.ui.showConsoleProgress": "false",
         # Shredding a VARIANT column into Parquet unifies value types (an array holding 10 and
         # 2^64 comes back as two decimals), which would change what validation sees.

@@ -1,4 +1,4 @@
-"""Builds the JVM class archive that halves Spark's start: ``python -m roles_assets.spark_class_archive``.
+"""Builds the JVM class archive that halves Spark's start: ``python -m roles_assets_dev.spark_class_archive``.
 
 A Java class-data-sharing archive holds classes already parsed and verified; a JVM started with it
 maps them instead of loading thousands of classes from Spark's jars one by one. This records the
@@ -7,7 +7,6 @@ its JVM exits. `make setup` runs it once per venv. The archive matches one JVM b
 of jars: after either changes, Java ignores it with a warning until it is rebuilt.
 """
 
-import os
 import shutil
 import subprocess
 import sys
@@ -16,6 +15,7 @@ import time
 from pathlib import Path
 
 from roles_assets.resources.spark import CLASS_ARCHIVE
+from roles_assets_dev.config import JAVA_HOME, SAMPLE_LANDING_DIR
 
 _TRAINING_TIMEOUT_SECONDS = 300
 _PID_LINE = "training JVM pid: "
@@ -26,7 +26,7 @@ def _train(archive: Path) -> None:
     from pyspark.sql import Observation
     from pyspark.sql import functions as F
 
-    from roles_assets.landing import DEFAULT_LANDING_DIR, day_files
+    from roles_assets.landing import day_files
     from roles_assets.resources.spark import spark_config, spark_resource
     from roles_assets.transforms.parse import parse_records, read_files
     from roles_assets.transforms.stage import stage_day
@@ -34,7 +34,7 @@ def _train(archive: Path) -> None:
     config = spark_config(class_archive=None)
     config["spark.driver.extraJavaOptions"] += f' "-XX:ArchiveClassesAtExit={archive}"'
     spark = spark_resource(config).spark_session
-    day_dir = sorted(p for p in DEFAULT_LANDING_DIR.iterdir() if p.is_dir())[0]
+    day_dir = sorted(p for p in SAMPLE_LANDING_DIR.iterdir() if p.is_dir())[0]
     with tempfile.TemporaryDirectory() as work:
         raw = parse_records(read_files(spark, [str(f.path) for f in day_files(day_dir)]))
         rows = Observation("rows")
@@ -56,8 +56,7 @@ def _wait_for_exit(pid: int, timeout: float) -> None:
 
 
 def _java() -> str:
-    java_home = os.environ.get("JAVA_HOME")
-    return str(Path(java_home) / "bin" / "java") if java_home else shutil.which("java") or "java"
+    return str(Path(JAVA_HOME) / "bin" / "java") if JAVA_HOME else shutil.which("java") or "java"
 
 
 def build(archive: Path = CLASS_ARCHIVE) -> None:
@@ -66,7 +65,7 @@ def build(archive: Path = CLASS_ARCHIVE) -> None:
     partial = archive.with_name(archive.name + ".partial")
     partial.unlink(missing_ok=True)
     training = subprocess.run(
-        [sys.executable, "-m", "roles_assets.spark_class_archive", "--train", str(partial)],
+        [sys.executable, "-m", "roles_assets_dev.spark_class_archive", "--train", str(partial)],
         capture_output=True, text=True, timeout=_TRAINING_TIMEOUT_SECONDS,
     )
     if training.returncode != 0:

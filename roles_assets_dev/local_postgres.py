@@ -2,7 +2,7 @@
 
 Runs the machine's PostgreSQL 15 binaries on 127.0.0.1 with a cluster in a folder of ours.
 ``initdb`` refuses to run as root, so as root the server runs as the ``postgres`` OS user.
-Usage: ``python -m roles_assets.local_postgres start|stop [DATA_DIR]``.
+Usage: ``python -m roles_assets_dev.local_postgres start|stop [DATA_DIR]``.
 """
 
 import os
@@ -11,9 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-BIN_DIR = Path(os.environ.get("ROLES_PG_BIN", "/usr/lib/postgresql/15/bin"))
-DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / ".local" / "postgres"
-DEFAULT_PORT = int(os.environ.get("ROLES_LOCAL_PG_PORT", "54329"))
+from roles_assets_dev.config import LOCAL_PG_DATA_DIR, LOCAL_PG_PORT, PG_BIN
+
 DATABASE = "roles"
 USER = "roles"
 
@@ -41,7 +40,7 @@ _FOLDER_HINT = (
 )
 
 
-def start(data_dir: Path = DEFAULT_DATA_DIR, port: int = DEFAULT_PORT) -> str:
+def start(data_dir: Path = LOCAL_PG_DATA_DIR, port: int = LOCAL_PG_PORT) -> str:
     """Creates the cluster if needed, starts it if stopped, and returns its database URL."""
     data_dir = data_dir.resolve()
     cluster = data_dir / "cluster"
@@ -52,13 +51,13 @@ def start(data_dir: Path = DEFAULT_DATA_DIR, port: int = DEFAULT_PORT) -> str:
         if os.geteuid() == 0:
             shutil.chown(data_dir, "postgres", "postgres")
             shutil.chown(sockets, "postgres", "postgres")
-        _run([str(BIN_DIR / "initdb"), "-D", str(cluster), "-U", USER, "--auth=trust",
+        _run([str(PG_BIN / "initdb"), "-D", str(cluster), "-U", USER, "--auth=trust",
               "--encoding=UTF8", "--locale=C.UTF-8"], hint=_FOLDER_HINT if os.geteuid() == 0 else "")
-    status = subprocess.run(_as_server_user([str(BIN_DIR / "pg_ctl"), "-D", str(cluster), "status"]),
+    status = subprocess.run(_as_server_user([str(PG_BIN / "pg_ctl"), "-D", str(cluster), "status"]),
                             capture_output=True)
     if status.returncode != 0:
         options = f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off"
-        _run([str(BIN_DIR / "pg_ctl"), "-D", str(cluster), "-o", options,
+        _run([str(PG_BIN / "pg_ctl"), "-D", str(cluster), "-o", options,
               "-l", str(data_dir / "server.log"), "-w", "start"],
              hint=f"\nIf port {port} is taken, set ROLES_LOCAL_PG_PORT to a free port.",
              log=data_dir / "server.log")
@@ -82,25 +81,25 @@ def create_database(admin_url: str, name: str) -> str:
     return admin_url.rsplit("/", 1)[0] + "/" + name
 
 
-def restart(data_dir: Path = DEFAULT_DATA_DIR) -> None:
+def restart(data_dir: Path = LOCAL_PG_DATA_DIR) -> None:
     """A fast restart: every open connection is cut, as when the server is restarted for real."""
     data_dir = data_dir.resolve()
-    _run([str(BIN_DIR / "pg_ctl"), "-D", str(data_dir / "cluster"), "-l", str(data_dir / "server.log"),
+    _run([str(PG_BIN / "pg_ctl"), "-D", str(data_dir / "cluster"), "-l", str(data_dir / "server.log"),
           "-m", "fast", "-w", "restart"])
 
 
-def stop(data_dir: Path = DEFAULT_DATA_DIR) -> None:
+def stop(data_dir: Path = LOCAL_PG_DATA_DIR) -> None:
     cluster = data_dir.resolve() / "cluster"
     if (cluster / "postmaster.pid").exists():
-        _run([str(BIN_DIR / "pg_ctl"), "-D", str(cluster), "-m", "fast", "-w", "stop"])
+        _run([str(PG_BIN / "pg_ctl"), "-D", str(cluster), "-m", "fast", "-w", "stop"])
 
 
 if __name__ == "__main__":
     command = sys.argv[1] if len(sys.argv) > 1 else "start"
-    folder = Path(sys.argv[2]) if len(sys.argv) > 2 else DEFAULT_DATA_DIR
+    folder = Path(sys.argv[2]) if len(sys.argv) > 2 else LOCAL_PG_DATA_DIR
     if command == "start":
         print(start(folder))
     elif command == "stop":
         stop(folder)
     else:
-        sys.exit("usage: python -m roles_assets.local_postgres start|stop [DATA_DIR]")
+        sys.exit("usage: python -m roles_assets_dev.local_postgres start|stop [DATA_DIR]")

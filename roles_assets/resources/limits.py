@@ -1,0 +1,12 @@
+"""The guards' thresholds as a resource, so assets and checks get them from the settings."""
+
+import dagster as dg
+
+from roles_assets.settings import DEFAULT_MAX_REJECTION_RATE, DEFAULT_MAX_REMOVAL_SHARE
+
+
+class GuardLimits(dg.ConfigurableResource):
+    """``ROLES_MAX_REMOVAL_SHARE`` and ``ROLES_MAX_REJECTION_RATE``, as parsed by settings.py."""
+
+    max_removal_share: float = DEFAULT_MAX_REMOVAL_SHARE
+    max_rejection_rate: float = DEFAULT_MAX_REJECTION_RATE

@@ -1,0 +1,125 @@
+"""Every variable the code location reads, parsed once, in one place.
+
+``definitions.py`` builds a ``Settings`` from the environment when the code location loads and
+hands its values to the resources, so a bad value fails the load with the variable's name instead
+of failing a run later. ``ROLES_DATABASE_URL`` is not here: it is a secret, read at run time
+through ``dg.EnvVar`` so that it never lands in a resource's stored configuration.
+
+Two defaults depend on where the package runs from. In a checkout (the package's parent folder
+holds ``pyproject.toml`` and the bundled sample) the landing folder defaults to the sample and
+raw Parquet goes to ``.local/raw``. An installed package has no sample and nothing beside it to
+write into: raw Parquet defaults to ``$DAGSTER_HOME/roles_assets/raw`` and the landing folder
+must be set.
+"""
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+SAMPLE_LANDING = Path("data") / "landing"  # the bundled sample, relative to a checkout
+
+FRESHDESK_VARIABLES = ("FRESHDESK_BASE_URL", "FRESHDESK_DOMAIN", "FRESHDESK_API_KEY")
+
+DEFAULT_MAX_REMOVAL_SHARE = 0.5
+DEFAULT_MAX_REJECTION_RATE = 0.2
+
+_TRUE, _FALSE = ("true", "1", "yes"), ("false", "0", "no")
+
+
+class SettingsError(ValueError):
+    """A ``ROLES_*`` variable is missing or malformed; the message names it and says what fits."""
+
+
+def find_checkout(package_dir: Path = PACKAGE_DIR) -> Path | None:
+    """The checkout the package runs from, or None when it is installed (e.g. from a wheel)."""
+    root = package_dir.parent
+    if (root / "pyproject.toml").is_file() and (root / SAMPLE_LANDING).is_dir():
+        return root
+    return None
+
+
+CHECKOUT_DIR = find_checkout()
+
+
+@dataclass(frozen=True)
+class Settings:
+    landing_dir: Path
+    raw_path: str  # a local folder or any Hadoop path Spark can write (s3a://...)
+    max_removal_share: float
+    max_rejection_rate: float
+    jdbc_jar: str | None  # None: the driver `make setup` copies into the venv, or Debian's
+    spark_ui: bool
+    dagster_home: Path | None  # Dagster's own variable; None: a throw-away instance
+    # The FRESHDESK_* variables that are set; their values (the key is a secret) are read at
+    # run time through dg.EnvVar by the Freshdesk resource.
+    freshdesk_variables: frozenset[str] = frozenset()
+
+    @property
+    def freshdesk_configured(self) -> bool:
+        """An API key and an account: today's day can be pulled, and the schedule runs."""
+        return "FRESHDESK_API_KEY" in self.freshdesk_variables and bool(
+            {"FRESHDESK_BASE_URL", "FRESHDESK_DOMAIN"} & self.freshdesk_variables
+        )
+
+    @classmethod
+    def from_env(
+        cls, env: Mapping[str, str] = os.environ, checkout: Path | None = CHECKOUT_DIR
+    ) -> "Settings":
+        return cls(
+            landing_dir=_landing_dir(env, checkout),
+            raw_path=_raw_path(env, checkout),
+            max_removal_share=_share(env, "ROLES_MAX_REMOVAL_SHARE", DEFAULT_MAX_REMOVAL_SHARE),
+            max_rejection_rate=_share(env, "ROLES_MAX_REJECTION_RATE", DEFAULT_MAX_REJECTION_RATE),
+            jdbc_jar=env.get("ROLES_JDBC_JAR") or None,
+            spark_ui=_flag(env, "ROLES_SPARK_UI", default=False),
+            dagster_home=Path(env["DAGSTER_HOME"]) if env.get("DAGSTER_HOME") else None,
+            freshdesk_variables=frozenset(name for name in FRESHDESK_VARIABLES if env.get(name)),
+        )
+
+
+def _landing_dir(env: Mapping[str, str], checkout: Path | None) -> Path:
+    if env.get("ROLES_LANDING_DIR"):
+        return Path(env["ROLES_LANDING_DIR"])
+    if checkout is not None:
+        return checkout / SAMPLE_LANDING
+    raise SettingsError(
+        "ROLES_LANDING_DIR is not set: an installed roles_assets has no default landing folder. "
+        "Set it to the folder that holds one sub-folder per sync day."
+    )
+
+
+def _raw_path(env: Mapping[str, str], checkout: Path | None) -> str:
+    if env.get("ROLES_RAW_PATH"):
+        return env["ROLES_RAW_PATH"]
+    if checkout is not None:
+        return str(checkout / ".local" / "raw")
+    if env.get("DAGSTER_HOME"):
+        return str(Path(env["DAGSTER_HOME"]) / "roles_assets" / "raw")
+    raise SettingsError(
+        "ROLES_RAW_PATH is not set and neither is DAGSTER_HOME, under which an installed "
+        "roles_assets keeps raw Parquet by default. Set ROLES_RAW_PATH (a folder or s3a://... path)."
+    )
+
+
+def _share(env: Mapping[str, str], name: str, default: float) -> float:
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 <= value <= 1:  # NaN fails this too
+        raise SettingsError(f"{name}={text!r} is not a share: give a number from 0 to 1, e.g. {default}.")
+    return value
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    text = env.get(name, "").strip().lower()
+    if not text:
+        return default
+    if text in _TRUE or text in _FALSE:
+        return text in _TRUE
+    raise SettingsError(f"{name}={env[name]!r} is not a flag: give true or false.")

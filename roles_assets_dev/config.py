@@ -1,0 +1,26 @@
+"""Every variable the developer tooling reads, in one place (the code location's are in
+roles_assets/settings.py)."""
+
+import os
+from pathlib import Path
+
+from roles_assets.settings import SAMPLE_LANDING
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+LOCAL_DIR = PROJECT_DIR / ".local"
+SAMPLE_LANDING_DIR = PROJECT_DIR / SAMPLE_LANDING
+
+# The project-local PostgreSQL: the machine's server binaries and the port it listens on.
+PG_BIN = Path(os.environ.get("ROLES_PG_BIN", "/usr/lib/postgresql/15/bin"))
+try:
+    LOCAL_PG_PORT = int(os.environ.get("ROLES_LOCAL_PG_PORT", "54329"))
+except ValueError:
+    raise SystemExit(f"ROLES_LOCAL_PG_PORT={os.environ['ROLES_LOCAL_PG_PORT']!r} is not a port number") from None
+LOCAL_PG_DATA_DIR = LOCAL_DIR / "postgres"
+
+# The JVM that checks the Spark class archive; PATH's java when unset.
+JAVA_HOME = os.environ.get("JAVA_HOME")
+
+# Where `make run` and `make dev` keep the Dagster instance's dagster.yaml; its storage is always
+# on the project-local server (ROLES_DATABASE_URL moves only the warehouse).
+DAGSTER_HOME = Path(os.environ.get("DAGSTER_HOME") or LOCAL_DIR / "dagster_home")

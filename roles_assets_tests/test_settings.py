@@ -1,0 +1,112 @@
+"""One settings surface: every ROLES_* variable parsed, checkout vs installed defaults, bad values
+named, and runtime code free of the developer tooling and of scattered environment reads."""
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from roles_assets.settings import CHECKOUT_DIR, Settings, SettingsError, find_checkout
+
+PACKAGE_DIR = Path(__file__).resolve().parent.parent / "roles_assets"
+
+
+def test_every_variable_is_parsed():
+    settings = Settings.from_env({
+        "ROLES_LANDING_DIR": "/data/landing",
+        "ROLES_RAW_PATH": "s3a://bucket/raw",
+        "ROLES_MAX_REMOVAL_SHARE": "0.25",
+        "ROLES_MAX_REJECTION_RATE": " 1 ",
+        "ROLES_JDBC_JAR": "/opt/jdbc/postgresql.jar",
+        "ROLES_SPARK_UI": "TRUE",
+        "DAGSTER_HOME": "/var/dagster",
+    })
+    assert settings == Settings(
+        landing_dir=Path("/data/landing"),
+        raw_path="s3a://bucket/raw",
+        max_removal_share=0.25,
+        max_rejection_rate=1.0,
+        jdbc_jar="/opt/jdbc/postgresql.jar",
+        spark_ui=True,
+        dagster_home=Path("/var/dagster"),
+    )
+
+
+def test_a_checkout_defaults_to_the_sample_and_local_raw():
+    assert CHECKOUT_DIR == PACKAGE_DIR.parent
+    settings = Settings.from_env({})
+    assert settings.landing_dir == CHECKOUT_DIR / "data" / "landing"
+    assert settings.raw_path == str(CHECKOUT_DIR / ".local" / "raw")
+    assert (settings.max_removal_share, settings.max_rejection_rate) == (0.5, 0.2)
+    assert (settings.jdbc_jar, settings.spark_ui, settings.dagster_home) == (None, False, None)
+
+
+def test_an_installed_package_keeps_raw_under_dagster_home_and_needs_a_landing_dir(tmp_path):
+    site_packages = tmp_path / "site-packages"
+    (site_packages / "roles_assets").mkdir(parents=True)
+    assert find_checkout(site_packages / "roles_assets") is None
+
+    settings = Settings.from_env({"ROLES_LANDING_DIR": "/in", "DAGSTER_HOME": "/home/dg"}, checkout=None)
+    assert settings.raw_path == "/home/dg/roles_assets/raw"
+    with pytest.raises(SettingsError, match="ROLES_LANDING_DIR is not set"):
+        Settings.from_env({"DAGSTER_HOME": "/home/dg"}, checkout=None)
+    with pytest.raises(SettingsError, match="ROLES_RAW_PATH is not set and neither is DAGSTER_HOME"):
+        Settings.from_env({"ROLES_LANDING_DIR": "/in"}, checkout=None)
+
+
+@pytest.mark.parametrize("name, value, expected", [
+    ("ROLES_MAX_REMOVAL_SHARE", "half", "ROLES_MAX_REMOVAL_SHARE='half' is not a share"),
+    ("ROLES_MAX_REMOVAL_SHARE", "1.5", "ROLES_MAX_REMOVAL_SHARE='1.5' is not a share"),
+    ("ROLES_MAX_REJECTION_RATE", "-0.1", "ROLES_MAX_REJECTION_RATE='-0.1' is not a share"),
+    ("ROLES_MAX_REJECTION_RATE", "nan", "ROLES_MAX_REJECTION_RATE='nan' is not a share"),
+    ("ROLES_SPARK_UI", "on please", "ROLES_SPARK_UI='on please' is not a flag"),
+])
+def test_bad_values_are_named(name, value, expected):
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_env({name: value})
+    assert str(raised.value).startswith(expected)
+
+
+def test_a_bad_value_fails_the_code_location_load(tmp_path):
+    env = {"ROLES_MAX_REMOVAL_SHARE": "70%", "PATH": "/usr/bin:/bin", "PYTHONPATH": str(PACKAGE_DIR.parent)}
+    load = subprocess.run([sys.executable, "-c", "import roles_assets"], env=env, capture_output=True,
+                          text=True, cwd=tmp_path, timeout=120)
+    assert load.returncode != 0
+    assert "SettingsError: ROLES_MAX_REMOVAL_SHARE='70%' is not a share" in load.stderr
+
+
+def _runtime_modules() -> dict[str, ast.Module]:
+    return {str(path.relative_to(PACKAGE_DIR)): ast.parse(path.read_text()) for path in PACKAGE_DIR.rglob("*.py")}
+
+
+def test_runtime_code_reads_the_environment_only_in_settings():
+    readers = set()
+    for name, tree in _runtime_modules().items():
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and node.attr in ("environ", "getenv"):
+                line = ast.get_source_segment((PACKAGE_DIR / name).read_text(), node.value)
+                if line == "os":
+                    readers.add(name)
+    # spark.py only sets SPARK_LOCAL_IP, for Spark's launcher.
+    assert readers == {"settings.py", "resources/spark.py"}
+
+
+def test_runtime_code_imports_nothing_of_the_developer_tooling():
+    for name, tree in _runtime_modules().items():
+        for node in ast.walk(tree):
+            modules = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            )
+            assert not any(m.startswith("roles_assets_dev") for m in modules), name
+
+
+def test_the_freshdesk_api_is_configured_by_a_key_and_an_account():
+    base = {"ROLES_LANDING_DIR": "/in", "ROLES_RAW_PATH": "/raw"}
+    assert not Settings.from_env(base).freshdesk_configured
+    assert not Settings.from_env(base | {"FRESHDESK_API_KEY": "k"}).freshdesk_configured
+    for account in ({"FRESHDESK_DOMAIN": "acme"}, {"FRESHDESK_BASE_URL": "http://127.0.0.1:9"}):
+        settings = Settings.from_env(base | account | {"FRESHDESK_API_KEY": "k"})
+        assert settings.freshdesk_configured
+        assert settings.freshdesk_variables == frozenset({"FRESHDESK_API_KEY", *account})
