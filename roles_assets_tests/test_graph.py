@@ -52,6 +52,8 @@ def test_sample_days_end_to_end(graph, landing):
     assert len(mapping) == 13
     # Left the role on day 2, back on day 3: a re-assignment at day 3's sync time.
     assert mapping[(67000100007, 67000000004)] == ("assigned", D(2026, 11, 24), None)
+    # Day 2 lists the agent as an object, not an id: a damaged list removes nothing.
+    assert mapping[(67000100008, 67000000005)] == ("assigned", D(2026, 11, 22), None)
     # Day 2 rejected this agent's file, and day 3 is incomplete: never removed.
     assert mapping[(67000100011, BIG)] == ("assigned", D(2026, 11, 22), None)
     assert mapping[(67000100012, 67000000004)] == ("assigned", D(2026, 11, 22), None)
