@@ -24,7 +24,7 @@ from roles_assets.partitions import landed_days, register_days
 from roles_assets.resources.freshdesk import api_configured, freshdesk_from_env
 from roles_assets.resources.io_managers import PostgresPartitionIOManager, SparkParquetIOManager
 from roles_assets.resources.postgres import PostgresResource
-from roles_assets.resources.spark import spark_resource
+from roles_assets.resources.spark import connect_config, spark_config, spark_resource
 from roles_assets.schedules import daily_pull_schedule
 from roles_assets.sensors import landing_sensor
 
@@ -35,7 +35,8 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 def build_resources(landing_dir: str, raw_path: str, database_url: str | dg.EnvVar) -> dict:
     postgres = PostgresResource(database_url=database_url)
-    spark = spark_resource()
+    remote, master = os.environ.get("ROLES_SPARK_REMOTE"), os.environ.get("ROLES_SPARK_MASTER")
+    spark = spark_resource(connect_config(remote) if remote else spark_config(master or "local[*]"))
     return {
         "landing": LandingZone(root=landing_dir),
         "freshdesk": freshdesk_from_env(),
