@@ -171,6 +171,12 @@ class Bench:
         return time.perf_counter() - start
 
 
+STAGES = [
+    "spark_session_start", "read_parse_raw_write", "validate_dedup_stage_write", "final_apply",
+    "asset_checks", "dagster_cli_overhead",
+]
+
+
 def median_of(runs: list[dict]) -> dict:
     return {key: statistics.median(run[key] for run in runs) for key in runs[0]}
 
@@ -248,8 +254,11 @@ def run_all(bench: Bench, args) -> dict:
         "backfill_old_day": backfill,
     }
 
-    sample_env = bench.env(PROJECT_DIR / "data" / "landing", bench.fresh_database(), bench.work / "home_sample")
+    sample = PROJECT_DIR / "data" / "landing"
+    sample_env = bench.env(sample, bench.fresh_database(), bench.work / "home_sample")
     out["sample_day_cli"] = statistics.median(bench.graph_day(sample_env, SAMPLE_DAY)["total"] for _ in range(r))
+    out["sample_day_dlt"] = statistics.median(bench.dlt_day(sample / SAMPLE_DAY) for _ in range(r))
+    out["connect"] = run_on_spark_connect(bench, args, large, day)
 
     if args.ten_x:
         big = bench.work / "ten_x"
@@ -259,6 +268,31 @@ def run_all(bench: Bench, args) -> dict:
         except RuntimeError as error:  # a failure at 10x is a finding to report, not a crash
             out["ten_x_day"] = {"error": str(error)[-2000:]}
     return out
+
+
+def run_on_spark_connect(bench: Bench, args, large: Path, large_day: str) -> dict:
+    """The sample and the large day on a warm Spark Connect server (as `make dev` runs them)."""
+    from roles_assets.resources.spark import jdbc_driver_jar
+    from roles_assets_dev.spark_connect import SparkConnectServer
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = SparkConnectServer(bench.work / "connect", port, jdbc_driver_jar())
+    server.start()
+    sample = PROJECT_DIR / "data" / "landing"
+
+    def on_server(landing: Path, name: str) -> dict:
+        env = bench.env(landing, bench.fresh_database(), bench.work / f"home_connect_{name}")
+        return env | {"ROLES_SPARK_REMOTE": server.url}
+
+    try:
+        bench.graph_day(on_server(sample, "warm_up"), SAMPLE_DAY)  # the server's first jobs compile
+        sample_runs = [bench.graph_day(on_server(sample, f"sample_{i}"), SAMPLE_DAY) for i in range(args.repeats)]
+        large_runs = [bench.graph_day(on_server(large, f"large_{i}"), large_day) for i in range(args.repeats)]
+    finally:
+        server.stop()
+    return {"sample_day": median_of(sample_runs), "large_day": median_of(large_runs)}
 
 
 def print_report(results: dict) -> None:
@@ -285,6 +319,18 @@ def print_report(results: dict) -> None:
         ("history: backfill of an old day", results["history"]["backfill_old_day"], "a replay of every day"),
         ("sample day via CLI", results["sample_day_cli"],
          f"{results['sample_day_cli'] / spark:.2f}x bare Spark (target <= 1.8)"),
+        ("sample day, dlt merge", results["sample_day_dlt"], ""),
+    ]
+    connect = results["connect"]
+    connect_sample, connect_large = connect["sample_day"], connect["large_day"]
+    rows += [
+        ("sample day via CLI, warm Spark Connect", connect_sample["total"],
+         f"{connect_sample['total'] / spark:.2f}x bare Spark (target <= 0.5), "
+         f"{connect_sample['total'] / results['sample_day_dlt']:.2f}x dlt (target <= 2)"),
+        *((f"  {name.replace('_', ' ')}", connect_sample[name], "") for name in STAGES),
+        ("large day, graph on warm Spark Connect", connect_large["total"],
+         f"{connect_large['total'] / large['floor']:.2f}x floor (target <= 2)"),
+        *((f"  {name.replace('_', ' ')}", connect_large[name], "") for name in STAGES),
     ]
     if "ten_x_day" in results and "error" in results["ten_x_day"]:
         rows.append(("10x large day", float("nan"), "FAILED: " + results["ten_x_day"]["error"].splitlines()[-1]))

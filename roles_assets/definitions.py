@@ -19,7 +19,7 @@ from roles_assets.resources.freshdesk import freshdesk_resource
 from roles_assets.resources.io_managers import PostgresPartitionIOManager, SparkParquetIOManager
 from roles_assets.resources.limits import GuardLimits
 from roles_assets.resources.postgres import PostgresResource
-from roles_assets.resources.spark import spark_config, spark_resource
+from roles_assets.resources.spark import connect_config, spark_config, spark_resource
 from roles_assets.schedules import daily_pull_schedule
 from roles_assets.sensors import landing_sensor
 from roles_assets.settings import Settings
@@ -31,7 +31,10 @@ class PartitionRegistrationFailed(RuntimeError):
 
 def build_resources(settings: Settings, database_url: str | dg.EnvVar) -> dict:
     postgres = PostgresResource(database_url=database_url)
-    spark = spark_resource(spark_config(jdbc_jar=settings.jdbc_jar, ui=settings.spark_ui))
+    spark = spark_resource(
+        connect_config(settings.spark_remote) if settings.spark_remote
+        else spark_config(settings.spark_master, jdbc_jar=settings.jdbc_jar, ui=settings.spark_ui)
+    )
     return {
         "landing": LandingZone(root=str(settings.landing_dir)),
         "freshdesk": freshdesk_resource(settings.freshdesk_variables),

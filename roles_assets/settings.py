@@ -51,6 +51,8 @@ class Settings:
     max_rejection_rate: float
     jdbc_jar: str | None  # None: the driver `make setup` copies into the venv, or Debian's
     spark_ui: bool
+    spark_remote: str | None  # sc://host:port: every Spark step on that Spark Connect server
+    spark_master: str  # the classic driver's master when there is no remote: local[*] or a cluster
     dagster_home: Path | None  # Dagster's own variable; None: a throw-away instance
     # The FRESHDESK_* variables that are set; their values (the key is a secret) are read at
     # run time through dg.EnvVar by the Freshdesk resource.
@@ -74,6 +76,8 @@ class Settings:
             max_rejection_rate=_share(env, "ROLES_MAX_REJECTION_RATE", DEFAULT_MAX_REJECTION_RATE),
             jdbc_jar=env.get("ROLES_JDBC_JAR") or None,
             spark_ui=_flag(env, "ROLES_SPARK_UI", default=False),
+            spark_remote=_spark_remote(env),
+            spark_master=env.get("ROLES_SPARK_MASTER") or "local[*]",
             dagster_home=Path(env["DAGSTER_HOME"]) if env.get("DAGSTER_HOME") else None,
             freshdesk_variables=frozenset(name for name in FRESHDESK_VARIABLES if env.get(name)),
         )
@@ -101,6 +105,18 @@ def _raw_path(env: Mapping[str, str], checkout: Path | None) -> str:
         "ROLES_RAW_PATH is not set and neither is DAGSTER_HOME, under which an installed "
         "roles_assets keeps raw Parquet by default. Set ROLES_RAW_PATH (a folder or s3a://... path)."
     )
+
+
+def _spark_remote(env: Mapping[str, str]) -> str | None:
+    remote = env.get("ROLES_SPARK_REMOTE") or None
+    if remote and env.get("ROLES_SPARK_MASTER"):
+        raise SettingsError(
+            "ROLES_SPARK_REMOTE and ROLES_SPARK_MASTER are both set: a run uses a Spark Connect "
+            "server or a driver of its own on a master, not both. Unset one of them."
+        )
+    if remote and not remote.startswith("sc://"):
+        raise SettingsError(f"ROLES_SPARK_REMOTE={remote!r} is not a Spark Connect URL: give sc://host:port.")
+    return remote
 
 
 def _share(env: Mapping[str, str], name: str, default: float) -> float:

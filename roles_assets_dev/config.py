@@ -24,3 +24,14 @@ JAVA_HOME = os.environ.get("JAVA_HOME")
 # Where `make run` and `make dev` keep the Dagster instance's dagster.yaml; its storage is always
 # on the project-local server (ROLES_DATABASE_URL moves only the warehouse).
 DAGSTER_HOME = Path(os.environ.get("DAGSTER_HOME") or LOCAL_DIR / "dagster_home")
+
+# `make dev` runs the code location on a local Spark Connect server on this port, unless a
+# Spark of the user's own is configured (ROLES_SPARK_REMOTE or ROLES_SPARK_MASTER).
+try:
+    LOCAL_SPARK_CONNECT_PORT = int(os.environ.get("ROLES_LOCAL_SPARK_CONNECT_PORT", "15002"))
+except ValueError:
+    raise SystemExit(
+        f"ROLES_LOCAL_SPARK_CONNECT_PORT={os.environ['ROLES_LOCAL_SPARK_CONNECT_PORT']!r} is not a port number"
+    ) from None
+LOCAL_SPARK_CONNECT_DIR = LOCAL_DIR / "spark-connect"
+OWN_SPARK = bool(os.environ.get("ROLES_SPARK_REMOTE") or os.environ.get("ROLES_SPARK_MASTER"))

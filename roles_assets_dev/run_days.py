@@ -9,10 +9,13 @@ runs show up in ``make dev`` later.
 
 import argparse
 import os
+import signal
+import subprocess
 import sys
 from pathlib import Path
 
 from roles_assets_dev import config, local_postgres
+from roles_assets_dev.spark_connect import SparkConnectServer
 
 DAGSTER_DATABASE = "dagster"
 _WRITTEN_BY = "# Written by roles_assets_dev.run_days; rewritten by each `make run` and `make dev`."
@@ -108,9 +111,40 @@ def main() -> int:
     args = parser.parse_args()
     prepare_environment()
     if args.dev:
-        dagster = str(Path(sys.executable).parent / "dagster")
-        os.execv(dagster, [dagster, "dev", "-w", str(config.PROJECT_DIR / "workspace.yaml")])
+        return serve_ui()
     return materialize_landed_days()
+
+
+def serve_ui() -> int:
+    """`dagster dev` on a warm local Spark Connect server, so that runs from the UI and the
+    sensor skip the JVM start; stops both on exit (Ctrl-C)."""
+    from roles_assets.resources.spark import jdbc_driver_jar
+
+    server = None
+    if not config.OWN_SPARK:
+        server = SparkConnectServer(
+            config.LOCAL_SPARK_CONNECT_DIR, config.LOCAL_SPARK_CONNECT_PORT, jdbc_driver_jar()
+        )
+        server.stop()  # one left by a `make dev` that was killed
+        os.environ["ROLES_SPARK_REMOTE"] = server.start()
+        print(f"Spark Connect server on {server.url}", file=sys.stderr)
+    dagster = str(Path(sys.executable).parent / "dagster")
+    # Its own process group: `dagster dev` and its children may outlive a SIGINT for a while.
+    ui = subprocess.Popen(
+        [dagster, "dev", "-w", str(config.PROJECT_DIR / "workspace.yaml")], start_new_session=True
+    )
+    try:
+        return ui.wait()
+    except KeyboardInterrupt:
+        os.killpg(ui.pid, signal.SIGINT)
+        try:
+            return ui.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(ui.pid, signal.SIGKILL)
+            return ui.wait()
+    finally:
+        if server is not None:
+            server.stop()
 
 
 if __name__ == "__main__":

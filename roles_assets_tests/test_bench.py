@@ -32,3 +32,8 @@ def test_benchmark_runs_on_a_tiny_scale(tmp_path):
     assert all(results["large_day"][k] > 0 for k in ("floor", "dlt_merge"))
     assert results["spark_start_stop"] > 0 and results["spark_start_stop_without_class_archive"] > 0
     assert "large day, dlt merge" in run.stdout and "history: last day" in run.stdout
+    for mode in ("sample_day", "large_day"):  # on a warm Spark Connect server: every stage
+        assert set(results["connect"][mode]) == set(graph)
+        assert results["connect"][mode]["validate_dedup_stage_write"] > 0
+    assert results["sample_day_dlt"] > 0
+    assert "warm Spark Connect" in run.stdout

@@ -30,15 +30,16 @@ def cli_env(tmp_path: Path, landing: Path, database_url: str) -> dict:
 
 
 def start_materialize(
-    day: str, env: dict, new_session: bool = False, config: dict | None = None
+    day: str, env: dict, new_session: bool = False, config: dict | None = None, output=None
 ) -> subprocess.Popen:
-    """Starts the CLI; ``new_session`` puts it and its JVM in a process group of their own."""
+    """Starts the CLI; ``new_session`` puts it and its JVM in a process group of their own.
+    Its output goes to pipes, or to the open file ``output``."""
     args = [DAGSTER, "asset", "materialize", "-m", "roles_assets", "--select", "*", "--partition", day]
     if config is not None:
         args += ["--config-json", json.dumps(config)]
     return subprocess.Popen(
-        args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        start_new_session=new_session,
+        args, env=env, text=True, start_new_session=new_session,
+        stdout=output or subprocess.PIPE, stderr=output or subprocess.PIPE,
     )
 
 

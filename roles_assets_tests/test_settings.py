@@ -21,7 +21,9 @@ def test_every_variable_is_parsed():
         "ROLES_MAX_REJECTION_RATE": " 1 ",
         "ROLES_JDBC_JAR": "/opt/jdbc/postgresql.jar",
         "ROLES_SPARK_UI": "TRUE",
+        "ROLES_SPARK_MASTER": "spark://spark-master:7077",
         "DAGSTER_HOME": "/var/dagster",
+        "FRESHDESK_DOMAIN": "acme",
     })
     assert settings == Settings(
         landing_dir=Path("/data/landing"),
@@ -30,8 +32,13 @@ def test_every_variable_is_parsed():
         max_rejection_rate=1.0,
         jdbc_jar="/opt/jdbc/postgresql.jar",
         spark_ui=True,
+        spark_remote=None,
+        spark_master="spark://spark-master:7077",
         dagster_home=Path("/var/dagster"),
+        freshdesk_variables=frozenset({"FRESHDESK_DOMAIN"}),
     )
+    remote = Settings.from_env({"ROLES_SPARK_REMOTE": "sc://spark-connect:15002"})
+    assert (remote.spark_remote, remote.spark_master) == ("sc://spark-connect:15002", "local[*]")
 
 
 def test_a_checkout_defaults_to_the_sample_and_local_raw():
@@ -41,6 +48,7 @@ def test_a_checkout_defaults_to_the_sample_and_local_raw():
     assert settings.raw_path == str(CHECKOUT_DIR / ".local" / "raw")
     assert (settings.max_removal_share, settings.max_rejection_rate) == (0.5, 0.2)
     assert (settings.jdbc_jar, settings.spark_ui, settings.dagster_home) == (None, False, None)
+    assert (settings.spark_remote, settings.spark_master) == (None, "local[*]")
 
 
 def test_an_installed_package_keeps_raw_under_dagster_home_and_needs_a_landing_dir(tmp_path):
@@ -62,11 +70,17 @@ def test_an_installed_package_keeps_raw_under_dagster_home_and_needs_a_landing_d
     ("ROLES_MAX_REJECTION_RATE", "-0.1", "ROLES_MAX_REJECTION_RATE='-0.1' is not a share"),
     ("ROLES_MAX_REJECTION_RATE", "nan", "ROLES_MAX_REJECTION_RATE='nan' is not a share"),
     ("ROLES_SPARK_UI", "on please", "ROLES_SPARK_UI='on please' is not a flag"),
+    ("ROLES_SPARK_REMOTE", "spark-connect:15002", "ROLES_SPARK_REMOTE='spark-connect:15002' is not a Spark Connect URL"),
 ])
 def test_bad_values_are_named(name, value, expected):
     with pytest.raises(SettingsError) as raised:
         Settings.from_env({name: value})
     assert str(raised.value).startswith(expected)
+
+
+def test_a_spark_connect_server_and_a_master_are_not_both_set():
+    with pytest.raises(SettingsError, match="ROLES_SPARK_REMOTE and ROLES_SPARK_MASTER are both set"):
+        Settings.from_env({"ROLES_SPARK_REMOTE": "sc://a:1", "ROLES_SPARK_MASTER": "spark://m:7077"})
 
 
 def test_a_bad_value_fails_the_code_location_load(tmp_path):

@@ -11,11 +11,13 @@ import uuid
 from collections.abc import Iterable, Iterator
 
 import dagster as dg
+import fsspec
 import psycopg2
 from dagster_pyspark import LazyPySparkResource
 from psycopg2 import sql
 from pyspark.sql import DataFrame, Observation
 from pyspark.sql import functions as F
+from pyspark.sql import types as T
 
 from roles_assets.resources.postgres import ADVISORY_LOCK_NAMESPACE, APPLY_LOCK, PostgresResource
 
@@ -26,7 +28,9 @@ class SparkParquetIOManager(dg.ConfigurableIOManager):
     Each run writes a folder of its own, so two runs of the same day (a sensor run racing a
     manual one) never write into each other's files; a run reads the folder it wrote, or else
     the newest one. Folders of earlier runs older than ``keep_seconds`` are deleted.
-    ``base_path`` is any Hadoop path Spark can write (a local folder, ``s3a://...``).
+    ``base_path`` is a local folder or an object-store URL (``s3://...``): Spark writes and reads
+    it, and fsspec lists and deletes the run folders, so the same code serves a local session
+    and a remote one (a cluster or a Spark Connect server, whose executors must reach the path).
     """
 
     base_path: str
@@ -36,19 +40,18 @@ class SparkParquetIOManager(dg.ConfigurableIOManager):
     def _day_path(self, asset_key: dg.AssetKey, sync_day: str) -> str:
         return f"{self.base_path.rstrip('/')}/{asset_key.to_python_identifier()}/sync_day={sync_day}"
 
-    def _file_system(self, path: str):
-        """The Hadoop FileSystem that holds ``path``, and the path as a Hadoop Path."""
-        session = self.spark.spark_session
-        hadoop_path = session._jvm.org.apache.hadoop.fs.Path(path)
-        return hadoop_path.getFileSystem(session._jsc.hadoopConfiguration()), hadoop_path
-
-    def _runs(self, day_path: str) -> list:
-        """The day's run folders (Hadoop FileStatus), newest first."""
-        fs, path = self._file_system(day_path)
+    def _runs(self, day_path: str) -> list[tuple[str, float]]:
+        """The day's run folders (name, modified at as epoch seconds), newest first."""
+        fs, path = fsspec.core.url_to_fs(day_path)
         if not fs.exists(path):
             return []
-        folders = [s for s in fs.listStatus(path) if s.isDirectory() and s.getPath().getName().startswith("run_id=")]
-        return sorted(folders, key=lambda s: s.getModificationTime(), reverse=True)
+        folders = [
+            (entry["name"].rstrip("/").rsplit("/", 1)[-1], _modified_at(entry))
+            for entry in fs.ls(path, detail=True)
+            if entry["type"] == "directory"
+        ]
+        runs = [(name, modified) for name, modified in folders if name.startswith("run_id=")]
+        return sorted(runs, key=lambda run: run[1], reverse=True)
 
     def handle_output(self, context: dg.OutputContext, df: DataFrame) -> None:
         day_path = self._day_path(context.asset_key, context.partition_key)
@@ -60,19 +63,25 @@ class SparkParquetIOManager(dg.ConfigurableIOManager):
         self._delete_stale_runs(day_path, keep=f"run_id={context.run_id}")
 
     def _delete_stale_runs(self, day_path: str, keep: str) -> None:
-        cutoff_ms = (time.time() - self.keep_seconds) * 1000
-        fs, _ = self._file_system(day_path)
-        for status in self._runs(day_path):
-            if status.getPath().getName() != keep and status.getModificationTime() < cutoff_ms:
-                fs.delete(status.getPath(), True)
+        cutoff = time.time() - self.keep_seconds
+        fs, path = fsspec.core.url_to_fs(day_path)
+        for name, modified in self._runs(day_path):
+            if name != keep and modified < cutoff:
+                fs.rm(f"{path}/{name}", recursive=True)
 
     def load_input(self, context: dg.InputContext) -> DataFrame:
         day_path = self._day_path(context.asset_key, context.partition_key)
-        runs = self._runs(day_path)
-        own = [s for s in runs if s.getPath().getName() == f"run_id={context.upstream_output.run_id}"]
-        if not (own or runs):
+        names = [name for name, _ in self._runs(day_path)]
+        own = f"run_id={context.upstream_output.run_id}"
+        if not names:
             raise FileNotFoundError(f"no {context.asset_key.to_user_string()} data at {day_path}")
-        return self.spark.spark_session.read.parquet(str((own or runs)[0].getPath().toString()))
+        return self.spark.spark_session.read.parquet(f"{day_path}/{own if own in names else names[0]}")
+
+
+def _modified_at(entry: dict) -> float:
+    """An fsspec listing entry's modification time: ``mtime`` locally, ``LastModified`` on S3."""
+    modified = entry.get("mtime", entry.get("LastModified"))
+    return modified.timestamp() if hasattr(modified, "timestamp") else float(modified or 0)
 
 
 ABANDONED_AFTER_SECONDS = 24 * 3600
@@ -159,6 +168,31 @@ def _attach(cur, table: str, partition: str, sync_day: str) -> None:
     )
 
 
+def _timestamps_as_text(df: DataFrame) -> DataFrame:
+    """``df`` with its timestamp columns as ISO text, which PostgreSQL casts to its column type.
+
+    Spark's JDBC writer hands timestamps to the driver through the JVM's default time zone,
+    which a cluster or a Spark Connect server sets, not us; text carries the UTC wall time as is.
+    """
+    return df.select(*(
+        F.col(field.name).cast("string").alias(field.name)
+        if isinstance(field.dataType, (T.TimestampType, T.TimestampNTZType)) else F.col(field.name)
+        for field in df.schema.fields
+    ))
+
+
+_MISSING_DRIVER_HINT = (
+    ". The Spark session has no PostgreSQL JDBC driver: a local or cluster session adds it "
+    "(ROLES_JDBC_JAR), a Spark Connect server must be started with it on its class path "
+    "(start-connect-server.sh --jars /path/to/postgresql.jar)"
+)
+
+
+def _lacks_jdbc_driver(error: Exception) -> bool:
+    text = str(error)
+    return "No suitable driver" in text or "ClassNotFoundException: org.postgresql.Driver" in text
+
+
 def _innermost_cause(error: Exception) -> Exception | str:
     """The deepest ``Caused by`` message of a Spark job failure (the driver's own words, such as
     a violated constraint), else the error itself."""
@@ -207,17 +241,18 @@ class PostgresPartitionIOManager(dg.ConfigurableIOManager):
             )
         try:
             try:
-                df.write.jdbc(
+                _timestamps_as_text(df).write.jdbc(
                     self.postgres.jdbc_url(),
                     table=load_table,
                     mode="append",
                     properties={**self.postgres.jdbc_properties(), "batchsize": "10000"},
                 )
-            except Exception as error:  # Spark's own errors, or the driver's, via Py4J
+            except Exception as error:  # Spark's own errors, or the driver's, via Py4J or gRPC
                 raise StagingWriteFailed(
                     f"writing {table} for sync day {sync_day!r} to PostgreSQL at "
                     f"{self.postgres.target} failed; the day's previous rows are kept: "
                     f"{self.postgres.error_summary(_innermost_cause(error))}"
+                    + (_MISSING_DRIVER_HINT if _lacks_jdbc_driver(error) else "")
                 ) from error
             try:
                 return self.swap_in(table, sync_day, load_table, count_by)

@@ -1,4 +1,14 @@
-"""The Spark session: local, pinned to UTC, with the PostgreSQL JDBC driver on the classpath."""
+"""The Spark session of a run: a local JVM, a cluster master, or a Spark Connect server.
+
+``ROLES_SPARK_REMOTE`` (``sc://host:port``) runs every Spark step on a Spark Connect server, so a
+run starts no JVM of its own; ``ROLES_SPARK_MASTER`` (``spark://host:7077``, ``yarn``, ...) runs a
+classic driver in the run against that cluster; with neither, ``local[*]``. The transforms and IO
+managers use only what both kinds of session offer (DataFrames, SQL, readers and writers).
+
+Timestamps are written to PostgreSQL as text (see the staging IO manager), so no JVM's time zone
+shifts them: a cluster's or a Connect server's zone is not ours to set. Spark's session zone,
+which is ours in every mode, is UTC.
+"""
 
 import os
 import sys
@@ -12,9 +22,23 @@ _JDBC_JAR_CANDIDATES = (
     Path("/usr/share/java/postgresql.jar"),
 )
 
-# Written by `make setup` (roles_assets_dev.spark_class_archive): the classes a run loads, parsed and
-# verified once, so each Spark start maps them instead of loading them one by one.
+# Written by `make setup` (the class archive builder of the developer tooling): the classes a run
+# loads, parsed and verified once, so each local Spark start maps them instead of loading them.
 CLASS_ARCHIVE = Path(sys.prefix) / "share" / "java" / "spark-classes.jsa"
+
+# SQL settings a session may change at run time: they apply on a Connect server too.
+SESSION_CONFIG = {
+    # Parsing ISO-8601 text without an offset, and current_timestamp(), read this zone.
+    "spark.sql.session.timeZone": "UTC",
+    # Shredding a VARIANT column into Parquet unifies value types (an array holding 10 and
+    # 2^64 comes back as two decimals), which would change what validation sees.
+    "spark.sql.variant.writeShredding.enabled": "false",
+    # Cached intermediates live for one step: gathering compression statistics for them costs
+    # more time than the memory it saves.
+    "spark.sql.inMemoryColumnarStorage.compressed": "false",
+    # A day is small next to Spark's default of 200 shuffle partitions.
+    "spark.sql.shuffle.partitions": "8",
+}
 
 
 def jdbc_driver_jar(configured: str | None = None) -> str:
@@ -35,38 +59,40 @@ def spark_config(
     jdbc_jar: str | None = None,
     ui: bool = False,
 ) -> dict[str, str]:
-    # UTC: see below. C1 only: a run's JVM lives for seconds to minutes, and the optimising JIT's
-    # warm-up costs a small day more (about 4 s of a 25 s run) than it gains a large one.
-    jvm_options = "-Duser.timezone=UTC -XX:TieredStopAtLevel=1"
+    """A classic driver in this process, on ``master``; the session adds the JDBC driver."""
+    # C1 only: a run's JVM lives for seconds to minutes, and the optimising JIT's warm-up costs a
+    # small day more than it gains a large one.
+    jvm_options = "-XX:TieredStopAtLevel=1"
     if class_archive is not None and class_archive.is_file():
-        # Without it Spark still starts, about 2.5 s slower (and 2 s more in a run's first jobs).
         jvm_options += f' "-XX:SharedArchiveFile={class_archive}"'
-    return {
+    config = {
+        **SESSION_CONFIG,
         "spark.master": master,
         "spark.app.name": "roles_assets",
-        # Both clocks must be UTC: the session zone for parsing, the JVM zone for JDBC writes.
-        "spark.sql.session.timeZone": "UTC",
         "spark.driver.extraJavaOptions": jvm_options,
-        "spark.executor.extraJavaOptions": jvm_options,
         "spark.jars": jdbc_driver_jar(jdbc_jar),
-        "spark.driver.host": "127.0.0.1",
-        "spark.driver.bindAddress": "127.0.0.1",
         "spark.ui.enabled": str(ui).lower(),
         "spark.ui.showConsoleProgress": "false",
-        # Shredding a VARIANT column into Parquet unifies value types (an array holding 10 and
-        # 2^64 comes back as two decimals), which would change what validation sees.
-        "spark.sql.variant.writeShredding.enabled": "false",
-        # Cached intermediates live for one step: gathering compression statistics for them
-        # costs more time (about 1.5 s on a million assignments) than the memory it saves.
-        "spark.sql.inMemoryColumnarStorage.compressed": "false",
-        # A day is small next to Spark's default of 200 shuffle partitions.
-        "spark.sql.shuffle.partitions": "8",
     }
+    if master.startswith("local"):
+        # Hostname resolution is loopback-only on our machines; a cluster's executors must reach
+        # the driver by the address Spark picks (SPARK_LOCAL_IP), so only local mode pins it.
+        config |= {"spark.driver.host": "127.0.0.1", "spark.driver.bindAddress": "127.0.0.1"}
+    return config
+
+
+def connect_config(remote: str) -> dict[str, str]:
+    """A session on the Spark Connect server at ``remote`` (``sc://host:port``).
+
+    The server's own settings (its JVM, its jars, its master) are fixed when it starts; it must
+    have the PostgreSQL JDBC driver on its class path (``--jars``).
+    """
+    return {"spark.remote": remote, **SESSION_CONFIG}
 
 
 def spark_resource(config: dict[str, str] | None = None) -> LazyPySparkResource:
     """Lazy, so steps that only run SQL never pay for a Spark start; ``spark_config()`` unless
     ``config`` is given."""
-    # Hostname resolution is loopback-only on our machines; Spark's launcher reads this.
+    # Spark's launcher reads this; loopback is what resolves on our machines.
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     return LazyPySparkResource(spark_config=config or spark_config())
