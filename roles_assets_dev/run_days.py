@@ -115,6 +115,10 @@ def main() -> int:
     return materialize_landed_days()
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def serve_ui() -> int:
     """`dagster dev` on a warm local Spark Connect server, so that runs from the UI and the
     sensor skip the JVM start; stops both on exit (Ctrl-C)."""
@@ -129,6 +133,8 @@ def serve_ui() -> int:
         os.environ["ROLES_SPARK_REMOTE"] = server.start()
         print(f"Spark Connect server on {server.url}", file=sys.stderr)
     dagster = str(Path(sys.executable).parent / "dagster")
+    for stop_signal in (signal.SIGINT, signal.SIGTERM):  # Ctrl-C, or a supervisor's stop
+        signal.signal(stop_signal, _interrupt)
     # Its own process group: `dagster dev` and its children may outlive a SIGINT for a while.
     ui = subprocess.Popen(
         [dagster, "dev", "-w", str(config.PROJECT_DIR / "workspace.yaml")], start_new_session=True
