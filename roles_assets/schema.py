@@ -173,20 +173,23 @@ def version_of(texts: Iterable[str]) -> str:
 _SQL_NAME = re.compile(r"""["'/]([\w/]*\w\.sql)\b""")
 
 
-def referenced_sql(source: str) -> list[str]:
+def referenced_sql(source: str, sql_dir: Path = SQL_DIR) -> list[str]:
     """The ``sql/`` files a module's source names (``"upsert_roles.sql"``), sorted."""
-    return sorted({m.group(1) for m in _SQL_NAME.finditer(source) if (SQL_DIR / m.group(1)).is_file()})
+    names = {m.group(1) for m in _SQL_NAME.finditer(source)}
+    return sorted(name for name in names if (sql_dir / name).is_file())
 
 
-def code_version(*modules: str | ModuleType, sql: Iterable[str] = ()) -> str:
+def code_version(
+    *modules: str | ModuleType, sql: Iterable[str] = (), sql_dir: Path = SQL_DIR
+) -> str:
     """The version of the code of ``modules``: their source, the SQL files they name, and the
     ``sql`` files (names or globs under ``sql/``, e.g. ``schema/*.sql``)."""
     sources = [
         Path((importlib.import_module(m) if isinstance(m, str) else m).__file__).read_text()
         for m in modules
     ]
-    names = {name for source in sources for name in referenced_sql(source)}
+    names = {name for source in sources for name in referenced_sql(source, sql_dir)}
     for pattern in sql:
-        names |= {str(p.relative_to(SQL_DIR)) for p in SQL_DIR.glob(pattern)}
-    sql_texts = [f"{name}\n{(SQL_DIR / name).read_text()}" for name in sorted(names)]
+        names |= {p.relative_to(sql_dir).as_posix() for p in sql_dir.glob(pattern)}
+    sql_texts = [f"{name}\n{(sql_dir / name).read_text()}" for name in sorted(names)]
     return version_of([*sources, *sql_texts])

@@ -1,4 +1,6 @@
-"""What the Dagster UI shows: descriptions, code versions, column schemas that match the database."""
+"""What the Dagster UI shows: descriptions, code versions, column schemas matching the database."""
+
+import shutil
 
 import dagster as dg
 import psycopg2
@@ -6,7 +8,7 @@ import psycopg2
 from roles_assets import local_postgres
 from roles_assets.definitions import defs
 from roles_assets.resources.io_managers import markdown_table
-from roles_assets.resources.postgres import migrate
+from roles_assets.resources.postgres import SQL_DIR, migrate
 from roles_assets.schema import TABLES, code_version, referenced_sql, version_of
 
 POSTGRES_ASSETS = {
@@ -110,14 +112,30 @@ def test_a_code_version_changes_with_any_sql_text():
     assert version_of(["ab", "c"]) != version_of(["a", "bc"])  # boundaries count
 
 
-def test_a_code_version_covers_the_sql_its_module_names():
+def test_a_code_version_covers_the_sql_its_module_names(tmp_path):
     from roles_assets.assets import final
 
     with open(final.__file__) as source:
         named = referenced_sql(source.read())
-    assert {"upsert_roles.sql", "rebuild_agent_role_mapping.sql", "apply_day_removals.sql"} <= set(named)
-    assert code_version(final) != code_version(final, sql=["schema/*.sql"])
+    assert {"upsert_roles.sql", "rebuild_agent_role_mapping.sql", "apply_day_removals.sql"} <= set(
+        named
+    )
     assert code_version(final) == code_version("roles_assets.assets.final")
+    assert code_version(final) != code_version(final, sql=["schema/*.sql"])
+
+    # A copy of the SQL folder gives the same version; editing one file there changes it.
+    copy = tmp_path / "sql"
+    shutil.copytree(SQL_DIR, copy)
+    versions = {"schema/*.sql": code_version(final, sql=["schema/*.sql"], sql_dir=copy)}
+    assert versions["schema/*.sql"] == code_version(final, sql=["schema/*.sql"])
+    for edited in ["upsert_roles.sql", "schema/001_initial.sql"]:
+        (copy / edited).write_text((SQL_DIR / edited).read_text() + "\n-- a comment\n")
+        version = code_version(final, sql=["schema/*.sql"], sql_dir=copy)
+        assert version not in versions.values(), edited
+        versions[edited] = version
+    # A file the module does not run is not part of its version.
+    (copy / "checks" / "rejection_rate.sql").write_text("SELECT 1")
+    assert code_version(final, sql=["schema/*.sql"], sql_dir=copy) == versions[edited]
 
 
 def test_markdown_table_cuts_and_escapes_values():
