@@ -11,11 +11,14 @@ from psycopg2 import sql
 from roles_assets.partitions import sync_day_partitions
 from roles_assets.resources.limits import GuardLimits
 from roles_assets.resources.postgres import PostgresResource, run_sql
+from roles_assets.schema import code_version
 
 # Partitioned checks are a preview feature of the pinned Dagster; we rely on it knowingly.
 warnings.filterwarnings("ignore", message="Specifying a partitions_def on an AssetCheckSpec")
 
 SAMPLE_SIZE = 5
+# Checks have no code_version of their own in Dagster: each declares it as metadata instead.
+VERSION = {"code_version": code_version(__name__, sql=["checks/*.sql"])}
 
 
 def key_check(
@@ -75,13 +78,17 @@ def query_check(postgres: PostgresResource, query_file: str, label: str, **param
     )
 
 
-@dg.asset_check(asset="stg_roles", blocking=True, partitions_def=sync_day_partitions)
+@dg.asset_check(
+    asset="stg_roles", blocking=True, partitions_def=sync_day_partitions, metadata=VERSION
+)
 def stg_roles_keys_valid(context: dg.AssetCheckExecutionContext, postgres: PostgresResource):
     """role_id is non-NULL and unique within the day."""
     return key_check(postgres, "stg_roles", ["role_id"], context.partition_key)
 
 
-@dg.asset_check(asset="stg_agent_roles", blocking=True, partitions_def=sync_day_partitions)
+@dg.asset_check(
+    asset="stg_agent_roles", blocking=True, partitions_def=sync_day_partitions, metadata=VERSION
+)
 def stg_agent_roles_keys_valid(context: dg.AssetCheckExecutionContext, postgres: PostgresResource):
     """(agent_id, role_id) is non-NULL and unique within the day."""
     return key_check(postgres, "stg_agent_roles", ["agent_id", "role_id"], context.partition_key)
@@ -92,6 +99,7 @@ def stg_agent_roles_keys_valid(context: dg.AssetCheckExecutionContext, postgres:
     blocking=True,
     partitions_def=sync_day_partitions,
     additional_deps=["stg_roles"],
+    metadata=VERSION,
 )
 def stg_agent_roles_reference_staged_roles(
     context: dg.AssetCheckExecutionContext, postgres: PostgresResource
@@ -107,6 +115,7 @@ def stg_agent_roles_reference_staged_roles(
     blocking=True,
     partitions_def=sync_day_partitions,
     additional_deps=["role_errors"],
+    metadata=VERSION,
 )
 def stg_roles_snapshot_not_empty(context: dg.AssetCheckExecutionContext, postgres: PostgresResource):
     """The day staged at least one valid role. An empty snapshot (admin_roles/ missing or empty,
@@ -129,6 +138,7 @@ def stg_roles_snapshot_not_empty(context: dg.AssetCheckExecutionContext, postgre
     asset="role_errors",
     partitions_def=sync_day_partitions,
     additional_deps=["stg_roles"],
+    metadata=VERSION,
 )
 def role_errors_rejection_rate(
     context: dg.AssetCheckExecutionContext, postgres: PostgresResource, limits: GuardLimits
@@ -154,19 +164,19 @@ def role_errors_rejection_rate(
     )
 
 
-@dg.asset_check(asset="roles", partitions_def=sync_day_partitions)
+@dg.asset_check(asset="roles", partitions_def=sync_day_partitions, metadata=VERSION)
 def roles_keys_unique(postgres: PostgresResource):
     """role_id is non-NULL and unique across the table."""
     return key_check(postgres, "roles", ["role_id"])
 
 
-@dg.asset_check(asset="agent_role_mapping", partitions_def=sync_day_partitions)
+@dg.asset_check(asset="agent_role_mapping", partitions_def=sync_day_partitions, metadata=VERSION)
 def agent_role_mapping_keys_unique(postgres: PostgresResource):
     """(agent_id, role_id) is non-NULL and unique across the table."""
     return key_check(postgres, "agent_role_mapping", ["agent_id", "role_id"])
 
 
-@dg.asset_check(asset="agent_role_mapping", partitions_def=sync_day_partitions)
+@dg.asset_check(asset="agent_role_mapping", partitions_def=sync_day_partitions, metadata=VERSION)
 def agent_role_mapping_status_consistent(postgres: PostgresResource):
     """removed_at is set exactly on removed rows; every row has assigned_at."""
     return query_check(postgres, "inconsistent_mapping_status.sql", "inconsistent_rows")

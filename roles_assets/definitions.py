@@ -5,6 +5,8 @@ resources; the secrets (``ROLES_DATABASE_URL``, ``FRESHDESK_API_KEY``) are read 
 ``dg.EnvVar`` at run time.
 """
 
+from pathlib import Path
+
 import dagster as dg
 
 from roles_assets.assets.final import final_tables
@@ -78,9 +80,20 @@ def register_landed_days(settings: Settings) -> None:
         ) from None
 
 
+def with_storage(asset: dg.AssetsDefinition, uri: str) -> dg.AssetsDefinition:
+    """The asset, declaring ``uri`` as its storage root (``dagster/uri``, the UI's Storage)."""
+    return asset.map_asset_specs(lambda spec: spec.merge_attributes(metadata={"dagster/uri": uri}))
+
+
 def build_definitions(resources: dict, freshdesk_configured: bool = False) -> dg.Definitions:
+    raw_root = resources["parquet_io_manager"].base_path.rstrip("/")
     return dg.Definitions(
-        assets=[landed_day, raw_roles, staging_tables, final_tables],
+        assets=[
+            with_storage(landed_day, str(Path(resources["landing"].root).resolve())),
+            with_storage(raw_roles, f"{raw_root}/{raw_roles.key.to_python_identifier()}"),
+            staging_tables,
+            final_tables,
+        ],
         asset_checks=ALL_CHECKS,
         sensors=[landing_sensor],
         schedules=[daily_pull_schedule(freshdesk_configured)],

@@ -30,13 +30,22 @@ def test_sample_days_end_to_end(graph, landing):
     shutil.copytree(SAMPLE_LANDING_DIR, landing, dirs_exist_ok=True)
     results = [graph.run(day) for day in ["2026-11-22", "2026-11-23", "2026-11-24"]]
 
-    assert materialized(results[0], "stg_roles")["row_count"] == 6
-    assert materialized(results[0], "stg_agent_roles")["row_count"] == 12
+    assert materialized(results[0], "stg_roles")["dagster/row_count"] == 6
+    assert materialized(results[0], "stg_agent_roles")["dagster/row_count"] == 12
     errors_day2 = materialized(results[1], "role_errors")
-    assert errors_day2["rows_by_error_type"] == {
-        "DUPLICATE_ROLE": 1, "INVALID_AGENT_ID": 1, "INVALID_ROLE_IDS": 1, "INVALID_VALUE": 1,
+    counts = {k: v for k, v in errors_day2.items() if k.startswith("error_type/")}
+    assert {k: v for k, v in counts.items() if v} == {
+        "error_type/DUPLICATE_ROLE": 1, "error_type/INVALID_AGENT_ID": 1,
+        "error_type/INVALID_ROLE_IDS": 1, "error_type/INVALID_VALUE": 1,
     }
+    assert counts["error_type/MALFORMED_JSON"] == 0 and len(counts) == 10
+    assert errors_day2["dagster/row_count"] == 4
+    sample = errors_day2["sample_rows"].splitlines()
+    assert sample[0] == "| error_type | role_id | error_message | source_file |"
+    assert len(sample) == 6 and "admin_roles/" in sample[2]
+    assert materialized(results[0], "raw_roles")["dagster/row_count"] > 0
     assert materialized(results[2], "agent_role_mapping")["assigned"] == 13
+    assert materialized(results[2], "agent_role_mapping")["dagster/row_count"] == 13
     for result in results:
         checks = result.get_asset_check_evaluations()
         assert len(checks) == 9 and all(c.passed for c in checks)

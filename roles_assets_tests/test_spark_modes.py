@@ -18,8 +18,8 @@ from pathlib import Path
 import psycopg2
 import pytest
 
-from roles_assets import local_postgres
-from roles_assets.landing import DEFAULT_LANDING_DIR
+from roles_assets_dev import local_postgres
+from roles_assets_dev.config import SAMPLE_LANDING_DIR
 from roles_assets.resources.spark import jdbc_driver_jar
 from roles_assets_dev.spark_connect import SPARK_HOME, SparkConnectServer
 from roles_assets_tests.conftest import free_port
@@ -38,7 +38,7 @@ def connect_url(tmp_path_factory):
 
 @pytest.fixture
 def sample_landing(landing) -> Path:
-    shutil.copytree(DEFAULT_LANDING_DIR, landing, dirs_exist_ok=True)
+    shutil.copytree(SAMPLE_LANDING_DIR, landing, dirs_exist_ok=True)
     return landing
 
 

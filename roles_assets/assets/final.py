@@ -25,9 +25,14 @@ from roles_assets.resources.postgres import (
     PostgresResource,
     run_sql,
 )
+from roles_assets.schema import code_version, table_metadata
 from roles_assets.settings import DEFAULT_MAX_REMOVAL_SHARE
 
-STAGING_TABLES = tuple(spec.metadata["table"] for spec in staging_tables.specs)
+STAGING_TABLES = tuple(spec.metadata["dagster/table_name"] for spec in staging_tables.specs)
+# This module, the SQL files it names, the staging swaps it reads through, the schema steps.
+CODE_VERSION = code_version(
+    __name__, "roles_assets.resources.io_managers", "roles_assets.schema", sql=["schema/*.sql"]
+)
 
 
 class ApplyConfig(dg.Config):
@@ -153,6 +158,7 @@ REMOVALS_CHECK = dg.AssetCheckSpec(
     "agent_role_mapping_removals_within_limit",
     asset="agent_role_mapping",
     partitions_def=sync_day_partitions,
+    metadata={"code_version": CODE_VERSION},
     description=(
         "The day removes at most ROLES_MAX_REMOVAL_SHARE (default 0.5) of the assigned mappings; "
         "a day that would remove more is refused and nothing of it is applied. When that is "
@@ -173,12 +179,16 @@ REMOVALS_CHECK = dg.AssetCheckSpec(
             deps=["stg_roles"],
             description="Every role ever valid, with its values from the latest day it was valid.",
             kinds={"postgres"},
+            metadata=table_metadata("roles"),
+            code_version=CODE_VERSION,
         ),
         dg.AssetSpec(
             "agent_role_mapping",
             deps=["stg_roles", "stg_agent_roles", "role_errors"],
             description="Who holds which role: assigned or removed, with when.",
             kinds={"postgres"},
+            metadata=table_metadata("agent_role_mapping"),
+            code_version=CODE_VERSION,
         ),
     ],
     check_specs=[REMOVALS_CHECK],
@@ -220,16 +230,17 @@ def final_tables(
     written = {
         table: {"rows_written": count} for table, count in applied.rows_written.items()
     }
+    # The final tables are not split by day: a day's materialization is the whole table.
     yield dg.MaterializeResult(
         asset_key="roles",
-        metadata={**common, "row_count": applied.role_count, **written.get("roles", {})},
+        metadata={**common, "dagster/row_count": applied.role_count, **written.get("roles", {})},
     )
     by_status = applied.mapping_by_status
     yield dg.MaterializeResult(
         asset_key="agent_role_mapping",
         metadata={
             **common,
-            "row_count": sum(by_status.values()),
+            "dagster/row_count": sum(by_status.values()),
             "assigned": by_status.get("assigned", 0),
             "removed": by_status.get("removed", 0),
             "removed_by_this_day": applied.removals.removed,

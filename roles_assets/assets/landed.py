@@ -6,9 +6,21 @@ from roles_assets.extract.pull import pull_day, today_utc, why_not_pullable
 from roles_assets.landing import LandingZone, day_files
 from roles_assets.partitions import sync_day_partitions
 from roles_assets.resources.freshdesk import FreshdeskResource
+from roles_assets.schema import code_version
 
 
-@dg.asset(partitions_def=sync_day_partitions, group_name="roles", kinds={"freshdesk", "json"})
+@dg.asset(
+    partitions_def=sync_day_partitions,
+    group_name="roles",
+    kinds={"freshdesk", "json"},
+    code_version=code_version(
+        __name__,
+        "roles_assets.extract.pull",
+        "roles_assets.extract.client",
+        "roles_assets.landing",
+        "roles_assets.resources.freshdesk",
+    ),
+)
 def landed_day(
     context: dg.AssetExecutionContext, landing: LandingZone, freshdesk: FreshdeskResource
 ) -> dg.MaterializeResult:
@@ -20,7 +32,10 @@ def landed_day(
     day = context.partition_key
     day_dir = landing.day_dir(day)
     if day_dir.is_dir():
-        return dg.MaterializeResult(metadata={"pulled": False, "files": len(day_files(day_dir))})
+        files = len(day_files(day_dir))
+        return dg.MaterializeResult(
+            metadata={"pulled": False, "files": files, "dagster/row_count": files}
+        )
     refusal = why_not_pullable(day, today_utc(), freshdesk.configured)
     if refusal:
         raise dg.Failure(refusal)
@@ -31,6 +46,7 @@ def landed_day(
         metadata={
             "pulled": True,
             "files": report.files_written,
+            "dagster/row_count": report.files_written,
             "requests": report.requests,
             "pages": report.pages,
             "retries": report.retries,

@@ -9,7 +9,17 @@ from pyspark.sql import DataFrame
 from roles_assets.assets.landed import landed_day
 from roles_assets.landing import LandingZone, day_files
 from roles_assets.partitions import sync_day_partitions
-from roles_assets.transforms.parse import parse_records, read_files
+from roles_assets.schema import code_version, spark_column_schema
+from roles_assets.transforms.parse import RAW_SCHEMA, parse_records, read_files
+
+RAW_COLUMNS = {
+    "source_folder": "The landed file's folder: admin_roles or agent_details.",
+    "source_file": "The landed file, relative to the day's folder.",
+    "record_index": "The record's position in its file (0-based); NULL for an unreadable file.",
+    "record": "The record, as its original JSON (a Spark VARIANT).",
+    "unreadable_file": "An unreadable file's text; NULL for a record.",
+    "file_error": "Why the file could not be read; NULL for a record.",
+}
 
 
 @dg.asset(
@@ -18,6 +28,11 @@ from roles_assets.transforms.parse import parse_records, read_files
     group_name="roles",
     kinds={"spark", "parquet"},
     deps=[landed_day],
+    # The storage root (dagster/uri) is added by build_definitions, which knows ROLES_RAW_PATH.
+    metadata={"dagster/column_schema": spark_column_schema(RAW_SCHEMA, RAW_COLUMNS)},
+    code_version=code_version(
+        __name__, "roles_assets.transforms.parse", "roles_assets.resources.io_managers"
+    ),
 )
 def raw_roles(
     context: dg.AssetExecutionContext, landing: LandingZone, spark: LazyPySparkResource

@@ -8,15 +8,43 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from roles_assets.partitions import sync_day_partitions
+from roles_assets.schema import code_version, table_metadata
 from roles_assets.transforms.stage import stage_day
+
+# The staging rows are made by the transforms and written by the IO manager into tables the
+# schema steps define: a change to any of them is a new version of the three assets.
+CODE_VERSION = code_version(
+    __name__,
+    "roles_assets.schema",
+    "roles_assets.transforms.stage",
+    "roles_assets.transforms.validate",
+    "roles_assets.transforms.assignments",
+    "roles_assets.resources.io_managers",
+    sql=["schema/*.sql"],
+)
+
+# Every error type, so each day reports a count (0 included) for each and the UI plots them.
+ERROR_TYPES = (
+    "MALFORMED_JSON",
+    "MISSING_ROLE_ID",
+    "INVALID_ROLE_ID",
+    "MISSING_NAME",
+    "DUPLICATE_ROLE",
+    "MISSING_AGENT_ID",
+    "INVALID_AGENT_ID",
+    "INVALID_ROLE_IDS",
+    "UNKNOWN_ROLE",
+    "INVALID_VALUE",
+)
 
 
 def _staging_out(table: str, description: str, **metadata) -> dg.AssetOut:
     return dg.AssetOut(
         io_manager_key="staging_io_manager",
-        metadata={"table": table, **metadata},
+        metadata={**table_metadata(table), **metadata},
         description=description,
         kinds={"postgres"},
+        code_version=CODE_VERSION,
     )
 
 
@@ -32,6 +60,8 @@ def _staging_out(table: str, description: str, **metadata) -> dg.AssetOut:
             "role_pipeline_errors",
             "The day's rejected and corrected records, with their original JSON.",
             count_by="error_type",
+            count_values=list(ERROR_TYPES),
+            sample_columns=["error_type", "role_id", "error_message", "source_file"],
         ),
     },
 )

@@ -8,7 +8,7 @@ import hashlib
 import re
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 
 import dagster as dg
 import fsspec
@@ -59,7 +59,9 @@ class SparkParquetIOManager(dg.ConfigurableIOManager):
         # Counted while written: no second pass over the data.
         written = Observation(f"{context.asset_key.to_python_identifier()}_rows")
         df.observe(written, F.count(F.lit(1)).alias("row_count")).write.mode("overwrite").parquet(path)
-        context.add_output_metadata({"row_count": written.get["row_count"], "path": path})
+        context.add_output_metadata(
+            {"dagster/row_count": written.get["row_count"], "dagster/uri": path}
+        )
         self._delete_stale_runs(day_path, keep=f"run_id={context.run_id}")
 
     def _delete_stale_runs(self, day_path: str, keep: str) -> None:
@@ -85,6 +87,22 @@ def _modified_at(entry: dict) -> float:
 
 
 ABANDONED_AFTER_SECONDS = 24 * 3600
+SAMPLE_ROWS = 5
+MAX_CELL_CHARS = 120
+
+
+def markdown_table(columns: Sequence[str], rows: Iterable[tuple]) -> str:
+    """Rows as a markdown table; long values are cut, and ``|`` and line breaks escaped."""
+
+    def cell(value) -> str:
+        text = "" if value is None else " ".join(str(value).split())
+        if len(text) > MAX_CELL_CHARS:
+            text = text[: MAX_CELL_CHARS - 1] + "…"
+        return text.replace("\\", "\\\\").replace("|", "\\|")
+
+    lines = ["| " + " | ".join(columns) + " |", "|" + " --- |" * len(columns)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines) if len(lines) > 2 else "(no rows)"
 
 
 class StagingWriteFailed(RuntimeError):
@@ -205,21 +223,30 @@ class PostgresPartitionIOManager(dg.ConfigurableIOManager):
 
     Spark appends into a fresh table; one transaction then drops the day's old partition and
     attaches the new one, so readers see either the old day or the new one, never a mix.
-    The target table is the asset's ``table`` metadata, or else its name; a ``count_by``
-    metadata entry names a column whose value counts are reported too.
+    The target table is the asset's ``dagster/table_name`` metadata, or else its name. The
+    day's row count is reported as ``dagster/row_count``. A ``count_by`` metadata entry names a
+    column whose value counts are reported too, one number each (``error_type/INVALID_VALUE``),
+    with 0 for each of the ``count_values`` the day lacks; ``sample_columns`` names columns of a
+    few of the day's rows to show as a markdown table (``sample_rows``).
     """
 
     postgres: dg.ResourceDependency[PostgresResource]
 
     def handle_output(self, context: dg.OutputContext, df: DataFrame) -> None:
         metadata = context.definition_metadata or {}
-        table = metadata.get("table", context.asset_key.path[-1])
+        table = metadata.get("dagster/table_name", context.asset_key.path[-1])
         count_by = metadata.get("count_by")
-        row_count, counts = self.replace_partition(table, context.partition_key, df, count_by)
-        context.add_output_metadata(
-            {"row_count": row_count, "table": table}
-            | ({f"rows_by_{count_by}": dg.MetadataValue.json(counts)} if count_by else {})
+        sample_columns = metadata.get("sample_columns") or []
+        row_count, counts, sample = self.replace_partition(
+            table, context.partition_key, df, count_by, sample_columns
         )
+        output = {"dagster/row_count": row_count}
+        if count_by:
+            every = {value: 0 for value in metadata.get("count_values") or []} | counts
+            output |= {f"{count_by}/{value}": int(n) for value, n in sorted(every.items())}
+        if sample_columns:
+            output["sample_rows"] = dg.MetadataValue.md(markdown_table(sample_columns, sample))
+        context.add_output_metadata(output)
 
     def load_input(self, context: dg.InputContext) -> DataFrame:
         raise NotImplementedError(
@@ -227,10 +254,16 @@ class PostgresPartitionIOManager(dg.ConfigurableIOManager):
         )
 
     def replace_partition(
-        self, table: str, sync_day: str, df: DataFrame, count_by: str | None = None
-    ) -> tuple[int, dict[str, int]]:
-        """Replaces the day's rows of ``table`` with ``df``; returns the row count and, when
-        ``count_by`` names a column, the row count per value of that column."""
+        self,
+        table: str,
+        sync_day: str,
+        df: DataFrame,
+        count_by: str | None = None,
+        sample_columns: Sequence[str] = (),
+    ) -> tuple[int, dict[str, int], list[tuple]]:
+        """Replaces the day's rows of ``table`` with ``df``; returns the row count, the row
+        count per value of the ``count_by`` column (if any), and up to ``SAMPLE_ROWS`` rows of
+        ``sample_columns``."""
         load_table = f"{table}__load_{int(time.time())}_{uuid.uuid4().hex[:8]}"
         with self.postgres.transaction() as cur:
             self._drop_abandoned_load_tables(cur, table)
@@ -255,7 +288,7 @@ class PostgresPartitionIOManager(dg.ConfigurableIOManager):
                     + (_MISSING_DRIVER_HINT if _lacks_jdbc_driver(error) else "")
                 ) from error
             try:
-                return self.swap_in(table, sync_day, load_table, count_by)
+                return self.swap_in(table, sync_day, load_table, count_by, sample_columns)
             except psycopg2.IntegrityError as error:  # the new partition's key index refused them
                 raise StagingWriteFailed(
                     f"the {table} rows for sync day {sync_day!r} break the table's key; the day's "
@@ -282,10 +315,15 @@ class PostgresPartitionIOManager(dg.ConfigurableIOManager):
                 cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(name)))
 
     def swap_in(
-        self, table: str, sync_day: str, load_table: str, count_by: str | None = None
-    ) -> tuple[int, dict[str, int]]:
+        self,
+        table: str,
+        sync_day: str,
+        load_table: str,
+        count_by: str | None = None,
+        sample_columns: Sequence[str] = (),
+    ) -> tuple[int, dict[str, int], list[tuple]]:
         """Makes the filled ``load_table`` the day's partition of ``table`` in one transaction;
-        returns its row count and, when ``count_by`` names a column, the count per value."""
+        returns its row count, the count per ``count_by`` value and a sample of its rows."""
         partition = partition_table(table, sync_day)
         with self.postgres.transaction() as cur:
             cur.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(load_table)))
@@ -298,6 +336,16 @@ class PostgresPartitionIOManager(dg.ConfigurableIOManager):
                     )
                 )
                 counts = dict(cur.fetchall())
+            sample = []
+            if sample_columns:
+                cur.execute(
+                    sql.SQL("SELECT {} FROM {} ORDER BY 1, 2 LIMIT {}").format(
+                        sql.SQL(", ").join(map(sql.Identifier, sample_columns)),
+                        sql.Identifier(load_table),
+                        sql.Literal(SAMPLE_ROWS),
+                    )
+                )
+                sample = cur.fetchall()
             # Swaps wait for a running apply (which reads every day's staging) and same-day
             # swaps from concurrent runs take turns; swaps of other days never wait for each other.
             cur.execute(
@@ -312,7 +360,7 @@ class PostgresPartitionIOManager(dg.ConfigurableIOManager):
             )
             _attach(cur, table, partition, sync_day)
             cur.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(partition)))
-        return row_count, counts
+        return row_count, counts, sample
 
     def _retire(self, cur, table: str, sync_day: str, partition: str) -> None:
         """Takes the day's current partition out: kept aside if the final tables were built from

@@ -1,0 +1,195 @@
+"""What the Dagster UI shows of each table: its columns, keys and storage, and code versions.
+
+``TABLES`` is the one Python description of the PostgreSQL tables' columns (a test holds it to
+the real database's ``information_schema``, so the two cannot drift apart). An asset adopts it
+with one line: ``metadata=table_metadata("its_table")``, or ``**table_metadata(...)`` among
+other entries.
+
+``code_version(...)`` is a short hash of the code an asset or check runs: its modules' source
+and the SQL files they name, so the UI tells partitions materialized by older code.
+"""
+
+import hashlib
+import importlib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+
+import dagster as dg
+from pyspark.sql import types as T
+
+from roles_assets.resources.postgres import SQL_DIR
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str  # PostgreSQL's name of it (information_schema.columns.data_type, upper case)
+    description: str
+    nullable: bool = True
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    columns: tuple[Column, ...]
+    # Column sets PostgreSQL keeps unique (a primary key or a unique index), per day in staging.
+    unique_keys: tuple[tuple[str, ...], ...] = field(default=())
+    primary_key: tuple[str, ...] = field(default=())
+
+
+def _col(name: str, type_: str, description: str, nullable: bool = True) -> Column:
+    return Column(name, type_, description, nullable)
+
+
+_ROLE_VALUES = (
+    _col("name", "TEXT", "The role's name."),
+    _col("description", "TEXT", "The role's description; NULL when absent or invalid."),
+    _col("is_default", "BOOLEAN", "Freshdesk's `default` flag: a built-in role."),
+    _col("agent_type", "INTEGER", "Freshdesk's agent type of the role; NULL when invalid."),
+    _col("created_at", "TIMESTAMP", "When the role was created, UTC wall time."),
+    _col("updated_at", "TIMESTAMP", "When the role was last updated, UTC wall time."),
+)
+_SYNC_DAY = _col("sync_day", "TEXT", "The sync day (partition key) of the row.", nullable=False)
+
+TABLES: dict[str, Table] = {
+    t.name: t
+    for t in [
+        Table(
+            "stg_roles",
+            (
+                _col("role_id", "BIGINT", "Freshdesk's role id.", nullable=False),
+                *_ROLE_VALUES,
+                _SYNC_DAY,
+                _col("source", "TEXT", "The landed file the record came from."),
+                _col("ingested_at", "TIMESTAMP", "When the row was staged, UTC."),
+            ),
+            unique_keys=(("role_id", "sync_day"),),
+        ),
+        Table(
+            "stg_agent_roles",
+            (
+                _col("agent_id", "BIGINT", "Freshdesk's agent id.", nullable=False),
+                _col("role_id", "BIGINT", "The role the day assigns the agent to.", nullable=False),
+                _col("status", "TEXT", "`assigned`: the day asserts the pair."),
+                _col("updated_at", "TIMESTAMP", "The role record's updated_at, UTC wall time."),
+                _SYNC_DAY,
+            ),
+            unique_keys=(("agent_id", "role_id", "sync_day"),),
+        ),
+        Table(
+            "role_pipeline_errors",
+            (
+                _col("id", "INTEGER", "Row id (serial).", nullable=False),
+                _SYNC_DAY,
+                _col("role_id", "BIGINT", "The role the problem is about, when known."),
+                _col("agent_id", "BIGINT", "The agent the problem is about, when known."),
+                _col("error_type", "TEXT", "The validation rule broken (see the README).", False),
+                _col("error_message", "TEXT", "What is wrong, in words.", nullable=False),
+                _col("raw_record", "JSONB", "The original record (or file text), as landed."),
+                _col("source_file", "TEXT", "The landed file the record came from."),
+                _col("created_at", "TIMESTAMP", "When the row was written, UTC.", nullable=False),
+                _col("field", "TEXT", "The record's field it is about; NULL for a whole record."),
+            ),
+        ),
+        Table(
+            "roles",
+            (
+                _col("role_id", "BIGINT", "Freshdesk's role id.", nullable=False),
+                _col("name", "TEXT", "The role's name, from the latest day it was valid.", False),
+                *_ROLE_VALUES[1:],
+            ),
+            primary_key=("role_id",),
+        ),
+        Table(
+            "agent_role_mapping",
+            (
+                _col("agent_id", "BIGINT", "Freshdesk's agent id.", nullable=False),
+                _col("role_id", "BIGINT", "Freshdesk's role id.", nullable=False),
+                _col("status", "TEXT", "`assigned` or `removed`.", nullable=False),
+                _col("assigned_at", "TIMESTAMP", "Sync time of the day it was last assigned."),
+                _col("removed_at", "TIMESTAMP", "Sync time of its removal; NULL while assigned."),
+            ),
+            primary_key=("agent_id", "role_id"),
+        ),
+    ]
+}
+
+
+def column_schema(table: Table) -> dg.TableSchema:
+    single_unique = {k[0] for k in (table.primary_key, *table.unique_keys) if len(k) == 1}
+    constraints = [f"PRIMARY KEY ({', '.join(table.primary_key)})"] if table.primary_key else []
+    constraints += [f"UNIQUE ({', '.join(key)})" for key in table.unique_keys]
+    return dg.TableSchema(
+        columns=[
+            dg.TableColumn(
+                c.name,
+                c.type,
+                c.description,
+                constraints=dg.TableColumnConstraints(
+                    nullable=c.nullable, unique=c.name in single_unique
+                ),
+            )
+            for c in table.columns
+        ],
+        constraints=dg.TableConstraints(other=constraints) if constraints else None,
+    )
+
+
+def table_metadata(table: str) -> dict:
+    """Definition metadata of an asset stored in PostgreSQL table ``table``."""
+    return {
+        "dagster/table_name": table,
+        "dagster/column_schema": column_schema(TABLES[table]),
+    }
+
+
+def spark_column_schema(schema: T.StructType, descriptions: dict[str, str]) -> dg.TableSchema:
+    """A Spark schema as the UI shows it; every column needs a description."""
+    return dg.TableSchema(
+        columns=[
+            dg.TableColumn(
+                f.name,
+                f.dataType.simpleString(),
+                descriptions[f.name],
+                constraints=dg.TableColumnConstraints(nullable=f.nullable),
+            )
+            for f in schema.fields
+        ]
+    )
+
+
+def version_of(texts: Iterable[str]) -> str:
+    """A short hash of the texts, in order: it changes when any of them does."""
+    digest = hashlib.sha256()
+    for text in texts:
+        data = text.encode()
+        digest.update(len(data).to_bytes(8, "big") + data)
+    return digest.hexdigest()[:12]
+
+
+_SQL_NAME = re.compile(r"""["'/]([\w/]*\w\.sql)\b""")
+
+
+def referenced_sql(source: str, sql_dir: Path = SQL_DIR) -> list[str]:
+    """The ``sql/`` files a module's source names (``"upsert_roles.sql"``), sorted."""
+    names = {m.group(1) for m in _SQL_NAME.finditer(source)}
+    return sorted(name for name in names if (sql_dir / name).is_file())
+
+
+def code_version(
+    *modules: str | ModuleType, sql: Iterable[str] = (), sql_dir: Path = SQL_DIR
+) -> str:
+    """The version of the code of ``modules``: their source, the SQL files they name, and the
+    ``sql`` files (names or globs under ``sql/``, e.g. ``schema/*.sql``)."""
+    sources = [
+        Path((importlib.import_module(m) if isinstance(m, str) else m).__file__).read_text()
+        for m in modules
+    ]
+    names = {name for source in sources for name in referenced_sql(source, sql_dir)}
+    for pattern in sql:
+        names |= {p.relative_to(sql_dir).as_posix() for p in sql_dir.glob(pattern)}
+    sql_texts = [f"{name}\n{(sql_dir / name).read_text()}" for name in sorted(names)]
+    return version_of([*sources, *sql_texts])

@@ -1,0 +1,147 @@
+"""What the Dagster UI shows: descriptions, code versions, column schemas matching the database."""
+
+import shutil
+
+import dagster as dg
+import psycopg2
+
+from roles_assets_dev import local_postgres
+from roles_assets.definitions import defs
+from roles_assets.resources.io_managers import markdown_table
+from roles_assets.resources.postgres import SQL_DIR, migrate
+from roles_assets.schema import TABLES, code_version, referenced_sql, version_of
+
+POSTGRES_ASSETS = {
+    "stg_roles": "stg_roles",
+    "stg_agent_roles": "stg_agent_roles",
+    "role_errors": "role_pipeline_errors",
+    "roles": "roles",
+    "agent_role_mapping": "agent_role_mapping",
+}
+
+
+def asset_nodes():
+    graph = defs.resolve_asset_graph()
+    return graph, {key.to_user_string(): graph.get(key) for key in graph.get_all_asset_keys()}
+
+
+def test_every_asset_has_a_description_and_a_code_version():
+    _, nodes = asset_nodes()
+    assert set(nodes) == {"landed_day", "raw_roles", *POSTGRES_ASSETS}
+    for name, node in nodes.items():
+        assert node.description, name
+        assert node.code_version and len(node.code_version) == 12, name
+
+
+def test_every_check_has_a_description_and_a_code_version():
+    graph, _ = asset_nodes()
+    assert len(graph.asset_check_keys) == 9
+    for key in graph.asset_check_keys:
+        spec = graph.get_check_spec(key)
+        assert spec.description, key.name
+        assert len(spec.metadata["code_version"]) == 12, key.name
+
+
+def test_postgres_assets_declare_their_table_and_columns():
+    _, nodes = asset_nodes()
+    for asset, table in POSTGRES_ASSETS.items():
+        metadata = nodes[asset].metadata
+        assert metadata["dagster/table_name"] == table
+        schema = metadata["dagster/column_schema"]
+        assert isinstance(schema, dg.TableSchema)
+        assert [c.name for c in schema.columns] == [c.name for c in TABLES[table].columns]
+        assert all(c.description for c in schema.columns)
+    mapping = nodes["agent_role_mapping"].metadata["dagster/column_schema"]
+    assert mapping.constraints.other == ["PRIMARY KEY (agent_id, role_id)"]
+    roles = {c.name: c for c in nodes["roles"].metadata["dagster/column_schema"].columns}
+    assert roles["role_id"].constraints == dg.TableColumnConstraints(nullable=False, unique=True)
+
+
+def test_raw_roles_declares_its_parquet_schema_and_storage():
+    _, nodes = asset_nodes()
+    metadata = nodes["raw_roles"].metadata
+    columns = {c.name: c.type for c in metadata["dagster/column_schema"].columns}
+    assert columns["record"] == "variant" and columns["source_file"] == "string"
+    assert metadata["dagster/uri"].endswith("/raw_roles")
+    assert nodes["landed_day"].metadata["dagster/uri"].startswith("/")
+
+
+def test_the_column_schema_matches_the_database(pg_admin_url):
+    database_url = local_postgres.create_database(pg_admin_url, "ui_metadata_schema")
+    conn = psycopg2.connect(database_url)
+    try:
+        migrate(conn)
+        with conn, conn.cursor() as cur:
+            for table in TABLES.values():
+                cur.execute(
+                    "SELECT column_name, upper(data_type), is_nullable = 'YES'"
+                    " FROM information_schema.columns"
+                    " WHERE table_schema = current_schema() AND table_name = %s"
+                    " ORDER BY ordinal_position",
+                    (table.name,),
+                )
+                actual = cur.fetchall()
+                declared = [
+                    (c.name, c.type.replace("TIMESTAMP", "TIMESTAMP WITHOUT TIME ZONE"), c.nullable)
+                    for c in table.columns
+                ]
+                assert actual == declared, table.name
+                # Every declared key is one PostgreSQL enforces: a primary key or unique index.
+                cur.execute(
+                    "SELECT i.indisprimary, array_agg(a.attname::text ORDER BY k.n)"
+                    " FROM pg_index i"
+                    " CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, n)"
+                    " JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum"
+                    " WHERE i.indrelid = %s::regclass AND i.indisunique"
+                    " GROUP BY i.indexrelid, i.indisprimary",
+                    (table.name,),
+                )
+                enforced = {(primary, tuple(cols)) for primary, cols in cur.fetchall()}
+                expected = {(True, table.primary_key)} if table.primary_key else set()
+                expected |= {(False, key) for key in table.unique_keys}
+                assert enforced == expected, table.name
+    finally:
+        conn.close()
+
+
+def test_a_code_version_changes_with_any_sql_text():
+    texts = ["module source", "upsert_roles.sql\nINSERT INTO roles ...", "x.sql\nSELECT 1"]
+    changed = [texts[0], texts[1] + " -- a comment", texts[2]]
+    assert version_of(texts) == version_of(list(texts))
+    assert version_of(texts) != version_of(changed)
+    assert version_of(["ab", "c"]) != version_of(["a", "bc"])  # boundaries count
+
+
+def test_a_code_version_covers_the_sql_its_module_names(tmp_path):
+    from roles_assets.assets import final
+
+    with open(final.__file__) as source:
+        named = referenced_sql(source.read())
+    assert {"upsert_roles.sql", "rebuild_agent_role_mapping.sql", "apply_day_removals.sql"} <= set(
+        named
+    )
+    assert code_version(final) == code_version("roles_assets.assets.final")
+    assert code_version(final) != code_version(final, sql=["schema/*.sql"])
+
+    # A copy of the SQL folder gives the same version; editing one file there changes it.
+    copy = tmp_path / "sql"
+    shutil.copytree(SQL_DIR, copy)
+    versions = {"schema/*.sql": code_version(final, sql=["schema/*.sql"], sql_dir=copy)}
+    assert versions["schema/*.sql"] == code_version(final, sql=["schema/*.sql"])
+    for edited in ["upsert_roles.sql", "schema/001_initial.sql"]:
+        (copy / edited).write_text((SQL_DIR / edited).read_text() + "\n-- a comment\n")
+        version = code_version(final, sql=["schema/*.sql"], sql_dir=copy)
+        assert version not in versions.values(), edited
+        versions[edited] = version
+    # A file the module does not run is not part of its version.
+    (copy / "checks" / "rejection_rate.sql").write_text("SELECT 1")
+    assert code_version(final, sql=["schema/*.sql"], sql_dir=copy) == versions[edited]
+
+
+def test_markdown_table_cuts_and_escapes_values():
+    table = markdown_table(["a", "b"], [("x|y", None), ("line\nbreak", "z" * 500)])
+    lines = table.splitlines()
+    assert lines[:2] == ["| a | b |", "| --- | --- |"]
+    assert lines[2] == "| x\\|y |  |"
+    assert lines[3].startswith("| line break | zzz") and len(lines[3]) < 200
+    assert markdown_table(["a"], []) == "(no rows)"

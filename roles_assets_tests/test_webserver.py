@@ -1,0 +1,215 @@
+"""`dagster dev` on the sample, driven through the webserver's GraphQL API as the UI drives it:
+a backfill of every landed day, then each asset's row count, column schema and check results."""
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from roles_assets_dev import local_postgres
+from roles_assets_dev.config import SAMPLE_LANDING_DIR
+from roles_assets.partitions import sync_day_partitions
+from roles_assets_tests.conftest import free_port
+from roles_assets_tests.test_cli import cli_env
+
+DAGSTER = str(Path(sys.executable).parent / "dagster")
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+REPOSITORY = {"repositoryName": "__repository__", "repositoryLocationName": "roles_assets"}
+SENSOR = {**REPOSITORY, "sensorName": "landing_sensor"}
+ASSETS = ["landed_day", "raw_roles", "stg_roles", "stg_agent_roles", "role_errors", "roles",
+          "agent_role_mapping"]
+TABLES = {"stg_roles": "stg_roles", "stg_agent_roles": "stg_agent_roles",
+          "role_errors": "role_pipeline_errors", "roles": "roles",
+          "agent_role_mapping": "agent_role_mapping"}
+DAY = "2026-11-23"
+
+ASSET_NODES = """
+query ($day: String!) {
+  assetNodes(loadMaterializations: true) {
+    assetKey { path }
+    description
+    opVersion
+    metadataEntries {
+      label
+      ... on TextMetadataEntry { text }
+      ... on PathMetadataEntry { path }
+      ... on TableSchemaMetadataEntry {
+        schema { columns { name type description constraints { nullable unique } }
+                 constraints { other } }
+      }
+    }
+    assetMaterializations(partitions: [$day], limit: 1) {
+      partition
+      metadataEntries {
+        label
+        ... on IntMetadataEntry { intValue }
+        ... on MarkdownMetadataEntry { mdStr }
+      }
+    }
+    assetChecksOrError { ... on AssetChecks { checks { name description } } }
+  }
+}
+"""
+
+
+class NotReady(Exception):
+    """The webserver answered with an HTTP error."""
+
+
+class Webserver:
+    def __init__(self, port: int):
+        self.url = f"http://127.0.0.1:{port}/graphql"
+
+    def query(self, text: str, **variables) -> dict:
+        response = requests.post(self.url, json={"query": text, "variables": variables}, timeout=60)
+        if response.status_code != 200:
+            raise NotReady(f"HTTP {response.status_code}: {response.text[:2000]}")
+        body = response.json()
+        assert "errors" not in body, body["errors"]
+        return body["data"]
+
+
+@pytest.fixture
+def dev_server(tmp_path, landing, pg_admin_url):
+    """`dagster dev` in a process group of its own, on a fresh DAGSTER_HOME and database."""
+    env = cli_env(tmp_path, landing, local_postgres.create_database(pg_admin_url, "webserver_test"))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_DIR), env.get("PYTHONPATH")]))
+    home = Path(env["DAGSTER_HOME"])
+    # Two runs at a time on the test machine's cores; no telemetry.
+    (home / "dagster.yaml").write_text(
+        "telemetry:\n  enabled: false\n"
+        "run_coordinator:\n  module: dagster.core.run_coordinator\n"
+        "  class: QueuedRunCoordinator\n  config:\n    max_concurrent_runs: 2\n"
+    )
+    port = free_port()
+    log = open(tmp_path / "dagster_dev.log", "w")
+    process = subprocess.Popen(
+        [DAGSTER, "dev", "-w", str(PROJECT_DIR / "workspace.yaml"), "-h", "127.0.0.1", "-p", str(port)],
+        cwd=PROJECT_DIR, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    server = Webserver(port)
+    try:
+        deadline, last_error = time.monotonic() + 180, None
+        while True:
+            assert process.poll() is None, (tmp_path / "dagster_dev.log").read_text()[-3000:]
+            try:
+                sensor = server.query(
+                    "query ($s: SensorSelector!) { sensorOrError(sensorSelector: $s) {"
+                    " __typename ... on Sensor { id sensorState { selectorId } } } }",
+                    s=SENSOR,
+                )["sensorOrError"]
+                if sensor["__typename"] == "Sensor":
+                    break
+            except (requests.ConnectionError, NotReady) as error:
+                last_error = error
+            assert time.monotonic() < deadline, f"dagster dev did not load the code location: {last_error}"
+            time.sleep(1)
+        # The backfill is the test's to run: the sensor would load the days itself.
+        stopped = server.query(
+            "mutation ($id: String!, $selector: String!) {"
+            " stopSensor(id: $id, jobSelectorId: $selector) {"
+            " ... on StopSensorMutationResult { instigationState { status } } } }",
+            id=sensor["id"], selector=sensor["sensorState"]["selectorId"],
+        )["stopSensor"]
+        assert stopped["instigationState"]["status"] == "STOPPED", stopped
+        yield server
+    finally:
+        with_group = os.getpgid(process.pid)
+        os.killpg(with_group, signal.SIGINT)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            pass
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(with_group, signal.SIGKILL)
+        process.wait(timeout=20)
+        log.close()
+
+
+@pytest.mark.slow
+def test_the_webserver_shows_row_counts_schemas_and_checks_of_a_backfill(dev_server, landing):
+    server = dev_server
+    shutil.copytree(SAMPLE_LANDING_DIR, landing, dirs_exist_ok=True)
+    days = sorted(p.name for p in landing.iterdir())
+    for day in days:  # as the sensor would: the landed days become partitions
+        server.query(
+            "mutation ($r: RepositorySelector!, $name: String!, $key: String!) {"
+            " addDynamicPartition(repositorySelector: $r, partitionsDefName: $name,"
+            " partitionKey: $key) { __typename } }",
+            r=REPOSITORY, name=sync_day_partitions.name, key=day,
+        )
+    launched = server.query(
+        "mutation ($p: LaunchBackfillParams!) { launchPartitionBackfill(backfillParams: $p) {"
+        " __typename ... on LaunchBackfillSuccess { backfillId }"
+        " ... on PythonError { message } } }",
+        p={"allPartitions": True, "assetSelection": [{"path": [a]} for a in ASSETS]},
+    )["launchPartitionBackfill"]
+    assert launched["__typename"] == "LaunchBackfillSuccess", launched
+
+    deadline = time.monotonic() + 600
+    while True:
+        backfill = server.query(
+            "query ($id: String!) { partitionBackfillOrError(backfillId: $id) {"
+            " ... on PartitionBackfill { status numPartitions runs { runId status } } } }",
+            id=launched["backfillId"],
+        )["partitionBackfillOrError"]
+        runs = backfill["runs"]
+        if backfill["status"] not in ("REQUESTED", "CANCELING", "FAILING") and all(
+            r["status"] in ("SUCCESS", "FAILURE", "CANCELED") for r in runs
+        ):
+            break
+        assert time.monotonic() < deadline, backfill
+        time.sleep(3)
+    assert backfill["numPartitions"] == len(days) == 3
+    assert backfill["status"] in ("COMPLETED", "COMPLETED_SUCCESS"), backfill
+    assert len(runs) == 3 and {r["status"] for r in runs} == {"SUCCESS"}
+
+    nodes = {
+        node["assetKey"]["path"][-1]: node
+        for node in server.query(ASSET_NODES, day=DAY)["assetNodes"]
+    }
+    assert set(nodes) == set(ASSETS)
+    for name, node in nodes.items():
+        assert node["description"] and len(node["opVersion"]) == 12, name
+        (materialization,) = node["assetMaterializations"]
+        assert materialization["partition"] == DAY
+        reported = {e["label"]: e.get("intValue", e.get("mdStr")) for e in materialization["metadataEntries"]}
+        assert isinstance(reported["dagster/row_count"], int), name
+        definition = {e["label"]: e for e in node["metadataEntries"]}
+        if name in TABLES:
+            assert definition["dagster/table_name"]["text"] == TABLES[name]
+            columns = definition["dagster/column_schema"]["schema"]["columns"]
+            assert columns and all(c["type"] and c["description"] for c in columns), name
+    errors = {e["label"]: e.get("intValue", e.get("mdStr"))
+              for e in nodes["role_errors"]["assetMaterializations"][0]["metadataEntries"]}
+    assert errors["dagster/row_count"] == 4 and errors["error_type/INVALID_VALUE"] == 1
+    assert errors["error_type/MALFORMED_JSON"] == 0
+    assert errors["sample_rows"].startswith("| error_type | role_id | error_message | source_file |")
+    raw = {e["label"]: e for e in nodes["raw_roles"]["metadataEntries"]}
+    assert "record" in {c["name"] for c in raw["dagster/column_schema"]["schema"]["columns"]}
+    assert raw["dagster/uri"]["text"].endswith("/raw_roles")
+    mapping = {e["label"]: e for e in nodes["agent_role_mapping"]["metadataEntries"]}
+    assert mapping["dagster/column_schema"]["schema"]["constraints"]["other"] == [
+        "PRIMARY KEY (agent_id, role_id)"
+    ]
+
+    checked = {}
+    for name, node in nodes.items():
+        for check in node["assetChecksOrError"]["checks"]:
+            assert check["description"], check["name"]
+            (execution,) = server.query(
+                "query ($key: AssetKeyInput!, $check: String!, $day: String) {"
+                " assetCheckExecutions(assetKey: $key, checkName: $check, partition: $day,"
+                " limit: 1) { status partition evaluation { success } } }",
+                key={"path": [name]}, check=check["name"], day=DAY,
+            )["assetCheckExecutions"]
+            checked[check["name"]] = (execution["partition"], execution["status"])
+    assert len(checked) == 9
+    assert set(checked.values()) == {(DAY, "SUCCEEDED")}, checked
