@@ -7,6 +7,7 @@ import time
 import uuid
 from pathlib import Path
 
+import dagster as dg
 import psycopg2
 
 import pytest

@@ -8,7 +8,7 @@ CREATE TABLE sync_days (
 );
 
 -- Staging: one list partition per sync day, swapped whole when a day is re-run.
--- No constraints here on purpose: the asset checks report bad keys with samples.
+-- Their keys are enforced from step 003 on (a unique index per attached partition).
 CREATE TABLE stg_roles (
     role_id      BIGINT,
     name         TEXT,
