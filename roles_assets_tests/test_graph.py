@@ -50,8 +50,9 @@ def test_sample_days_end_to_end(graph, landing):
 
     mapping = graph.mapping()
     assert len(mapping) == 13
-    # Left the role on day 2, back on day 3: a re-assignment at day 3's sync time.
-    assert mapping[(67000100007, 67000000004)] == ("assigned", D(2026, 11, 24), None)
+    # Not listed by role 4 on day 2, whose list is damaged that day (an "n/a" entry), and listed
+    # again on day 3: the damaged list removed nothing, so the pair has held the role since day 1.
+    assert mapping[(67000100007, 67000000004)] == ("assigned", D(2026, 11, 22), None)
     # Day 2 rejected this agent's file, and day 3 is incomplete: never removed.
     assert mapping[(67000100011, BIG)] == ("assigned", D(2026, 11, 22), None)
     assert mapping[(67000100012, 67000000004)] == ("assigned", D(2026, 11, 22), None)
