@@ -39,7 +39,7 @@ def test_sample_days_end_to_end(graph, landing):
     assert materialized(results[2], "agent_role_mapping")["assigned"] == 13
     for result in results:
         checks = result.get_asset_check_evaluations()
-        assert len(checks) == 9 and all(c.passed for c in checks)
+        assert len(checks) == 12 and all(c.passed for c in checks)
 
     roles = {r[0]: r for r in graph.query("SELECT * FROM roles")}
     assert len(roles) == 7
@@ -56,6 +56,17 @@ def test_sample_days_end_to_end(graph, landing):
     # Day 2 rejected this agent's file, and day 3 is incomplete: never removed.
     assert mapping[(67000100011, BIG)] == ("assigned", D(2026, 11, 22), None)
     assert mapping[(67000100012, 67000000004)] == ("assigned", D(2026, 11, 22), None)
+
+    # Nothing was removed: one open interval per assigned pair. Role 3 has a version per name.
+    history = materialized(results[2], "agent_role_history")
+    assert (history["row_count"], history["open_intervals"]) == (13, 13)
+    assert graph.query(
+        "SELECT assigned_day, removed_day FROM agent_role_history"
+        " WHERE agent_id = 67000100007 AND role_id = 67000000004"
+    ) == [("2026-11-22", None)]
+    assert graph.query(
+        "SELECT name, from_day, to_day FROM role_history WHERE role_id = 67000000003 ORDER BY valid_from"
+    ) == [("Supervisor", "2026-11-22", "2026-11-23"), ("Team Supervisor", "2026-11-23", None)]
 
     errors = graph.query(
         "SELECT sync_day, error_type, role_id, raw_record, source_file FROM role_pipeline_errors"
