@@ -185,6 +185,11 @@ def test_days_in_any_order_give_the_same_tables(make_graph, landing):
         (40, 3): ("assigned", SYNCED["day10"], None),
     }
     assert [r[:2] for r in expected["roles"]] == [(1, "a10"), (2, "b9"), (3, "c"), (9, "team"), (BIG, "big")]
+    # Removed on day2 and back on day9: two intervals.
+    assert [row for row in expected["agent_role_history"] if row[:2] == (11, 1)] == [
+        (11, 1, "day1", SYNCED["day1"], "day2", SYNCED["day2"]),
+        (11, 1, "day9", SYNCED["day9"], None, None),
+    ]
 
     for order in [days[::-1], ["day9", "day1", "day10", "day2"]]:
         other = make_graph()
