@@ -182,6 +182,34 @@ def agent_role_mapping_status_consistent(postgres: PostgresResource):
     return query_check(postgres, "inconsistent_mapping_status.sql", "inconsistent_rows")
 
 
+@dg.asset_check(asset="agent_role_history", partitions_def=sync_day_partitions, metadata=VERSION)
+def agent_role_history_intervals_disjoint(postgres: PostgresResource):
+    """The intervals of one pair never overlap, and each ends on a day after it starts."""
+    return query_check(postgres, "overlapping_intervals.sql", "bad_intervals")
+
+
+@dg.asset_check(
+    asset="agent_role_history",
+    partitions_def=sync_day_partitions,
+    additional_deps=["agent_role_mapping"],
+    metadata=VERSION,
+)
+def agent_role_history_matches_mapping(postgres: PostgresResource):
+    """Each pair's latest interval is its mapping row: open while assigned, closed at its removal."""
+    return query_check(postgres, "history_disagrees_with_mapping.sql", "disagreeing_pairs")
+
+
+@dg.asset_check(
+    asset="role_history",
+    partitions_def=sync_day_partitions,
+    additional_deps=["roles"],
+    metadata=VERSION,
+)
+def role_history_current_matches_roles(postgres: PostgresResource):
+    """Each role has one current version, equal to its row in roles."""
+    return query_check(postgres, "role_history_disagrees_with_roles.sql", "disagreeing_roles")
+
+
 ALL_CHECKS = [
     stg_roles_keys_valid,
     stg_roles_snapshot_not_empty,
@@ -191,4 +219,7 @@ ALL_CHECKS = [
     roles_keys_unique,
     agent_role_mapping_keys_unique,
     agent_role_mapping_status_consistent,
+    agent_role_history_intervals_disjoint,
+    agent_role_history_matches_mapping,
+    role_history_current_matches_roles,
 ]

@@ -114,6 +114,31 @@ TABLES: dict[str, Table] = {
             ),
             primary_key=("agent_id", "role_id"),
         ),
+        Table(
+            "agent_role_history",
+            (
+                _col("agent_id", "BIGINT", "Freshdesk's agent id.", nullable=False),
+                _col("role_id", "BIGINT", "Freshdesk's role id.", nullable=False),
+                _col("assigned_day", "TEXT", "The sync day that opened the interval.", False),
+                _col("assigned_at", "TIMESTAMP", "That day's sync time.", nullable=False),
+                _col("removed_day", "TEXT", "The sync day that closed it; NULL while held."),
+                _col("removed_at", "TIMESTAMP", "That day's sync time; NULL while held."),
+            ),
+            primary_key=("agent_id", "role_id", "assigned_day"),
+        ),
+        Table(
+            "role_history",
+            (
+                _col("role_id", "BIGINT", "Freshdesk's role id.", nullable=False),
+                _col("name", "TEXT", "The role's name in this version.", nullable=False),
+                *_ROLE_VALUES[1:],
+                _col("from_day", "TEXT", "The sync day that brought this version.", False),
+                _col("valid_from", "TIMESTAMP", "That day's sync time.", nullable=False),
+                _col("to_day", "TEXT", "The sync day that changed it; NULL while current."),
+                _col("valid_to", "TIMESTAMP", "That day's sync time; NULL while current."),
+            ),
+            primary_key=("role_id", "from_day"),
+        ),
     ]
 }
 

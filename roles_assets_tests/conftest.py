@@ -118,6 +118,8 @@ class Graph:
             "agent_role_mapping": self.query(
                 "SELECT * FROM agent_role_mapping ORDER BY agent_id, role_id"
             ),
+            "agent_role_history": self.query("SELECT * FROM agent_role_history h ORDER BY h"),
+            "role_history": self.query("SELECT * FROM role_history h ORDER BY h"),
         }
 
     def mapping(self) -> dict[tuple[int, int], tuple]:

@@ -1,6 +1,6 @@
 """Property test: any sequence of staged days, applied in any order, with re-runs, corrected
-re-runs and refusals, leaves the final tables exactly as a small independent model of the rules
-says.
+re-runs and refusals, leaves the final tables and their histories exactly as a small independent
+model of the rules says.
 
 The model replays the applied days one by one in natural order, which is the contract's
 definition, and predicts which loads the mass-removal guard refuses. Days are staged straight
@@ -46,7 +46,7 @@ DAMAGE = [
 
 @dataclass(frozen=True)
 class Day:
-    roles: dict[int, str]
+    roles: dict[int, tuple[str, str | None]]  # name, description
     pairs: frozenset[tuple[int, int]]
     complete: bool
     rejected_roles: frozenset[int]  # a rejected record: MISSING_NAME, or DUPLICATE_ROLE if valid
@@ -71,7 +71,9 @@ class Day:
 @st.composite
 def days_strategy(draw) -> Day:
     # At least one role: a day without one never reaches the apply (a blocking check stops it).
-    roles = draw(st.dictionaries(st.sampled_from(ROLE_IDS), st.sampled_from(["a", "b", "c"]), min_size=1))
+    # A NULL description among the attributes: a version opens only on a real difference.
+    attributes = st.tuples(st.sampled_from(["a", "b", "c"]), st.sampled_from([None, "d"]))
+    roles = draw(st.dictionaries(st.sampled_from(ROLE_IDS), attributes, min_size=1))
     candidates = [(a, r) for a in AGENT_IDS for r in sorted(roles)]
     noise = []
     for error_type, field, names_role, names_agent in draw(st.lists(st.sampled_from(NOISE), max_size=3)):
@@ -112,14 +114,22 @@ def histories(draw) -> list[tuple[str, Day, bool]]:
 
 
 def model(days: dict[str, Day]):
-    """The rules, applied one day at a time in natural order."""
-    roles, mapping = {}, {}
+    """The rules, applied one day at a time in natural order: roles, the mapping, and their
+    histories (per pair its intervals, per role its versions, each as [opened by day and time,
+    closed by day and time])."""
+    roles, mapping, intervals, versions = {}, {}, {}, {}
     for name in sorted(days, key=day_order):
         day = days[name]
+        for role, attributes in day.roles.items():
+            if roles.get(role) != attributes:
+                if role in roles:
+                    versions[role][-1][-2:] = [name, day.synced_at]
+                versions.setdefault(role, []).append([*attributes, name, day.synced_at, None, None])
         roles.update(day.roles)
         for pair in day.pairs:
             if pair not in mapping or mapping[pair][0] == "removed":
                 mapping[pair] = ("assigned", day.synced_at, None)
+                intervals.setdefault(pair, []).append([name, day.synced_at, None, None])
         if not day.complete:
             continue
         protected_roles = day.rejected_roles | set(day.damaged_roles)
@@ -131,7 +141,22 @@ def model(days: dict[str, Day]):
                 and agent not in day.rejected_agents
             ):
                 mapping[(agent, role)] = ("removed", assigned_at, day.synced_at)
-    return roles, mapping
+                intervals[(agent, role)][-1][-2:] = [name, day.synced_at]
+    return roles, mapping, as_tuples(intervals), as_tuples(versions)
+
+
+def as_tuples(history: dict[object, list[list]]) -> dict[object, list[tuple]]:
+    return {key: [tuple(row) for row in rows] for key, rows in history.items()}
+
+
+def holders_at(days: dict[str, Day], ts: dt.datetime) -> set[tuple[int, int]]:
+    """Who held which role once every day up to the last one (in natural order) synced at or
+    before ts was applied."""
+    synced = [name for name, day in days.items() if day.synced_at <= ts]
+    if not synced:
+        return set()
+    last = day_order(max(synced, key=day_order))
+    return assigned({name: day for name, day in days.items() if day_order(name) <= last})
 
 
 def assigned(days: dict[str, Day]) -> set[tuple[int, int]]:
@@ -149,7 +174,10 @@ def stage(postgres: PostgresResource, name: str, day: Day) -> None:
     """Replaces the day's staging partitions the way the staging IO manager does, keeping the
     applied partition aside when the day was applied before."""
     rows = {
-        "stg_roles": ("role_id, name, sync_day", [(r, n, name) for r, n in day.roles.items()]),
+        "stg_roles": (
+            "role_id, name, description, sync_day",
+            [(r, n, description, name) for r, (n, description) in day.roles.items()],
+        ),
         "stg_agent_roles": (
             "agent_id, role_id, status, sync_day", [(a, r, "assigned", name) for a, r in day.pairs]
         ),
@@ -194,14 +222,47 @@ def test_any_load_order_matches_the_model(pg_admin_url, loads):
         assert final_tables(postgres) == (
             *model(applied), {name: day.synced_at for name, day in applied.items()}
         ), f"after loading {name}"
+        times = {day.synced_at for day in applied.values()}
+        assert holders(postgres, times) == {ts: holders_at(applied, ts) for ts in times}, (
+            f"role_holders_at after loading {name}"
+        )
 
 
-def final_tables(postgres: PostgresResource) -> tuple[dict, dict, dict]:
-    """roles (id -> name), the mapping (pair -> state) and the applied days' sync times."""
+def final_tables(postgres: PostgresResource) -> tuple[dict, ...]:
+    """roles (id -> attributes), the mapping (pair -> state), the intervals (pair -> list in the
+    days' natural order), the versions (role -> the same) and the applied days' sync times."""
     with postgres.transaction() as cur:
-        cur.execute("SELECT role_id, name FROM roles")
-        roles = dict(cur.fetchall())
+        cur.execute("SELECT role_id, name, description FROM roles")
+        roles = {role: tuple(rest) for role, *rest in cur.fetchall()}
         cur.execute("SELECT agent_id, role_id, status, assigned_at, removed_at FROM agent_role_mapping")
         mapping = {(a, r): tuple(rest) for a, r, *rest in cur.fetchall()}
+        cur.execute(
+            "SELECT agent_id, role_id, assigned_day, assigned_at, removed_day, removed_at"
+            " FROM agent_role_history"
+        )
+        intervals = grouped((((a, r), tuple(rest)) for a, r, *rest in cur.fetchall()), opened_by=0)
+        cur.execute(
+            "SELECT role_id, name, description, from_day, valid_from, to_day, valid_to"
+            " FROM role_history"
+        )
+        versions = grouped(((role, tuple(rest)) for role, *rest in cur.fetchall()), opened_by=2)
         cur.execute("SELECT sync_day, synced_at FROM sync_days WHERE applied")
-        return roles, mapping, dict(cur.fetchall())
+        return roles, mapping, intervals, versions, dict(cur.fetchall())
+
+
+def grouped(rows, opened_by: int) -> dict[object, list[tuple]]:
+    """History rows per key, in the natural order of the day that opened each."""
+    history: dict[object, list[tuple]] = {}
+    for key, row in rows:
+        history.setdefault(key, []).append(row)
+    return {key: sorted(rows, key=lambda row: day_order(row[opened_by])) for key, rows in history.items()}
+
+
+def holders(postgres: PostgresResource, times: set[dt.datetime]) -> dict[dt.datetime, set]:
+    """role_holders_at(ts) for each of the times."""
+    held = {}
+    with postgres.transaction() as cur:
+        for ts in times:
+            cur.execute("SELECT agent_id, role_id FROM role_holders_at(%s)", (ts,))
+            held[ts] = set(cur.fetchall())
+    return held

@@ -16,8 +16,9 @@ def test_definitions_load():
     graph = defs.resolve_asset_graph()
     assert {key.path[-1] for key in graph.get_all_asset_keys()} == {
         "landed_day", "raw_roles", "stg_roles", "stg_agent_roles", "role_errors", "roles", "agent_role_mapping",
+        "role_history", "agent_role_history",
     }
-    assert len(list(graph.asset_check_keys)) == 9
+    assert len(list(graph.asset_check_keys)) == 12
     assert defs.resolve_sensor_def("landing_sensor") is not None
     assert graph.get(dg.AssetKey("raw_roles")).parent_keys == {dg.AssetKey("landed_day")}
     # Without FRESHDESK_* variables the daily pull could only fail, so it is off.

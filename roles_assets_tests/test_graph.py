@@ -48,7 +48,7 @@ def test_sample_days_end_to_end(graph, landing):
     assert materialized(results[2], "agent_role_mapping")["dagster/row_count"] == 13
     for result in results:
         checks = result.get_asset_check_evaluations()
-        assert len(checks) == 9 and all(c.passed for c in checks)
+        assert len(checks) == 12 and all(c.passed for c in checks)
 
     roles = {r[0]: r for r in graph.query("SELECT * FROM roles")}
     assert len(roles) == 7
@@ -66,6 +66,18 @@ def test_sample_days_end_to_end(graph, landing):
     # Day 2 rejected this agent's file, and day 3 is incomplete: never removed.
     assert mapping[(67000100011, BIG)] == ("assigned", D(2026, 11, 22), None)
     assert mapping[(67000100012, 67000000004)] == ("assigned", D(2026, 11, 22), None)
+
+    # One open interval per assigned pair, and a closed one for the pair that left on day 2.
+    # Role 3 has a version per name.
+    history = materialized(results[2], "agent_role_history")
+    assert (history["dagster/row_count"], history["open_intervals"]) == (14, 13)
+    assert graph.query(
+        "SELECT assigned_day, removed_day FROM agent_role_history"
+        " WHERE agent_id = 67000100007 AND role_id = 67000000004 ORDER BY assigned_day"
+    ) == [("2026-11-22", "2026-11-23"), ("2026-11-24", None)]
+    assert graph.query(
+        "SELECT name, from_day, to_day FROM role_history WHERE role_id = 67000000003 ORDER BY valid_from"
+    ) == [("Supervisor", "2026-11-22", "2026-11-23"), ("Team Supervisor", "2026-11-23", None)]
 
     errors = graph.query(
         "SELECT sync_day, error_type, role_id, raw_record, source_file FROM role_pipeline_errors"
@@ -184,6 +196,11 @@ def test_days_in_any_order_give_the_same_tables(make_graph, landing):
         (40, 3): ("assigned", SYNCED["day10"], None),
     }
     assert [r[:2] for r in expected["roles"]] == [(1, "a10"), (2, "b9"), (3, "c"), (9, "team"), (BIG, "big")]
+    # Removed on day2 and back on day9: two intervals.
+    assert [row for row in expected["agent_role_history"] if row[:2] == (11, 1)] == [
+        (11, 1, "day1", SYNCED["day1"], "day2", SYNCED["day2"]),
+        (11, 1, "day9", SYNCED["day9"], None, None),
+    ]
 
     for order in [days[::-1], ["day9", "day1", "day10", "day2"]]:
         other = make_graph()

@@ -24,10 +24,11 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 REPOSITORY = {"repositoryName": "__repository__", "repositoryLocationName": "roles_assets"}
 SENSOR = {**REPOSITORY, "sensorName": "landing_sensor"}
 ASSETS = ["landed_day", "raw_roles", "stg_roles", "stg_agent_roles", "role_errors", "roles",
-          "agent_role_mapping"]
+          "agent_role_mapping", "agent_role_history", "role_history"]
 TABLES = {"stg_roles": "stg_roles", "stg_agent_roles": "stg_agent_roles",
           "role_errors": "role_pipeline_errors", "roles": "roles",
-          "agent_role_mapping": "agent_role_mapping"}
+          "agent_role_mapping": "agent_role_mapping", "agent_role_history": "agent_role_history",
+          "role_history": "role_history"}
 DAY = "2026-11-23"
 
 ASSET_NODES = """
@@ -211,5 +212,5 @@ def test_the_webserver_shows_row_counts_schemas_and_checks_of_a_backfill(dev_ser
                 key={"path": [name]}, check=check["name"], day=DAY,
             )["assetCheckExecutions"]
             checked[check["name"]] = (execution["partition"], execution["status"])
-    assert len(checked) == 9
+    assert len(checked) == 12
     assert set(checked.values()) == {(DAY, "SUCCEEDED")}, checked

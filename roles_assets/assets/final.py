@@ -1,6 +1,7 @@
-"""roles, agent_role_mapping: a staged day folded into the final tables by the SQL in sql/.
+"""roles, agent_role_mapping and their histories: a staged day folded into the final tables by
+the SQL in sql/.
 
-Both tables change in one transaction per day, under one advisory lock, so concurrent runs
+All four tables change in one transaction per day, under one advisory lock, so concurrent runs
 (a parallel backfill, a sensor run racing a manual one) apply one day at a time, and a run that
 dies or is refused leaves them exactly as they were. A replay of the applied days reads each
 day's staging as it was applied (``applied_staging``), never a newer one not applied yet.
@@ -77,6 +78,7 @@ class AppliedDay:
     rows_written: dict[str, int]  # per table; incremental applies only
     role_count: int
     mapping_by_status: dict[str, int]
+    history_counts: dict[str, dict[str, int]]  # per history table: all rows, and the open ones
     replayed_applied_staging: list[str]  # days whose newer, unapplied staging the replay skipped
 
 
@@ -125,7 +127,19 @@ def apply_day(
         (role_count,) = cur.fetchone()
         cur.execute("SELECT status, count(*) FROM agent_role_mapping GROUP BY status")
         by_status = dict(cur.fetchall())
-    return AppliedDay(incremental, removals, rows_written, role_count, by_status, replayed)
+        cur.execute(
+            "SELECT count(*), count(*) FILTER (WHERE removed_day IS NULL) FROM agent_role_history"
+        )
+        intervals, open_intervals = cur.fetchone()
+        cur.execute("SELECT count(*), count(*) FILTER (WHERE to_day IS NULL) FROM role_history")
+        versions, current_versions = cur.fetchone()
+    history = {
+        "agent_role_history": {"dagster/row_count": intervals, "open_intervals": open_intervals},
+        "role_history": {"dagster/row_count": versions, "current_versions": current_versions},
+    }
+    return AppliedDay(
+        incremental, removals, rows_written, role_count, by_status, history, replayed
+    )
 
 
 def _apply(
@@ -136,20 +150,43 @@ def _apply(
         run_sql(cur, "apply_day_roles.sql", params)
         run_sql(cur, "upsert_roles.sql")
         roles_written = cur.rowcount
+        versions_written = _rowcounts(
+            cur, params, "apply_day_close_role_versions.sql", "apply_day_open_role_versions.sql"
+        )
         run_sql(cur, "apply_day_reassignments.sql", params)
         assigned = cur.rowcount
         run_sql(cur, "apply_day_assignments.sql", params)
         assigned += cur.rowcount
         run_sql(cur, "apply_day_removals.sql", params)
         removed = cur.rowcount
-        return removed, {"roles": roles_written, "agent_role_mapping": assigned + removed}
+        intervals_written = _rowcounts(
+            cur, params, "apply_day_open_intervals.sql", "apply_day_close_intervals.sql"
+        )
+        return removed, {
+            "roles": roles_written,
+            "role_history": versions_written,
+            "agent_role_mapping": assigned + removed,
+            "agent_role_history": intervals_written,
+        }
     run_sql(cur, "snapshot_assigned_pairs.sql")
     run_sql(cur, "rebuild_roles.sql")
     run_sql(cur, "upsert_roles.sql")
+    run_sql(cur, "rebuild_role_history.sql")
     run_sql(cur, "rebuild_agent_role_mapping.sql")
+    run_sql(cur, "rebuild_agent_role_history.sql")
+    run_sql(cur, "clear_pending_replays.sql")
     run_sql(cur, "count_removed_since_snapshot.sql")
     (removed,) = cur.fetchone()
     return removed, {}
+
+
+def _rowcounts(cur: psycopg2.extensions.cursor, params: dict, *files: str) -> int:
+    """Runs the files in order; returns the rows their last statements wrote."""
+    written = 0
+    for name in files:
+        run_sql(cur, name, params)
+        written += cur.rowcount
+    return written
 
 
 # The guard runs inside the apply (it needs the day's effect before committing it); recording it
@@ -188,6 +225,29 @@ REMOVALS_CHECK = dg.AssetCheckSpec(
             description="Who holds which role: assigned or removed, with when.",
             kinds={"postgres"},
             metadata=table_metadata("agent_role_mapping"),
+            code_version=CODE_VERSION,
+        ),
+        dg.AssetSpec(
+            "role_history",
+            deps=["stg_roles"],
+            description=(
+                "Every version of every role's attributes, valid from the sync day that "
+                "brought it until the day that changed it (open for the current version)."
+            ),
+            kinds={"postgres"},
+            metadata=table_metadata("role_history"),
+            code_version=CODE_VERSION,
+        ),
+        dg.AssetSpec(
+            "agent_role_history",
+            deps=["stg_roles", "stg_agent_roles", "role_errors"],
+            description=(
+                "Every interval in which an agent held a role: assigned on one sync day, "
+                "removed on a later one (open while held). role_holders_at(ts) answers who "
+                "held which role at a time."
+            ),
+            kinds={"postgres"},
+            metadata=table_metadata("agent_role_history"),
             code_version=CODE_VERSION,
         ),
     ],
@@ -247,6 +307,10 @@ def final_tables(
             **written.get("agent_role_mapping", {}),
         },
     )
+    for table, counts in applied.history_counts.items():
+        yield dg.MaterializeResult(
+            asset_key=table, metadata={**common, **counts, **written.get(table, {})}
+        )
 
 
 def _removals_check(

@@ -56,26 +56,35 @@ CROSS JOIN LATERAL (
       AND NOT EXISTS (SELECT 1 FROM replay_protected_agents b WHERE b.n = e.n AND b.agent_id = a.agent_id)
 ) removal;
 
-CREATE TEMP TABLE expected_mapping ON COMMIT DROP AS
+-- Each assignment interval of each pair: a run of assertions that no removal interrupts, from
+-- its first assertion to the removal that ends its last run (NULL while it lasts).
+-- rebuild_agent_role_history.sql writes them all; the mapping keeps each pair's latest.
+CREATE TEMP TABLE replay_intervals ON COMMIT DROP AS
 WITH runs AS (
     SELECT r.*,
            lag(r.n) OVER w IS NULL OR lag(r.removal_n) OVER w IS NOT NULL AS starts_assignment
     FROM replay_runs r
     WINDOW w AS (PARTITION BY r.agent_id, r.role_id ORDER BY r.n)
-), pairs AS (
-    SELECT agent_id, role_id,
-           max(n) FILTER (WHERE starts_assignment) AS assigned_n,
-           max(removal_n) FILTER (WHERE next_n IS NULL) AS removed_n
+), numbered AS (
+    SELECT runs.*,
+           count(*) FILTER (WHERE starts_assignment)
+               OVER (PARTITION BY agent_id, role_id ORDER BY n) AS interval_no
     FROM runs
-    GROUP BY agent_id, role_id
 )
-SELECT p.agent_id, p.role_id,
-       CASE WHEN p.removed_n IS NULL THEN 'assigned' ELSE 'removed' END AS status,
+SELECT agent_id, role_id, min(n) AS assigned_n, max(removal_n) AS removed_n,
+       interval_no = max(interval_no) OVER (PARTITION BY agent_id, role_id) AS is_latest
+FROM numbered
+GROUP BY agent_id, role_id, interval_no;
+
+CREATE TEMP TABLE expected_mapping ON COMMIT DROP AS
+SELECT i.agent_id, i.role_id,
+       CASE WHEN i.removed_n IS NULL THEN 'assigned' ELSE 'removed' END AS status,
        assigned.synced_at AS assigned_at,
        removed.synced_at AS removed_at
-FROM pairs p
-JOIN replay_days assigned ON assigned.n = p.assigned_n
-LEFT JOIN replay_days removed ON removed.n = p.removed_n;
+FROM replay_intervals i
+JOIN replay_days assigned ON assigned.n = i.assigned_n
+LEFT JOIN replay_days removed ON removed.n = i.removed_n
+WHERE i.is_latest;
 
 DELETE FROM agent_role_mapping m
 WHERE NOT EXISTS (

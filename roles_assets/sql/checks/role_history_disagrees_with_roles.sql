@@ -1,0 +1,17 @@
+-- Roles without exactly one current version in role_history equal to their row in roles, and
+-- current versions of roles that are not in roles.
+WITH current_versions AS (
+    SELECT * FROM role_history WHERE to_day IS NULL
+), bad AS (
+    SELECT coalesce(r.role_id, c.role_id) AS role_id
+    FROM roles r
+    FULL JOIN current_versions c ON c.role_id = r.role_id
+    WHERE (r.role_id, r.name, r.description, r.is_default, r.agent_type, r.created_at, r.updated_at)
+          IS DISTINCT FROM
+          (c.role_id, c.name, c.description, c.is_default, c.agent_type, c.created_at, c.updated_at)
+    UNION
+    SELECT role_id FROM current_versions GROUP BY role_id HAVING count(*) > 1
+)
+SELECT (SELECT count(*) FROM bad),
+       (SELECT coalesce(jsonb_agg(role_id), '[]')
+        FROM (SELECT * FROM bad ORDER BY role_id LIMIT 5) sample);

@@ -1,0 +1,2 @@
+-- A replay has just written every table from all applied days: no earlier request is pending.
+DELETE FROM pending_replays;
