@@ -17,7 +17,9 @@ def _copy(cur, table: str, day: str, columns: list[str], rows) -> None:
     partition = sql.Identifier(partition_table(table, day))
     cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(partition))
     cur.execute(
-        sql.SQL("CREATE TABLE {} (LIKE {} INCLUDING DEFAULTS)").format(partition, sql.Identifier(table))
+        sql.SQL("CREATE TABLE {} (LIKE {} INCLUDING DEFAULTS)").format(
+            partition, sql.Identifier(table)
+        )
     )
     buffer = io.StringIO()
     for row in rows:
@@ -52,15 +54,39 @@ def load_day(postgres: PostgresResource, day_dir: Path) -> None:
         pairs.update((int(agent), role_id) for agent in record.get("agent_ids") or [])
     with postgres.transaction() as cur:
         _copy(
-            cur, "stg_roles", day,
-            ["role_id", "name", "description", "is_default", "agent_type", "created_at", "updated_at", "sync_day"],
+            cur,
+            "stg_roles",
+            day,
+            [
+                "role_id",
+                "name",
+                "description",
+                "is_default",
+                "agent_type",
+                "created_at",
+                "updated_at",
+                "sync_day",
+            ],
             (
-                (r, rec["name"].replace("\t", " "), rec.get("description"), rec.get("default"),
-                 rec.get("agent_type"), rec.get("created_at"), rec.get("updated_at"), day)
+                (
+                    r,
+                    rec["name"].replace("\t", " "),
+                    rec.get("description"),
+                    rec.get("default"),
+                    rec.get("agent_type"),
+                    rec.get("created_at"),
+                    rec.get("updated_at"),
+                    day,
+                )
                 for r, rec in roles.items()
             ),
         )
-        _copy(cur, "stg_agent_roles", day, ["agent_id", "role_id", "status", "sync_day"],
-              ((a, r, "assigned", day) for a, r in pairs))
+        _copy(
+            cur,
+            "stg_agent_roles",
+            day,
+            ["agent_id", "role_id", "status", "sync_day"],
+            ((a, r, "assigned", day) for a, r in pairs),
+        )
         _copy(cur, "role_pipeline_errors", day, ["sync_day", "error_type", "error_message"], [])
     apply_day(postgres, day, sync_time(day_dir), allow_mass_removal=True)

@@ -15,9 +15,13 @@ def load_day(database_url: str, day_dir: Path, pipelines_dir: Path) -> None:
     @dlt.resource(name="roles", primary_key="role_id", write_disposition="merge")
     def roles():
         for record in _records(day_dir):
-            yield {k: v for k, v in record.items() if k != "agent_ids"} | {"role_id": int(record["id"])}
+            yield {k: v for k, v in record.items() if k != "agent_ids"} | {
+                "role_id": int(record["id"])
+            }
 
-    @dlt.resource(name="agent_role_mapping", primary_key=("agent_id", "role_id"), write_disposition="merge")
+    @dlt.resource(
+        name="agent_role_mapping", primary_key=("agent_id", "role_id"), write_disposition="merge"
+    )
     def assignments():
         for record in _records(day_dir):
             for agent in record.get("agent_ids") or []:

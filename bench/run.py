@@ -67,7 +67,9 @@ class PeakMemory:
 def timed(args: list[str], env: dict) -> tuple[float, float]:
     """Runs a command; returns (seconds, peak MiB of its process tree)."""
     start = time.perf_counter()
-    process = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     memory = PeakMemory(process.pid)
     _, stderr = process.communicate()
     seconds, peak = time.perf_counter() - start, memory.stop()
@@ -125,7 +127,18 @@ class Bench:
         import dagster as dg
 
         seconds, peak = timed(
-            [DAGSTER, "asset", "materialize", "-m", "roles_assets", "--select", "*", "--partition", day], env
+            [
+                DAGSTER,
+                "asset",
+                "materialize",
+                "-m",
+                "roles_assets",
+                "--select",
+                "*",
+                "--partition",
+                day,
+            ],
+            env,
         )
         with dg.DagsterInstance.from_config(env["DAGSTER_HOME"]) as instance:
             (run,) = instance.get_runs(limit=1)
@@ -140,7 +153,11 @@ class Bench:
                     stages[event.step_key] = record.timestamp - starts[event.step_key]
             raw = instance.get_latest_materialization_event(dg.AssetKey("raw_roles"))
             spark_start = raw.asset_materialization.metadata["spark_session_seconds"].value
-        checks = sum(v for k, v in stages.items() if k not in ("landed_day", "raw_roles", "staging_tables", "final_tables"))
+        checks = sum(
+            v
+            for k, v in stages.items()
+            if k not in ("landed_day", "raw_roles", "staging_tables", "final_tables")
+        )
         return {
             "total": seconds,
             "peak_mib": peak,
@@ -172,8 +189,12 @@ class Bench:
 
 
 STAGES = [
-    "spark_session_start", "read_parse_raw_write", "validate_dedup_stage_write", "final_apply",
-    "asset_checks", "dagster_cli_overhead",
+    "spark_session_start",
+    "read_parse_raw_write",
+    "validate_dedup_stage_write",
+    "final_apply",
+    "asset_checks",
+    "dagster_cli_overhead",
 ]
 
 
@@ -188,7 +209,9 @@ def main() -> int:
     parser.add_argument("--history-days", type=int, default=30)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--ten-x", action="store_true", help="also load 10x the large day once")
-    parser.add_argument("--out", type=Path, default=PROJECT_DIR / ".local" / "bench" / "results.json")
+    parser.add_argument(
+        "--out", type=Path, default=PROJECT_DIR / ".local" / "bench" / "results.json"
+    )
     args = parser.parse_args()
     os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")  # no usage reports from dlt
 
@@ -233,7 +256,9 @@ def run_all(bench: Bench, args) -> dict:
     large = bench.work / "large"
     (day,) = generate.generate(large, args.roles, 1)
     graph_runs = [
-        bench.graph_day(bench.env(large, bench.fresh_database(), bench.work / f"home_large_{i}"), day)
+        bench.graph_day(
+            bench.env(large, bench.fresh_database(), bench.work / f"home_large_{i}"), day
+        )
         for i in range(r)
     ]
     out["large_day"] = {
@@ -256,7 +281,9 @@ def run_all(bench: Bench, args) -> dict:
 
     sample = PROJECT_DIR / "data" / "landing"
     sample_env = bench.env(sample, bench.fresh_database(), bench.work / "home_sample")
-    out["sample_day_cli"] = statistics.median(bench.graph_day(sample_env, SAMPLE_DAY)["total"] for _ in range(r))
+    out["sample_day_cli"] = statistics.median(
+        bench.graph_day(sample_env, SAMPLE_DAY)["total"] for _ in range(r)
+    )
     out["sample_day_dlt"] = statistics.median(bench.dlt_day(sample / SAMPLE_DAY) for _ in range(r))
     out["connect"] = run_on_spark_connect(bench, args, large, day)
 
@@ -264,7 +291,9 @@ def run_all(bench: Bench, args) -> dict:
         big = bench.work / "ten_x"
         (big_day,) = generate.generate(big, args.roles * 10, 1)
         try:
-            out["ten_x_day"] = bench.graph_day(bench.env(big, bench.fresh_database(), bench.work / "home_10x"), big_day)
+            out["ten_x_day"] = bench.graph_day(
+                bench.env(big, bench.fresh_database(), bench.work / "home_10x"), big_day
+            )
         except RuntimeError as error:  # a failure at 10x is a finding to report, not a crash
             out["ten_x_day"] = {"error": str(error)[-2000:]}
     return out
@@ -288,8 +317,13 @@ def run_on_spark_connect(bench: Bench, args, large: Path, large_day: str) -> dic
 
     try:
         bench.graph_day(on_server(sample, "warm_up"), SAMPLE_DAY)  # the server's first jobs compile
-        sample_runs = [bench.graph_day(on_server(sample, f"sample_{i}"), SAMPLE_DAY) for i in range(args.repeats)]
-        large_runs = [bench.graph_day(on_server(large, f"large_{i}"), large_day) for i in range(args.repeats)]
+        sample_runs = [
+            bench.graph_day(on_server(sample, f"sample_{i}"), SAMPLE_DAY)
+            for i in range(args.repeats)
+        ]
+        large_runs = [
+            bench.graph_day(on_server(large, f"large_{i}"), large_day) for i in range(args.repeats)
+        ]
     finally:
         server.stop()
     return {"sample_day": median_of(sample_runs), "large_day": median_of(large_runs)}
@@ -301,9 +335,16 @@ def print_report(results: dict) -> None:
     graph = large["graph"]
     rows = [
         ("bare Spark session start + stop", spark, ""),
-        ("  the same without the class archive", results["spark_start_stop_without_class_archive"], ""),
-        (f"large day, graph ({large['assignments']:,} assignments)", graph["total"],
-         f"{graph['total'] / (large['floor'] + spark):.2f}x floor+Spark (target <= 1.5)"),
+        (
+            "  the same without the class archive",
+            results["spark_start_stop_without_class_archive"],
+            "",
+        ),
+        (
+            f"large day, graph ({large['assignments']:,} assignments)",
+            graph["total"],
+            f"{graph['total'] / (large['floor'] + spark):.2f}x floor+Spark (target <= 1.5)",
+        ),
         ("  Spark session start", graph["spark_session_start"], ""),
         ("  read, parse, raw Parquet write", graph["read_parse_raw_write"], ""),
         ("  validate, dedup, staging write", graph["validate_dedup_stage_write"], ""),
@@ -311,37 +352,64 @@ def print_report(results: dict) -> None:
         ("  asset checks", graph["asset_checks"], ""),
         ("  CLI, definitions, run start and stop", graph["dagster_cli_overhead"], ""),
         ("large day, floor (Python + COPY + SQL)", large["floor"], ""),
-        ("large day, dlt merge", large["dlt_merge"],
-         f"graph is {large['dlt_merge'] / graph['total']:.2f}x faster (target >= 2)"),
+        (
+            "large day, dlt merge",
+            large["dlt_merge"],
+            f"graph is {large['dlt_merge'] / graph['total']:.2f}x faster (target >= 2)",
+        ),
         ("history: day 2", results["history"]["day_2"], ""),
-        ("history: last day", results["history"]["last_day"],
-         f"{results['history']['last_day'] / results['history']['day_2']:.2f}x day 2 (target <= 1.2)"),
-        ("history: backfill of an old day", results["history"]["backfill_old_day"], "a replay of every day"),
-        ("sample day via CLI", results["sample_day_cli"],
-         f"{results['sample_day_cli'] / spark:.2f}x bare Spark (target <= 1.8)"),
+        (
+            "history: last day",
+            results["history"]["last_day"],
+            f"{results['history']['last_day'] / results['history']['day_2']:.2f}x day 2 (target <= 1.2)",
+        ),
+        (
+            "history: backfill of an old day",
+            results["history"]["backfill_old_day"],
+            "a replay of every day",
+        ),
+        (
+            "sample day via CLI",
+            results["sample_day_cli"],
+            f"{results['sample_day_cli'] / spark:.2f}x bare Spark (target <= 1.8)",
+        ),
         ("sample day, dlt merge", results["sample_day_dlt"], ""),
     ]
     connect = results["connect"]
     connect_sample, connect_large = connect["sample_day"], connect["large_day"]
     rows += [
-        ("sample day via CLI, warm Spark Connect", connect_sample["total"],
-         f"{connect_sample['total'] / spark:.2f}x bare Spark (target <= 0.5), "
-         f"{connect_sample['total'] / results['sample_day_dlt']:.2f}x dlt (target <= 2)"),
+        (
+            "sample day via CLI, warm Spark Connect",
+            connect_sample["total"],
+            f"{connect_sample['total'] / spark:.2f}x bare Spark (target <= 0.5), "
+            f"{connect_sample['total'] / results['sample_day_dlt']:.2f}x dlt (target <= 2)",
+        ),
         *((f"  {name.replace('_', ' ')}", connect_sample[name], "") for name in STAGES),
-        ("large day, graph on warm Spark Connect", connect_large["total"],
-         f"{connect_large['total'] / large['floor']:.2f}x floor (target <= 2)"),
+        (
+            "large day, graph on warm Spark Connect",
+            connect_large["total"],
+            f"{connect_large['total'] / large['floor']:.2f}x floor (target <= 2)",
+        ),
         *((f"  {name.replace('_', ' ')}", connect_large[name], "") for name in STAGES),
     ]
     if "ten_x_day" in results and "error" in results["ten_x_day"]:
-        rows.append(("10x large day", float("nan"), "FAILED: " + results["ten_x_day"]["error"].splitlines()[-1]))
+        rows.append(
+            (
+                "10x large day",
+                float("nan"),
+                "FAILED: " + results["ten_x_day"]["error"].splitlines()[-1],
+            )
+        )
     elif "ten_x_day" in results:
         ten = results["ten_x_day"]["total"]
         rows.append(("10x large day", ten, f"{ten / graph['total']:.2f}x large day (target <= 11)"))
     print(f"\n{'measure':48} {'seconds':>9}  ratio")
     for name, seconds, ratio in rows:
         print(f"{name:48} {seconds:9.2f}  {ratio}")
-    print(f"\nlarge day: {large['assignments'] / graph['total']:,.0f} assignments/s through the graph, "
-          f"peak memory {graph['peak_mib']:,.0f} MiB (all processes)")
+    print(
+        f"\nlarge day: {large['assignments'] / graph['total']:,.0f} assignments/s through the graph, "
+        f"peak memory {graph['peak_mib']:,.0f} MiB (all processes)"
+    )
 
 
 if __name__ == "__main__":

@@ -52,7 +52,9 @@ def key_check(
         columns=columns,
         table=sql.Identifier(table),
         scope=scope,
-        all_set=sql.SQL(" AND ").join(sql.SQL("{} IS NOT NULL").format(sql.Identifier(k)) for k in keys),
+        all_set=sql.SQL(" AND ").join(
+            sql.SQL("{} IS NOT NULL").format(sql.Identifier(k)) for k in keys
+        ),
         limit=sql.Literal(SAMPLE_SIZE),
     )
     with postgres.transaction() as cur:
@@ -68,7 +70,9 @@ def key_check(
     )
 
 
-def query_check(postgres: PostgresResource, query_file: str, label: str, **params) -> dg.AssetCheckResult:
+def query_check(
+    postgres: PostgresResource, query_file: str, label: str, **params
+) -> dg.AssetCheckResult:
     """Runs a ``sql/checks`` query returning (offending rows, sample); passes on zero."""
     with postgres.transaction() as cur:
         run_sql(cur, f"checks/{query_file}", params)
@@ -106,7 +110,10 @@ def stg_agent_roles_reference_staged_roles(
 ):
     """Every staged pair names a role staged the same day."""
     return query_check(
-        postgres, "unreferenced_staged_roles.sql", "unreferenced_pairs", sync_day=context.partition_key
+        postgres,
+        "unreferenced_staged_roles.sql",
+        "unreferenced_pairs",
+        sync_day=context.partition_key,
     )
 
 
@@ -117,7 +124,9 @@ def stg_agent_roles_reference_staged_roles(
     additional_deps=["role_errors"],
     metadata=VERSION,
 )
-def stg_roles_snapshot_not_empty(context: dg.AssetCheckExecutionContext, postgres: PostgresResource):
+def stg_roles_snapshot_not_empty(
+    context: dg.AssetCheckExecutionContext, postgres: PostgresResource
+):
     """The day staged at least one valid role. An empty snapshot (admin_roles/ missing or empty,
     or every record rejected) would otherwise look like every role and assignment vanished."""
     with postgres.transaction() as cur:
@@ -125,7 +134,9 @@ def stg_roles_snapshot_not_empty(context: dg.AssetCheckExecutionContext, postgre
         valid_roles, error_rows = cur.fetchone()
     return dg.AssetCheckResult(
         passed=valid_roles > 0,
-        description=None if valid_roles else (
+        description=None
+        if valid_roles
+        else (
             f"sync day {context.partition_key!r} has no valid role (admin_roles/ missing, empty, "
             "or every record rejected): the final tables were left untouched; its staging and "
             "error rows are kept for inspection"

@@ -34,7 +34,8 @@ class PartitionRegistrationFailed(RuntimeError):
 def build_resources(settings: Settings, database_url: str | dg.EnvVar) -> dict:
     postgres = PostgresResource(database_url=database_url)
     spark = spark_resource(
-        connect_config(settings.spark_remote) if settings.spark_remote
+        connect_config(settings.spark_remote)
+        if settings.spark_remote
         else spark_config(settings.spark_master, jdbc_jar=settings.jdbc_jar, ui=settings.spark_ui)
     )
     return {

@@ -17,7 +17,9 @@ def daily_pull_schedule(api_configured: bool) -> dg.ScheduleDefinition:
         cron_schedule=PULL_CRON,
         execution_timezone="UTC",
         target=dg.AssetSelection.all(),
-        default_status=dg.DefaultScheduleStatus.RUNNING if api_configured else dg.DefaultScheduleStatus.STOPPED,
+        default_status=dg.DefaultScheduleStatus.RUNNING
+        if api_configured
+        else dg.DefaultScheduleStatus.STOPPED,
     )
     def daily_pull(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
         """Registers today as a partition (schedules cannot return partition requests) and runs it."""

@@ -30,7 +30,9 @@ def landing_sensor(context: dg.SensorEvaluationContext, landing: LandingZone) ->
         for day, state in (json.loads(context.cursor) if context.cursor else {}).items()
     }
     first_tick = context.cursor is None
-    materialized = context.instance.get_materialized_partitions(FINAL_ASSET) if first_tick else set()
+    materialized = (
+        context.instance.get_materialized_partitions(FINAL_ASSET) if first_tick else set()
+    )
     known = set(context.instance.get_dynamic_partitions(sync_day_partitions.name))
 
     days = landed_days(landing.path)

@@ -115,7 +115,9 @@ def _spark_remote(env: Mapping[str, str]) -> str | None:
             "server or a driver of its own on a master, not both. Unset one of them."
         )
     if remote and not remote.startswith("sc://"):
-        raise SettingsError(f"ROLES_SPARK_REMOTE={remote!r} is not a Spark Connect URL: give sc://host:port.")
+        raise SettingsError(
+            f"ROLES_SPARK_REMOTE={remote!r} is not a Spark Connect URL: give sc://host:port."
+        )
     return remote
 
 
@@ -128,7 +130,9 @@ def _share(env: Mapping[str, str], name: str, default: float) -> float:
     except ValueError:
         value = float("nan")
     if not 0 <= value <= 1:  # NaN fails this too
-        raise SettingsError(f"{name}={text!r} is not a share: give a number from 0 to 1, e.g. {default}.")
+        raise SettingsError(
+            f"{name}={text!r} is not a share: give a number from 0 to 1, e.g. {default}."
+        )
     return value
 
 

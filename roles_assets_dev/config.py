@@ -15,7 +15,9 @@ PG_BIN = Path(os.environ.get("ROLES_PG_BIN", "/usr/lib/postgresql/15/bin"))
 try:
     LOCAL_PG_PORT = int(os.environ.get("ROLES_LOCAL_PG_PORT", "54329"))
 except ValueError:
-    raise SystemExit(f"ROLES_LOCAL_PG_PORT={os.environ['ROLES_LOCAL_PG_PORT']!r} is not a port number") from None
+    raise SystemExit(
+        f"ROLES_LOCAL_PG_PORT={os.environ['ROLES_LOCAL_PG_PORT']!r} is not a port number"
+    ) from None
 LOCAL_PG_DATA_DIR = LOCAL_DIR / "postgres"
 
 # The JVM that checks the Spark class archive; PATH's java when unset.

@@ -51,16 +51,39 @@ def start(data_dir: Path = LOCAL_PG_DATA_DIR, port: int = LOCAL_PG_PORT) -> str:
         if os.geteuid() == 0:
             shutil.chown(data_dir, "postgres", "postgres")
             shutil.chown(sockets, "postgres", "postgres")
-        _run([str(PG_BIN / "initdb"), "-D", str(cluster), "-U", USER, "--auth=trust",
-              "--encoding=UTF8", "--locale=C.UTF-8"], hint=_FOLDER_HINT if os.geteuid() == 0 else "")
-    status = subprocess.run(_as_server_user([str(PG_BIN / "pg_ctl"), "-D", str(cluster), "status"]),
-                            capture_output=True)
+        _run(
+            [
+                str(PG_BIN / "initdb"),
+                "-D",
+                str(cluster),
+                "-U",
+                USER,
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--locale=C.UTF-8",
+            ],
+            hint=_FOLDER_HINT if os.geteuid() == 0 else "",
+        )
+    status = subprocess.run(
+        _as_server_user([str(PG_BIN / "pg_ctl"), "-D", str(cluster), "status"]), capture_output=True
+    )
     if status.returncode != 0:
         options = f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off"
-        _run([str(PG_BIN / "pg_ctl"), "-D", str(cluster), "-o", options,
-              "-l", str(data_dir / "server.log"), "-w", "start"],
-             hint=f"\nIf port {port} is taken, set ROLES_LOCAL_PG_PORT to a free port.",
-             log=data_dir / "server.log")
+        _run(
+            [
+                str(PG_BIN / "pg_ctl"),
+                "-D",
+                str(cluster),
+                "-o",
+                options,
+                "-l",
+                str(data_dir / "server.log"),
+                "-w",
+                "start",
+            ],
+            hint=f"\nIf port {port} is taken, set ROLES_LOCAL_PG_PORT to a free port.",
+            log=data_dir / "server.log",
+        )
     return create_database(f"postgresql://{USER}@127.0.0.1:{port}/postgres", DATABASE)
 
 
@@ -84,8 +107,19 @@ def create_database(admin_url: str, name: str) -> str:
 def restart(data_dir: Path = LOCAL_PG_DATA_DIR) -> None:
     """A fast restart: every open connection is cut, as when the server is restarted for real."""
     data_dir = data_dir.resolve()
-    _run([str(PG_BIN / "pg_ctl"), "-D", str(data_dir / "cluster"), "-l", str(data_dir / "server.log"),
-          "-m", "fast", "-w", "restart"])
+    _run(
+        [
+            str(PG_BIN / "pg_ctl"),
+            "-D",
+            str(data_dir / "cluster"),
+            "-l",
+            str(data_dir / "server.log"),
+            "-m",
+            "fast",
+            "-w",
+            "restart",
+        ]
+    )
 
 
 def stop(data_dir: Path = LOCAL_PG_DATA_DIR) -> None:

@@ -39,7 +39,9 @@ def _train(archive: Path) -> None:
         raw = parse_records(read_files(spark, [str(f.path) for f in day_files(day_dir)]))
         rows = Observation("rows")
         raw.observe(rows, F.count(F.lit(1))).write.parquet(f"{work}/raw")
-        staged = stage_day(spark.read.parquet(f"{work}/raw"), day_dir.name, reuse=lambda df: df.persist())
+        staged = stage_day(
+            spark.read.parquet(f"{work}/raw"), day_dir.name, reuse=lambda df: df.persist()
+        )
         for df in (staged.roles, staged.agent_roles, staged.errors):
             df.write.format("noop").mode("overwrite").save()
     # The JVM outlives this process by the time it takes to write the archive.
@@ -66,15 +68,25 @@ def build(archive: Path = CLASS_ARCHIVE) -> None:
     partial.unlink(missing_ok=True)
     training = subprocess.run(
         [sys.executable, "-m", "roles_assets_dev.spark_class_archive", "--train", str(partial)],
-        capture_output=True, text=True, timeout=_TRAINING_TIMEOUT_SECONDS,
+        capture_output=True,
+        text=True,
+        timeout=_TRAINING_TIMEOUT_SECONDS,
     )
     if training.returncode != 0:
         raise RuntimeError(f"the training run failed:\n{training.stderr[-3000:]}")
-    (pid,) = [line.removeprefix(_PID_LINE) for line in training.stdout.splitlines() if line.startswith(_PID_LINE)]
+    (pid,) = [
+        line.removeprefix(_PID_LINE)
+        for line in training.stdout.splitlines()
+        if line.startswith(_PID_LINE)
+    ]
     _wait_for_exit(int(pid), _TRAINING_TIMEOUT_SECONDS)
-    check = subprocess.run([_java(), f"-XX:SharedArchiveFile={partial}", "-version"], capture_output=True, text=True)
+    check = subprocess.run(
+        [_java(), f"-XX:SharedArchiveFile={partial}", "-version"], capture_output=True, text=True
+    )
     if check.returncode != 0 or not partial.is_file():
-        raise RuntimeError(f"the archive at {partial} does not load:\n{check.stdout[-2000:]}{check.stderr[-2000:]}")
+        raise RuntimeError(
+            f"the archive at {partial} does not load:\n{check.stdout[-2000:]}{check.stderr[-2000:]}"
+        )
     partial.replace(archive)
 
 
@@ -87,10 +99,15 @@ def main() -> int:
         build()
     except (RuntimeError, TimeoutError, subprocess.TimeoutExpired) as error:
         # Spark works without it, only slower to start; set-up goes on.
-        print(f"warning: no Spark class archive, Spark will start about 2.5 s slower: {error}", file=sys.stderr)
+        print(
+            f"warning: no Spark class archive, Spark will start about 2.5 s slower: {error}",
+            file=sys.stderr,
+        )
         return 0
     size_mib = CLASS_ARCHIVE.stat().st_size / 2**20
-    print(f"Spark class archive: {CLASS_ARCHIVE} ({size_mib:.0f} MiB, {time.perf_counter() - started:.0f} s)")
+    print(
+        f"Spark class archive: {CLASS_ARCHIVE} ({size_mib:.0f} MiB, {time.perf_counter() - started:.0f} s)"
+    )
     return 0
 
 

@@ -41,14 +41,26 @@ class SparkConnectServer:
         """Starts the server and waits until it accepts connections; returns its ``sc://`` URL."""
         self.work_dir.mkdir(parents=True, exist_ok=True)
         subprocess.run(
-            ["bash", str(SPARK_HOME / "sbin" / "start-connect-server.sh"),
-             "--jars", self.jdbc_jar,
-             "--conf", f"spark.connect.grpc.binding.port={self.port}",
-             "--conf", "spark.connect.grpc.binding.address=127.0.0.1",
-             "--conf", "spark.driver.host=127.0.0.1",
-             "--conf", "spark.driver.bindAddress=127.0.0.1",
-             "--conf", "spark.ui.enabled=false"],
-            env=self._env(), check=True, capture_output=True, text=True,
+            [
+                "bash",
+                str(SPARK_HOME / "sbin" / "start-connect-server.sh"),
+                "--jars",
+                self.jdbc_jar,
+                "--conf",
+                f"spark.connect.grpc.binding.port={self.port}",
+                "--conf",
+                "spark.connect.grpc.binding.address=127.0.0.1",
+                "--conf",
+                "spark.driver.host=127.0.0.1",
+                "--conf",
+                "spark.driver.bindAddress=127.0.0.1",
+                "--conf",
+                "spark.ui.enabled=false",
+            ],
+            env=self._env(),
+            check=True,
+            capture_output=True,
+            text=True,
         )
         deadline = time.monotonic() + timeout
         while not _accepts(self.port):
@@ -71,7 +83,8 @@ class SparkConnectServer:
     def stop(self) -> None:
         subprocess.run(
             ["bash", str(SPARK_HOME / "sbin" / "stop-connect-server.sh")],
-            env=self._env(), capture_output=True,
+            env=self._env(),
+            capture_output=True,
         )
 
 

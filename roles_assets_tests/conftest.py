@@ -23,11 +23,11 @@ import dagster as dg  # noqa: E402
 import psycopg2  # noqa: E402
 import pytest  # noqa: E402
 
-from roles_assets_dev import local_postgres  # noqa: E402
 from roles_assets.definitions import build_definitions, build_resources  # noqa: E402
 from roles_assets.partitions import register_days  # noqa: E402
 from roles_assets.resources.spark import spark_resource  # noqa: E402
 from roles_assets.settings import Settings  # noqa: E402
+from roles_assets_dev import local_postgres  # noqa: E402
 
 
 def free_port() -> int:
@@ -89,7 +89,9 @@ class Graph:
         """Points the job at ``database_url``; with ``through_env_var``, handed over as a
         deployment does, a ``dg.EnvVar`` read at run time (the caller sets the variable)."""
         self.database_url = database_url
-        settings = Settings.from_env({"ROLES_LANDING_DIR": str(self.landing), "ROLES_RAW_PATH": str(self.raw_path)})
+        settings = Settings.from_env(
+            {"ROLES_LANDING_DIR": str(self.landing), "ROLES_RAW_PATH": str(self.raw_path)}
+        )
         url = dg.EnvVar(through_env_var) if through_env_var else database_url
         resources = build_resources(settings, url)
         self.job = build_definitions(resources).resolve_implicit_global_asset_job_def()
@@ -124,7 +126,9 @@ class Graph:
 
     def mapping(self) -> dict[tuple[int, int], tuple]:
         """(agent_id, role_id) -> (status, assigned_at, removed_at)."""
-        rows = self.query("SELECT agent_id, role_id, status, assigned_at, removed_at FROM agent_role_mapping")
+        rows = self.query(
+            "SELECT agent_id, role_id, status, assigned_at, removed_at FROM agent_role_mapping"
+        )
         return {(a, r): (status, assigned, removed) for a, r, status, assigned, removed in rows}
 
 

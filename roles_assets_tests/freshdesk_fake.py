@@ -30,7 +30,9 @@ class FakeFreshdesk:
         self.roles, self.agents, self.per_page_cap = roles, agents, per_page_cap
         self.deleted: set[int] = set()  # listed, but their detail answers 404
         self.faults: list[tuple[str, Fault]] = []  # (path prefix, fault), served first-come
-        self.next_link: dict[tuple[str, int], str] = {}  # (path, page) -> a Link URL to send instead
+        self.next_link: dict[
+            tuple[str, int], str
+        ] = {}  # (path, page) -> a Link URL to send instead
         self.requests: list[tuple[float, str]] = []  # (time, path with query) of each request
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -75,14 +77,19 @@ class FakeFreshdesk:
                         return self._send(fault.status, {"description": "fault"}, fault.headers)
                 expected = "Basic " + base64.b64encode(f"{API_KEY}:X".encode()).decode()
                 if self.headers.get("Authorization") != expected:
-                    body = {"code": "invalid_credentials", "message": "You have to be logged in to perform this action."}
+                    body = {
+                        "code": "invalid_credentials",
+                        "message": "You have to be logged in to perform this action.",
+                    }
                     return self._send(401, body)
                 url = urlsplit(self.path)
                 query = {k: v[-1] for k, v in parse_qs(url.query).items()}
                 if url.path == "/api/v2/roles":
                     return self._send_page(url.path, fake.roles, query)
                 if url.path == "/api/v2/agents":
-                    listed = [{k: v for k, v in a.items() if k not in LIST_ONLY} for a in fake.agents]
+                    listed = [
+                        {k: v for k, v in a.items() if k not in LIST_ONLY} for a in fake.agents
+                    ]
                     return self._send_page(url.path, listed, query)
                 if url.path.startswith("/api/v2/agents/"):
                     agent_id = url.path.rsplit("/", 1)[1]
@@ -92,7 +99,10 @@ class FakeFreshdesk:
                 return self._send(404, {"description": "not found", "errors": []})
 
             def _send_page(self, path, records, query):
-                page, per_page = int(query.get("page", 1)), min(int(query.get("per_page", 30)), fake.per_page_cap)
+                page, per_page = (
+                    int(query.get("page", 1)),
+                    min(int(query.get("per_page", 30)), fake.per_page_cap),
+                )
                 chunk = records[(page - 1) * per_page : page * per_page]
                 headers = {}
                 link = fake.next_link.get((path, page))
@@ -124,8 +134,13 @@ class FakeFreshdesk:
 def api_role(role_id: int, name: str = "Role", **fields) -> dict:
     """A role as the API lists it: no agent_ids (assignments come from the agents' details)."""
     return {
-        "id": role_id, "name": name, "description": f"{name} description", "default": False,
-        "agent_type": 1, "created_at": "2025-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z",
+        "id": role_id,
+        "name": name,
+        "description": f"{name} description",
+        "default": False,
+        "agent_type": 1,
+        "created_at": "2025-01-01T00:00:00Z",
+        "updated_at": "2026-01-01T00:00:00Z",
         **fields,
     }
 
@@ -133,9 +148,16 @@ def api_role(role_id: int, name: str = "Role", **fields) -> dict:
 def api_agent(agent_id: int, role_ids: list[int], **fields) -> dict:
     """An agent's detail as ``GET /api/v2/agents/{id}`` answers it."""
     return {
-        "id": agent_id, "available": True, "occasional": False, "ticket_scope": 1,
-        "type": "support_agent", "role_ids": role_ids, "group_ids": [], "skill_ids": [],
-        "created_at": "2025-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z",
+        "id": agent_id,
+        "available": True,
+        "occasional": False,
+        "ticket_scope": 1,
+        "type": "support_agent",
+        "role_ids": role_ids,
+        "group_ids": [],
+        "skill_ids": [],
+        "created_at": "2025-01-01T00:00:00Z",
+        "updated_at": "2026-01-01T00:00:00Z",
         "contact": {"name": f"Agent {agent_id}", "email": f"agent{agent_id}@example.com"},
         **fields,
     }

@@ -61,7 +61,10 @@ class Day:
             (name, r, None, "DUPLICATE_ROLE" if r in self.roles else "MISSING_NAME", None)
             for r in self.rejected_roles
         ]
-        rows += [(name, r, None, error_type, field) for r, (error_type, field) in self.damaged_roles.items()]
+        rows += [
+            (name, r, None, error_type, field)
+            for r, (error_type, field) in self.damaged_roles.items()
+        ]
         rows += [(name, None, a, "INVALID_ROLE_IDS", "role_ids") for a in self.rejected_agents]
         rows += [(name, r, a, error_type, field) for error_type, field, r, a in self.noise]
         rows += [] if self.complete else [(name, None, None, "MALFORMED_JSON", None)]
@@ -76,20 +79,30 @@ def days_strategy(draw) -> Day:
     roles = draw(st.dictionaries(st.sampled_from(ROLE_IDS), attributes, min_size=1))
     candidates = [(a, r) for a in AGENT_IDS for r in sorted(roles)]
     noise = []
-    for error_type, field, names_role, names_agent in draw(st.lists(st.sampled_from(NOISE), max_size=3)):
-        noise.append((
-            error_type,
-            field,
-            draw(st.sampled_from(ROLE_IDS)) if names_role else None,
-            draw(st.sampled_from(AGENT_IDS)) if names_agent else None,
-        ))
+    for error_type, field, names_role, names_agent in draw(
+        st.lists(st.sampled_from(NOISE), max_size=3)
+    ):
+        noise.append(
+            (
+                error_type,
+                field,
+                draw(st.sampled_from(ROLE_IDS)) if names_role else None,
+                draw(st.sampled_from(AGENT_IDS)) if names_agent else None,
+            )
+        )
     return Day(
         roles=roles,
         pairs=draw(st.frozensets(st.sampled_from(candidates))),
         complete=draw(st.booleans()),
-        rejected_roles=draw(st.frozensets(st.sampled_from(ROLE_IDS), max_size=3)) if draw(st.booleans()) else frozenset(),
-        damaged_roles={r: draw(st.sampled_from(DAMAGE)) for r in sorted(roles) if draw(st.booleans())},
-        rejected_agents=draw(st.frozensets(st.sampled_from(AGENT_IDS), max_size=2)) if draw(st.booleans()) else frozenset(),
+        rejected_roles=draw(st.frozensets(st.sampled_from(ROLE_IDS), max_size=3))
+        if draw(st.booleans())
+        else frozenset(),
+        damaged_roles={
+            r: draw(st.sampled_from(DAMAGE)) for r in sorted(roles) if draw(st.booleans())
+        },
+        rejected_agents=draw(st.frozensets(st.sampled_from(AGENT_IDS), max_size=2))
+        if draw(st.booleans())
+        else frozenset(),
         noise=tuple(noise),
         # Sync times come from the landed data: nothing makes them follow the days' order.
         synced_at=dt.datetime(2026, 1, 1) + dt.timedelta(hours=draw(st.integers(0, 2000))),
@@ -100,7 +113,10 @@ def days_strategy(draw) -> Day:
 def histories(draw) -> list[tuple[str, Day, bool]]:
     """Loads in order: (day, the version staged, allow_mass_removal). Days come in any order,
     some first in a version later corrected (with a new sync time), some again at the end."""
-    names = [f"day{n}" for n in draw(st.lists(st.sampled_from(DAY_NUMBERS), min_size=1, max_size=5, unique=True))]
+    names = [
+        f"day{n}"
+        for n in draw(st.lists(st.sampled_from(DAY_NUMBERS), min_size=1, max_size=5, unique=True))
+    ]
     final = {name: draw(days_strategy()) for name in names}
     allow = st.booleans()
     loads = []
@@ -179,7 +195,8 @@ def stage(postgres: PostgresResource, name: str, day: Day) -> None:
             [(r, n, description, name) for r, (n, description) in day.roles.items()],
         ),
         "stg_agent_roles": (
-            "agent_id, role_id, status, sync_day", [(a, r, "assigned", name) for a, r in day.pairs]
+            "agent_id, role_id, status, sync_day",
+            [(a, r, "assigned", name) for a, r in day.pairs],
         ),
         "role_pipeline_errors": (
             "sync_day, role_id, agent_id, error_type, field, error_message",
@@ -200,7 +217,9 @@ def stage(postgres: PostgresResource, name: str, day: Day) -> None:
         manager.swap_in(table, name, load_table)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(loads=histories())
 def test_any_load_order_matches_the_model(pg_admin_url, loads):
     url = local_postgres.create_database(pg_admin_url, f"p_{uuid.uuid4().hex[:12]}")
@@ -220,7 +239,8 @@ def test_any_load_order_matches_the_model(pg_admin_url, loads):
             applied[name] = day
         # After every load, not only at the end: a later day can hide an earlier mistake.
         assert final_tables(postgres) == (
-            *model(applied), {name: day.synced_at for name, day in applied.items()}
+            *model(applied),
+            {name: day.synced_at for name, day in applied.items()},
         ), f"after loading {name}"
         times = {day.synced_at for day in applied.values()}
         assert holders(postgres, times) == {ts: holders_at(applied, ts) for ts in times}, (
@@ -234,7 +254,9 @@ def final_tables(postgres: PostgresResource) -> tuple[dict, ...]:
     with postgres.transaction() as cur:
         cur.execute("SELECT role_id, name, description FROM roles")
         roles = {role: tuple(rest) for role, *rest in cur.fetchall()}
-        cur.execute("SELECT agent_id, role_id, status, assigned_at, removed_at FROM agent_role_mapping")
+        cur.execute(
+            "SELECT agent_id, role_id, status, assigned_at, removed_at FROM agent_role_mapping"
+        )
         mapping = {(a, r): tuple(rest) for a, r, *rest in cur.fetchall()}
         cur.execute(
             "SELECT agent_id, role_id, assigned_day, assigned_at, removed_day, removed_at"
@@ -255,7 +277,10 @@ def grouped(rows, opened_by: int) -> dict[object, list[tuple]]:
     history: dict[object, list[tuple]] = {}
     for key, row in rows:
         history.setdefault(key, []).append(row)
-    return {key: sorted(rows, key=lambda row: day_order(row[opened_by])) for key, rows in history.items()}
+    return {
+        key: sorted(rows, key=lambda row: day_order(row[opened_by]))
+        for key, rows in history.items()
+    }
 
 
 def holders(postgres: PostgresResource, times: set[dt.datetime]) -> dict[dt.datetime, set]:

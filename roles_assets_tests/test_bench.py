@@ -15,17 +15,39 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 def test_benchmark_runs_on_a_tiny_scale(tmp_path):
     out = tmp_path / "results.json"
     run = subprocess.run(
-        [sys.executable, "-m", "bench.run", "--roles", "200", "--history-roles", "50",
-         "--history-days", "3", "--repeats", "1", "--out", str(out)],
-        cwd=PROJECT_DIR, capture_output=True, text=True, timeout=1200,
+        [
+            sys.executable,
+            "-m",
+            "bench.run",
+            "--roles",
+            "200",
+            "--history-roles",
+            "50",
+            "--history-days",
+            "3",
+            "--repeats",
+            "1",
+            "--out",
+            str(out),
+        ],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=1200,
     )
     assert run.returncode == 0, run.stderr[-4000:]
     results = json.loads(out.read_text())
     assert results["large_day"]["assignments"] == 2000
     graph = results["large_day"]["graph"]
     assert set(graph) == {
-        "total", "peak_mib", "spark_session_start", "read_parse_raw_write", "validate_dedup_stage_write",
-        "final_apply", "asset_checks", "dagster_cli_overhead",
+        "total",
+        "peak_mib",
+        "spark_session_start",
+        "read_parse_raw_write",
+        "validate_dedup_stage_write",
+        "final_apply",
+        "asset_checks",
+        "dagster_cli_overhead",
     }
     assert graph["spark_session_start"] > 1  # a fresh process starts its own session
     assert 0 < graph["dagster_cli_overhead"] < graph["total"]

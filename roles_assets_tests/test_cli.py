@@ -34,12 +34,26 @@ def start_materialize(
 ) -> subprocess.Popen:
     """Starts the CLI; ``new_session`` puts it and its JVM in a process group of their own.
     Its output goes to pipes, or to the open file ``output``."""
-    args = [DAGSTER, "asset", "materialize", "-m", "roles_assets", "--select", "*", "--partition", day]
+    args = [
+        DAGSTER,
+        "asset",
+        "materialize",
+        "-m",
+        "roles_assets",
+        "--select",
+        "*",
+        "--partition",
+        day,
+    ]
     if config is not None:
         args += ["--config-json", json.dumps(config)]
     return subprocess.Popen(
-        args, env=env, text=True, start_new_session=new_session,
-        stdout=output or subprocess.PIPE, stderr=output or subprocess.PIPE,
+        args,
+        env=env,
+        text=True,
+        start_new_session=new_session,
+        stdout=output or subprocess.PIPE,
+        stderr=output or subprocess.PIPE,
     )
 
 
@@ -82,12 +96,19 @@ def removal_checks(env: dict) -> list[tuple]:
     with dg.DagsterInstance.from_config(env["DAGSTER_HOME"]) as instance:
         evaluations = []
         for run in reversed(instance.get_runs()):
-            for entry in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION):
+            for entry in instance.all_logs(
+                run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION
+            ):
                 data = entry.dagster_event.event_specific_data
                 if data.check_name == "agent_role_mapping_removals_within_limit":
                     meta = {k: v.value for k, v in data.metadata.items()}
                     evaluations.append(
-                        (data.passed, meta["removed"], meta["assigned_before"], meta["max_removal_share"])
+                        (
+                            data.passed,
+                            meta["removed"],
+                            meta["assigned_before"],
+                            meta["max_removal_share"],
+                        )
                     )
     return evaluations
 
@@ -105,14 +126,19 @@ def test_the_removal_limit_is_a_setting_and_a_run_config_override(tmp_path, land
     assert day2.returncode == 0, day2.stderr[-3000:]
     refused = materialize("day3", env)  # the default limit, 0.5
     assert refused.returncode != 0
-    assert "would remove 2 of 3 assigned mappings (67%), more than the allowed 50%" in refused.stderr
+    assert (
+        "would remove 2 of 3 assigned mappings (67%), more than the allowed 50%" in refused.stderr
+    )
     allowed = materialize(
         "day3", env, config={"ops": {"final_tables": {"config": {"allow_mass_removal": True}}}}
     )
     assert allowed.returncode == 0, allowed.stderr[-3000:]
 
     assert removal_checks(env) == [
-        (True, 0, 0, 0.5), (True, 7, 10, 0.75), (False, 2, 3, 0.5), (False, 2, 3, 0.5),
+        (True, 0, 0, 0.5),
+        (True, 7, 10, 0.75),
+        (False, 2, 3, 0.5),
+        (False, 2, 3, 0.5),
     ]
     with psycopg2.connect(database_url) as conn, conn.cursor() as cur:
         cur.execute("SELECT agent_id, status FROM agent_role_mapping ORDER BY 1")

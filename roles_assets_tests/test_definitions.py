@@ -15,14 +15,23 @@ def test_definitions_load():
 
     graph = defs.resolve_asset_graph()
     assert {key.path[-1] for key in graph.get_all_asset_keys()} == {
-        "landed_day", "raw_roles", "stg_roles", "stg_agent_roles", "role_errors", "roles", "agent_role_mapping",
-        "role_history", "agent_role_history",
+        "landed_day",
+        "raw_roles",
+        "stg_roles",
+        "stg_agent_roles",
+        "role_errors",
+        "roles",
+        "agent_role_mapping",
+        "role_history",
+        "agent_role_history",
     }
     assert len(list(graph.asset_check_keys)) == 12
     assert defs.resolve_sensor_def("landing_sensor") is not None
     assert graph.get(dg.AssetKey("raw_roles")).parent_keys == {dg.AssetKey("landed_day")}
     # Without FRESHDESK_* variables the daily pull could only fail, so it is off.
-    assert defs.resolve_schedule_def("daily_pull").default_status == dg.DefaultScheduleStatus.STOPPED
+    assert (
+        defs.resolve_schedule_def("daily_pull").default_status == dg.DefaultScheduleStatus.STOPPED
+    )
     job = defs.resolve_implicit_global_asset_job_def()
     assert job.executor_def.name == "in_process"
 
@@ -40,12 +49,16 @@ def test_sensor_registers_new_days_and_requests_runs_in_natural_order(landing):
         assert set(json.loads(result.cursor)) == {"day9", "day10"}
 
         instance.add_dynamic_partitions("sync_day", ["day9", "day10"])
-        quiet = landing_sensor(dg.build_sensor_context(instance=instance, cursor=result.cursor, resources=resources))
+        quiet = landing_sensor(
+            dg.build_sensor_context(instance=instance, cursor=result.cursor, resources=resources)
+        )
         assert quiet.run_requests == [] and quiet.dynamic_partitions_requests == []
 
         write_day(landing, "day11", roles=[role(1)])
         (landing / "day9" / "admin_roles" / "more.json").write_text(json.dumps([role(2)]))
-        later = landing_sensor(dg.build_sensor_context(instance=instance, cursor=result.cursor, resources=resources))
+        later = landing_sensor(
+            dg.build_sensor_context(instance=instance, cursor=result.cursor, resources=resources)
+        )
         assert [r.partition_key for r in later.run_requests] == ["day9", "day11"]
         assert list(later.dynamic_partitions_requests[0].partition_keys) == ["day11"]
 
@@ -63,13 +76,19 @@ def test_sensor_runs_a_day_again_when_its_files_return_to_an_earlier_version(lan
             elif version != "a":
                 roles_file.write_bytes(version_a[0])
                 os.utime(roles_file, ns=(version_a[1], version_a[1]))
-            result = landing_sensor(dg.build_sensor_context(instance=instance, cursor=cursor, resources=resources))
+            result = landing_sensor(
+                dg.build_sensor_context(instance=instance, cursor=cursor, resources=resources)
+            )
             (request,) = result.run_requests
             keys.append(request.run_key)
             cursor = result.cursor
-        assert len(set(keys)) == 3  # Dagster skips a run key it has seen: each change needs a new one
+        assert (
+            len(set(keys)) == 3
+        )  # Dagster skips a run key it has seen: each change needs a new one
         assert keys[0].split(":")[-1] == keys[2].split(":")[-1]  # the same files as the first time
-        retried = landing_sensor(dg.build_sensor_context(instance=instance, cursor=cursor, resources=resources))
+        retried = landing_sensor(
+            dg.build_sensor_context(instance=instance, cursor=cursor, resources=resources)
+        )
         assert retried.run_requests == []
 
 
@@ -79,5 +98,7 @@ def test_sensor_reads_a_cursor_of_fingerprints_alone(landing):
     with dg.instance_for_test() as instance:
         first = landing_sensor(dg.build_sensor_context(instance=instance, resources=resources))
         old_cursor = json.dumps({day: state[0] for day, state in json.loads(first.cursor).items()})
-        again = landing_sensor(dg.build_sensor_context(instance=instance, cursor=old_cursor, resources=resources))
+        again = landing_sensor(
+            dg.build_sensor_context(instance=instance, cursor=old_cursor, resources=resources)
+        )
         assert again.run_requests == []

@@ -6,7 +6,12 @@ import socket
 
 import pytest
 
-from roles_assets.extract.client import FreshdeskAuthError, FreshdeskClient, FreshdeskError, RetryPolicy
+from roles_assets.extract.client import (
+    FreshdeskAuthError,
+    FreshdeskClient,
+    FreshdeskError,
+    RetryPolicy,
+)
 from roles_assets.extract.pull import pull_day, why_not_pullable
 from roles_assets.partitions import landed_days
 from roles_assets_tests.freshdesk_fake import API_KEY, FakeFreshdesk, Fault, api_agent, api_role
@@ -36,7 +41,9 @@ def test_pages_are_joined_through_the_link_header(fake):
     assert [len(page.records) for page in pages] == [2, 2, 1]
     assert [r["id"] for page in pages for r in page.records] == [101, 102, 103, 104, 105]
     assert fake.paths() == [
-        "/api/v2/agents?per_page=2", "/api/v2/agents?per_page=2&page=2", "/api/v2/agents?per_page=2&page=3",
+        "/api/v2/agents?per_page=2",
+        "/api/v2/agents?per_page=2&page=2",
+        "/api/v2/agents?per_page=2&page=3",
     ]
     assert (client.counters.requests, client.counters.pages, client.counters.retries) == (3, 3, 0)
     assert client.counters.rate_limit_remaining == 697
@@ -49,13 +56,19 @@ def test_a_429_waits_what_retry_after_asks_then_succeeds(fake):
     assert [r["id"] for r in page.records] == [1, 2]
     (first, _), (second, _) = fake.requests
     assert 0.9 <= second - first < 1.9  # Retry-After honoured, not the 0.05 s back-off
-    assert (client.counters.requests, client.counters.retries, client.counters.rate_limited) == (2, 1, 1)
+    assert (client.counters.requests, client.counters.retries, client.counters.rate_limited) == (
+        2,
+        1,
+        1,
+    )
 
 
 def test_a_long_retry_after_is_capped(fake):
     fake.fail("/api/v2/roles", Fault(429, {"Retry-After": "3600"}))
     waits = []
-    with client_for(fake, retry=RetryPolicy(attempts=2, max_wait_seconds=0.2), sleep=waits.append) as client:
+    with client_for(
+        fake, retry=RetryPolicy(attempts=2, max_wait_seconds=0.2), sleep=waits.append
+    ) as client:
         list(client.pages("/api/v2/roles"))
     assert waits == [0.2]
 
@@ -71,17 +84,25 @@ def test_a_503_is_retried_then_succeeds(fake):
 
 def test_a_server_that_keeps_failing_fails_after_the_attempts(fake):
     fake.fail("/api/v2/roles", *[Fault(502)] * 10)
-    with client_for(fake) as client, pytest.raises(FreshdeskError, match="failed 3 times.*HTTP 502"):
+    with (
+        client_for(fake) as client,
+        pytest.raises(FreshdeskError, match="failed 3 times.*HTTP 502"),
+    ):
         list(client.pages("/api/v2/roles"))
     assert len(fake.requests) == 3
 
 
 def test_a_401_fails_at_once_and_names_no_key(fake):
-    with client_for(fake, key="wrong-key-77") as client, pytest.raises(FreshdeskAuthError) as raised:
+    with (
+        client_for(fake, key="wrong-key-77") as client,
+        pytest.raises(FreshdeskAuthError) as raised,
+    ):
         list(client.pages("/api/v2/roles"))
     assert len(fake.requests) == 1
     message = str(raised.value)
-    assert "HTTP 401" in message and "FRESHDESK_API_KEY" in message and "wrong-key-77" not in message
+    assert (
+        "HTTP 401" in message and "FRESHDESK_API_KEY" in message and "wrong-key-77" not in message
+    )
 
 
 def test_a_read_timeout_is_retried(fake):
@@ -94,9 +115,10 @@ def test_a_read_timeout_is_retried(fake):
 
 def test_read_timeouts_every_time_fail_naming_the_request(fake):
     fake.fail("/api/v2/roles", *[Fault(200, delay=0.6)] * 3)
-    with client_for(fake, read_timeout=0.2) as client:
-        with pytest.raises(FreshdeskError, match=r"GET /api/v2/roles failed 3 times.*ReadTimeout") as raised:
-            list(client.pages("/api/v2/roles"))
+    with client_for(fake, read_timeout=0.2) as client, pytest.raises(
+        FreshdeskError, match=r"GET /api/v2/roles failed 3 times.*ReadTimeout"
+    ) as raised:
+        list(client.pages("/api/v2/roles"))
     assert API_KEY not in str(raised.value)
 
 
@@ -115,7 +137,10 @@ def test_a_repeated_next_link_and_too_many_pages_are_refused(fake):
     fake.next_link[("/api/v2/roles", 1)] = f"{fake.base_url}/api/v2/roles"
     with client_for(fake) as client, pytest.raises(FreshdeskError, match="repeats a page"):
         list(client.pages("/api/v2/roles"))
-    with client_for(fake, max_pages=2) as client, pytest.raises(FreshdeskError, match="more than 2 pages"):
+    with (
+        client_for(fake, max_pages=2) as client,
+        pytest.raises(FreshdeskError, match="more than 2 pages"),
+    ):
         list(client.pages("/api/v2/agents?per_page=2"))
 
 
@@ -138,7 +163,12 @@ def test_pull_lands_the_day_as_the_api_answered(fake, tmp_path, caplog):
     (roles_file,) = (day / "admin_roles").iterdir()
     roles = json.loads(roles_file.read_text())
     assert roles == fake.roles and roles[1]["extra_field"] == {"kept": True}  # unknown field kept
-    assert sorted(p.name for p in (day / "agent_details").iterdir()) == ["101.json", "102.json", "103.json", "105.json"]
+    assert sorted(p.name for p in (day / "agent_details").iterdir()) == [
+        "101.json",
+        "102.json",
+        "103.json",
+        "105.json",
+    ]
     assert json.loads((day / "agent_details" / "102.json").read_text()) == fake.agents[1]
     # 1 roles request + 1 agent list page + 5 agent details
     assert (report.requests, report.pages, report.agents, report.agents_skipped) == (7, 2, 4, [104])
@@ -150,13 +180,17 @@ def test_pull_lands_the_day_as_the_api_answered(fake, tmp_path, caplog):
 
 def test_a_failed_pull_leaves_no_day_folder(fake, tmp_path):
     fake.fail("/api/v2/agents/103", *[Fault(503)] * 3)
-    with client_for(fake) as client, pytest.raises(FreshdeskError, match="agents/103 failed 3 times"):
+    with (
+        client_for(fake) as client,
+        pytest.raises(FreshdeskError, match="agents/103 failed 3 times"),
+    ):
         pull_day(client, tmp_path, "2026-12-01")
     assert list(tmp_path.iterdir()) == []
 
 
 def test_a_day_being_pulled_is_not_a_landed_day(fake, tmp_path):
     seen_during_pull = []
+
     def sleep_and_look(seconds):
         seen_during_pull.append((landed_days(tmp_path), [p.name[:9] for p in tmp_path.iterdir()]))
 
@@ -184,13 +218,17 @@ def test_only_today_can_be_pulled_and_only_when_configured():
     assert why_not_pullable("2026-12-01", "2026-12-01", True) is None
     assert "knows only the present" in why_not_pullable("2026-11-30", "2026-12-01", True)
     assert "knows only the present" in why_not_pullable("day1", "2026-12-01", True)
-    assert "set FRESHDESK_API_KEY and FRESHDESK_DOMAIN" in why_not_pullable("2026-12-01", "2026-12-01", False)
+    assert "set FRESHDESK_API_KEY and FRESHDESK_DOMAIN" in why_not_pullable(
+        "2026-12-01", "2026-12-01", False
+    )
 
 
 def test_the_key_never_reaches_the_logs(fake, tmp_path, caplog):
     caplog.set_level(logging.DEBUG)
     fake.fail("/api/v2/roles", Fault(429, {"Retry-After": "0"}), Fault(503), Fault(200, delay=0.5))
-    with client_for(fake, read_timeout=0.2, retry=RetryPolicy(attempts=4, backoff_seconds=0.01)) as client:
+    with client_for(
+        fake, read_timeout=0.2, retry=RetryPolicy(attempts=4, backoff_seconds=0.01)
+    ) as client:
         pull_day(client, tmp_path, "2026-12-01")
     assert "retry 3" in caplog.text and API_KEY not in caplog.text
 
@@ -208,14 +246,20 @@ def test_a_refused_connection_is_retried_then_fails():
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]  # nothing listens once the probe is closed
     waits = []
-    with FreshdeskClient(f"http://127.0.0.1:{port}", API_KEY, retry=FAST, sleep=waits.append) as client:
-        with pytest.raises(FreshdeskError, match="GET /api/v2/roles failed 3 times.*ConnectionError"):
-            list(client.pages("/api/v2/roles"))
+    with FreshdeskClient(
+        f"http://127.0.0.1:{port}", API_KEY, retry=FAST, sleep=waits.append
+    ) as client, pytest.raises(
+        FreshdeskError, match="GET /api/v2/roles failed 3 times.*ConnectionError"
+    ):
+        list(client.pages("/api/v2/roles"))
     assert waits == [0.05, 0.1]
 
 
 def test_a_listed_agent_without_a_positive_integer_id_fails_the_pull(fake, tmp_path):
     fake.agents.append(api_agent("../../etc", [1]))
-    with client_for(fake) as client, pytest.raises(FreshdeskError, match="page 1 holds a record without a positive integer id"):
+    with (
+        client_for(fake) as client,
+        pytest.raises(FreshdeskError, match="page 1 holds a record without a positive integer id"),
+    ):
         pull_day(client, tmp_path, "2026-12-01")
     assert list(tmp_path.iterdir()) == []

@@ -12,9 +12,16 @@ import time
 import psycopg2
 import pytest
 
-from roles_assets_dev import local_postgres
 from roles_assets.resources.postgres import DatabaseUnavailable, PostgresResource
-from roles_assets_tests.conftest import Graph, Server, assert_secret_kept, failure_text, role, write_day
+from roles_assets_dev import local_postgres
+from roles_assets_tests.conftest import (
+    Graph,
+    Server,
+    assert_secret_kept,
+    failure_text,
+    role,
+    write_day,
+)
 from roles_assets_tests.test_cli import cli_env, start_materialize
 
 # Where a run can be held, as (SQL that holds it, SQL that releases it): inside the staging step
@@ -93,8 +100,12 @@ def _when_held(graph, action, timeout: float = 120) -> threading.Thread:
 def _assert_second_day_applied(graph) -> None:
     assert graph.query("SELECT role_id, name FROM roles ORDER BY 1") == [(1, "two"), (2, "new")]
     status = {pair: s[0] for pair, s in graph.mapping().items()}
-    assert status == {**{(a, 1): "assigned" for a in range(10, 18)},
-                      (18, 1): "removed", (19, 1): "removed", (30, 2): "assigned"}
+    assert status == {
+        **{(a, 1): "assigned" for a in range(10, 18)},
+        (18, 1): "removed",
+        (19, 1): "removed",
+        (30, 2): "assigned",
+    }
 
 
 @pytest.mark.parametrize("point", sorted(HOLD_POINTS))
@@ -196,7 +207,9 @@ def test_a_run_killed_inside_the_apply_leaves_every_table_whole(own_graph, landi
         f"ALTER DATABASE {own_graph.database_url.rsplit('/', 1)[1]} SET client_connection_check_interval = '100ms'"
     )
 
-    run = start_materialize("2026-01-02", cli_env(tmp_path, landing, own_graph.database_url), new_session=True)
+    run = start_materialize(
+        "2026-01-02", cli_env(tmp_path, landing, own_graph.database_url), new_session=True
+    )
     killer = _when_held(own_graph, lambda: os.killpg(run.pid, signal.SIGKILL), timeout=240)
     killer.join()
     run.wait()

@@ -1,16 +1,15 @@
 """The whole graph through Dagster, on a real PostgreSQL and a real local Spark."""
 
 import datetime as dt
-import itertools
 import os
 import shutil
 import time
 
 import pytest
 
-from roles_assets.checks import query_check, key_check
-from roles_assets_dev.config import SAMPLE_LANDING_DIR
+from roles_assets.checks import key_check, query_check
 from roles_assets.resources.postgres import PostgresResource
+from roles_assets_dev.config import SAMPLE_LANDING_DIR
 from roles_assets_tests.conftest import role, write_day
 
 D = dt.datetime
@@ -18,7 +17,9 @@ BIG = 2**53 + 1
 
 
 def materialized(result, asset: str) -> dict:
-    (event,) = [e for e in result.get_asset_materialization_events() if e.asset_key.path[-1] == asset]
+    (event,) = [
+        e for e in result.get_asset_materialization_events() if e.asset_key.path[-1] == asset
+    ]
     return {k: v.value for k, v in event.materialization.metadata.items()}
 
 
@@ -35,8 +36,10 @@ def test_sample_days_end_to_end(graph, landing):
     errors_day2 = materialized(results[1], "role_errors")
     counts = {k: v for k, v in errors_day2.items() if k.startswith("error_type/")}
     assert {k: v for k, v in counts.items() if v} == {
-        "error_type/DUPLICATE_ROLE": 1, "error_type/INVALID_AGENT_ID": 1,
-        "error_type/INVALID_ROLE_IDS": 1, "error_type/INVALID_VALUE": 1,
+        "error_type/DUPLICATE_ROLE": 1,
+        "error_type/INVALID_AGENT_ID": 1,
+        "error_type/INVALID_ROLE_IDS": 1,
+        "error_type/INVALID_VALUE": 1,
     }
     assert counts["error_type/MALFORMED_JSON"] == 0 and len(counts) == 10
     assert errors_day2["dagster/row_count"] == 4
@@ -84,9 +87,12 @@ def test_sample_days_end_to_end(graph, landing):
         " ORDER BY sync_day, error_type"
     )
     assert [(e[0], e[1]) for e in errors] == [
-        ("2026-11-22", "MISSING_NAME"), ("2026-11-22", "UNKNOWN_ROLE"),
-        ("2026-11-23", "DUPLICATE_ROLE"), ("2026-11-23", "INVALID_AGENT_ID"),
-        ("2026-11-23", "INVALID_ROLE_IDS"), ("2026-11-23", "INVALID_VALUE"),
+        ("2026-11-22", "MISSING_NAME"),
+        ("2026-11-22", "UNKNOWN_ROLE"),
+        ("2026-11-23", "DUPLICATE_ROLE"),
+        ("2026-11-23", "INVALID_AGENT_ID"),
+        ("2026-11-23", "INVALID_ROLE_IDS"),
+        ("2026-11-23", "INVALID_VALUE"),
         ("2026-11-24", "MALFORMED_JSON"),
     ]
     missing_name = errors[0]
@@ -116,15 +122,18 @@ def test_removal_and_reassignment(graph, landing):
 
 def test_bad_data_never_removes_good_data(graph, landing):
     write_day(
-        landing, "2026-01-01",
+        landing,
+        "2026-01-01",
         roles=[role(1, agent_ids=[10]), role(2, agent_ids=[20]), role(3, agent_ids=[30]), role(4)],
         agents=[{"id": 40, "role_ids": [4]}],
     )
     write_day(
-        landing, "2026-01-02",
+        landing,
+        "2026-01-02",
         roles=[
             role(1, name=" ", agent_ids=[]),  # MISSING_NAME: role 1 keeps its agents
-            role(2, agent_ids=[]), role(2, agent_ids=[]),  # DUPLICATE_ROLE: role 2 keeps them too
+            role(2, agent_ids=[]),
+            role(2, agent_ids=[]),  # DUPLICATE_ROLE: role 2 keeps them too
             role(3, agent_ids=[]),  # a plain removal
             role(4),
         ],
@@ -133,14 +142,18 @@ def test_bad_data_never_removes_good_data(graph, landing):
     graph.run("2026-01-01")
     graph.run("2026-01-02")
     assert {pair: state[0] for pair, state in graph.mapping().items()} == {
-        (10, 1): "assigned", (20, 2): "assigned", (30, 3): "removed", (40, 4): "assigned",
+        (10, 1): "assigned",
+        (20, 2): "assigned",
+        (30, 3): "removed",
+        (40, 4): "assigned",
     }
 
 
 def test_incomplete_day_adds_and_updates_but_removes_nothing(graph, landing):
     write_day(landing, "2026-01-01", roles=[role(1, name="one", agent_ids=[10])])
     write_day(
-        landing, "2026-01-02",
+        landing,
+        "2026-01-02",
         roles=[role(1, name="one renamed", agent_ids=[]), role(2, agent_ids=[20])],
         files={"admin_roles/zz_truncated.json": '[{"id": 3, "name": '},
     )
@@ -150,7 +163,10 @@ def test_incomplete_day_adds_and_updates_but_removes_nothing(graph, landing):
         (10, 1): ("assigned", D(2026, 1, 1), None),
         (20, 2): ("assigned", D(2026, 1, 2), None),
     }
-    assert graph.query("SELECT role_id, name FROM roles ORDER BY 1") == [(1, "one renamed"), (2, "Role")]
+    assert graph.query("SELECT role_id, name FROM roles ORDER BY 1") == [
+        (1, "one renamed"),
+        (2, "Role"),
+    ]
 
 
 TEAM = role(9, "team", range(100, 110))  # stable assignments: no day trips the mass-removal guard
@@ -158,14 +174,30 @@ TEAM = role(9, "team", range(100, 110))  # stable assignments: no day trips the 
 
 def _history(landing):
     """Four days with renames, removals, re-assignments, rejections and an incomplete day."""
-    write_day(landing, "day1", roles=[role(1, "a", [10, 11]), role(2, "b", [20]), role(BIG, "big", [30]), TEAM],
-              agents=[{"id": 40, "role_ids": [1]}])
-    write_day(landing, "day2", roles=[role(1, "a2", [10]), role(2, "b", [20, 21]), role(BIG, " ", []), TEAM],
-              agents=[{"id": 40, "role_ids": "1"}])
-    write_day(landing, "day9", roles=[role(1, "a2", [10, 11]), role(2, "b9", []), TEAM],
-              files={"admin_roles/broken.json": "{"})
-    write_day(landing, "day10", roles=[role(1, "a10", [11]), role(3, "c", [20]), TEAM],
-              agents=[{"id": 40, "role_ids": [3, 77]}])
+    write_day(
+        landing,
+        "day1",
+        roles=[role(1, "a", [10, 11]), role(2, "b", [20]), role(BIG, "big", [30]), TEAM],
+        agents=[{"id": 40, "role_ids": [1]}],
+    )
+    write_day(
+        landing,
+        "day2",
+        roles=[role(1, "a2", [10]), role(2, "b", [20, 21]), role(BIG, " ", []), TEAM],
+        agents=[{"id": 40, "role_ids": "1"}],
+    )
+    write_day(
+        landing,
+        "day9",
+        roles=[role(1, "a2", [10, 11]), role(2, "b9", []), TEAM],
+        files={"admin_roles/broken.json": "{"},
+    )
+    write_day(
+        landing,
+        "day10",
+        roles=[role(1, "a10", [11]), role(3, "c", [20]), TEAM],
+        agents=[{"id": 40, "role_ids": [3, 77]}],
+    )
     days = ["day1", "day2", "day9", "day10"]
     for day in days:  # no date in these keys: the sync time is when the folder landed
         landed = SYNCED[day].replace(tzinfo=dt.UTC).timestamp()
@@ -173,7 +205,12 @@ def _history(landing):
     return days
 
 
-SYNCED = {"day1": D(2026, 2, 1, 6), "day2": D(2026, 2, 2, 6), "day9": D(2026, 2, 9, 6), "day10": D(2026, 2, 10, 6)}
+SYNCED = {
+    "day1": D(2026, 2, 1, 6),
+    "day2": D(2026, 2, 2, 6),
+    "day9": D(2026, 2, 9, 6),
+    "day10": D(2026, 2, 10, 6),
+}
 
 
 def test_days_in_any_order_give_the_same_tables(make_graph, landing):
@@ -195,7 +232,13 @@ def test_days_in_any_order_give_the_same_tables(make_graph, landing):
         (20, 3): ("assigned", SYNCED["day10"], None),
         (40, 3): ("assigned", SYNCED["day10"], None),
     }
-    assert [r[:2] for r in expected["roles"]] == [(1, "a10"), (2, "b9"), (3, "c"), (9, "team"), (BIG, "big")]
+    assert [r[:2] for r in expected["roles"]] == [
+        (1, "a10"),
+        (2, "b9"),
+        (3, "c"),
+        (9, "team"),
+        (BIG, "big"),
+    ]
     # Removed on day2 and back on day9: two intervals.
     assert [row for row in expected["agent_role_history"] if row[:2] == (11, 1)] == [
         (11, 1, "day1", SYNCED["day1"], "day2", SYNCED["day2"]),
@@ -210,10 +253,10 @@ def test_days_in_any_order_give_the_same_tables(make_graph, landing):
 
 
 STAGED_ROWS_PER_DAY = (
-        "SELECT sync_day, (SELECT count(*) FROM stg_roles s WHERE s.sync_day = d.sync_day),"
-        " (SELECT count(*) FROM stg_agent_roles s WHERE s.sync_day = d.sync_day),"
-        " (SELECT count(*) FROM role_pipeline_errors s WHERE s.sync_day = d.sync_day)"
-        " FROM sync_days d ORDER BY 1"
+    "SELECT sync_day, (SELECT count(*) FROM stg_roles s WHERE s.sync_day = d.sync_day),"
+    " (SELECT count(*) FROM stg_agent_roles s WHERE s.sync_day = d.sync_day),"
+    " (SELECT count(*) FROM role_pipeline_errors s WHERE s.sync_day = d.sync_day)"
+    " FROM sync_days d ORDER BY 1"
 )
 
 
@@ -271,16 +314,24 @@ def test_checks_catch_corrupted_tables(graph, landing):
     enforced = key_check(postgres, "stg_roles", ["role_id"], "2026-01-01")
     assert enforced.passed and enforced.metadata["enforced_by"].value == "stg_roles_key"
     # ... and scans once the index and NOT NULL are gone, finding what they would have refused.
-    graph.query("DROP INDEX stg_roles_key; ALTER TABLE stg_roles ALTER COLUMN role_id DROP NOT NULL")
-    graph.query("INSERT INTO stg_roles (role_id, name, sync_day) VALUES (2, 'again', '2026-01-01'), (NULL, 'x', '2026-01-01')")
-    graph.query("INSERT INTO stg_agent_roles (agent_id, role_id, sync_day) VALUES (30, 3, '2026-01-01')")
+    graph.query(
+        "DROP INDEX stg_roles_key; ALTER TABLE stg_roles ALTER COLUMN role_id DROP NOT NULL"
+    )
+    graph.query(
+        "INSERT INTO stg_roles (role_id, name, sync_day) VALUES (2, 'again', '2026-01-01'), (NULL, 'x', '2026-01-01')"
+    )
+    graph.query(
+        "INSERT INTO stg_agent_roles (agent_id, role_id, sync_day) VALUES (30, 3, '2026-01-01')"
+    )
     graph.query("UPDATE agent_role_mapping SET removed_at = '2026-01-05' WHERE agent_id = 10")
 
     keys = key_check(postgres, "stg_roles", ["role_id"], "2026-01-01")
     assert not keys.passed
     assert (keys.metadata["null_keys"].value, keys.metadata["duplicate_keys"].value) == (1, 1)
     assert keys.metadata["sample_duplicates"].value == [{"role_id": 2}]
-    orphans = query_check(postgres, "unreferenced_staged_roles.sql", "unreferenced_pairs", sync_day="2026-01-01")
+    orphans = query_check(
+        postgres, "unreferenced_staged_roles.sql", "unreferenced_pairs", sync_day="2026-01-01"
+    )
     assert not orphans.passed and orphans.metadata["sample"].value == [[30, 3]]
     status = query_check(postgres, "inconsistent_mapping_status.sql", "inconsistent_rows")
     assert not status.passed and status.metadata["sample"].value == [[10, 1, "assigned"]]
@@ -289,7 +340,9 @@ def test_checks_catch_corrupted_tables(graph, landing):
     enforced = key_check(postgres, "agent_role_mapping", ["agent_id", "role_id"])
     assert enforced.passed and enforced.metadata["enforced_by"].value == "agent_role_mapping_pkey"
     graph.query("ALTER TABLE agent_role_mapping DROP CONSTRAINT agent_role_mapping_pkey")
-    graph.query("INSERT INTO agent_role_mapping SELECT * FROM agent_role_mapping WHERE agent_id = 20")
+    graph.query(
+        "INSERT INTO agent_role_mapping SELECT * FROM agent_role_mapping WHERE agent_id = 20"
+    )
     scanned = key_check(postgres, "agent_role_mapping", ["agent_id", "role_id"])
     assert not scanned.passed and "enforced_by" not in scanned.metadata
     assert scanned.metadata["sample_duplicates"].value == [{"agent_id": 20, "role_id": 2}]
@@ -328,7 +381,11 @@ def test_a_damaged_role_list_removes_nothing_on_either_apply_path(graph, landing
     (error,) = graph.query(
         "SELECT error_type, field, role_id FROM role_pipeline_errors WHERE sync_day = '2026-01-03'"
     )
-    assert error == ("INVALID_VALUE" if damaged == "not a list" else "INVALID_AGENT_ID", "agent_ids", 1)
+    assert error == (
+        "INVALID_VALUE" if damaged == "not a list" else "INVALID_AGENT_ID",
+        "agent_ids",
+        1,
+    )
 
     # A re-run replays every applied day in SQL: the same rule, the same tables.
     replay = graph.run("2026-01-02")
@@ -340,7 +397,9 @@ def test_a_damaged_role_list_removes_nothing_on_either_apply_path(graph, landing
 def test_a_role_without_agent_ids_asserts_no_pairs_of_its_own(graph, landing, agent_ids):
     """Real Freshdesk roles carry no agent_ids: the agents' files then say who holds the role."""
     write_day(
-        landing, "2026-01-01", roles=[role(1, agent_ids=[111, 112]), TEAM],
+        landing,
+        "2026-01-01",
+        roles=[role(1, agent_ids=[111, 112]), TEAM],
         agents=[{"id": 112, "role_ids": [1]}],
     )
     day2_role = role(1, agent_ids=[])

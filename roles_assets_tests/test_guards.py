@@ -9,7 +9,6 @@ from pathlib import Path
 
 import dagster as dg
 import psycopg2
-
 import pytest
 
 from roles_assets.resources.io_managers import PostgresPartitionIOManager, StagingWriteFailed
@@ -20,8 +19,8 @@ from roles_assets.resources.postgres import (
     PostgresResource,
 )
 from roles_assets_tests.conftest import assert_secret_kept, failure_text, role, write_day
-from roles_assets_tests.test_graph import D, materialized
 from roles_assets_tests.test_cli import cli_env, start_materialize
+from roles_assets_tests.test_graph import D, materialized
 from roles_assets_tests.test_instance import postgres_home
 
 
@@ -31,7 +30,9 @@ def _final_and_staging(graph):
     )
 
 
-@pytest.mark.parametrize("snapshot", ["no admin_roles folder", "empty folder", "empty list", "all rejected"])
+@pytest.mark.parametrize(
+    "snapshot", ["no admin_roles folder", "empty folder", "empty list", "all rejected"]
+)
 def test_an_empty_snapshot_never_wipes_the_final_tables(graph, landing, snapshot):
     write_day(landing, "2026-01-01", roles=[role(1, agent_ids=[10]), role(2, agent_ids=[20])])
     graph.run("2026-01-01")
@@ -50,11 +51,17 @@ def test_an_empty_snapshot_never_wipes_the_final_tables(graph, landing, snapshot
 
     result = graph.run("2026-01-02", raise_on_error=False)
     assert not result.success
-    (empty,) = [c for c in result.get_asset_check_evaluations() if c.check_name == "stg_roles_snapshot_not_empty"]
+    (empty,) = [
+        c
+        for c in result.get_asset_check_evaluations()
+        if c.check_name == "stg_roles_snapshot_not_empty"
+    ]
     assert not empty.passed
     assert "no valid role" in empty.description and "left untouched" in empty.description
     assert graph.final_tables() == before
-    assert graph.query("SELECT sync_day, applied FROM sync_days ORDER BY 1") == [("2026-01-01", True)]
+    assert graph.query("SELECT sync_day, applied FROM sync_days ORDER BY 1") == [
+        ("2026-01-01", True)
+    ]
     # The day's staging and error rows stay for inspection.
     errors = graph.query(
         "SELECT error_type FROM role_pipeline_errors WHERE sync_day = '2026-01-02' ORDER BY 1"
@@ -69,12 +76,16 @@ def test_a_replay_reads_what_was_applied_not_a_refused_restaging(graph, landing)
     for day in ["2026-01-01", "2026-01-02", "2026-01-03"]:
         write_day(landing, day, roles=[role(1, agent_ids=[10, 11])])
         graph.run(day)
-    staged_day2 = graph.query("SELECT agent_id, role_id FROM stg_agent_roles WHERE sync_day = '2026-01-02'")
+    staged_day2 = graph.query(
+        "SELECT agent_id, role_id FROM stg_agent_roles WHERE sync_day = '2026-01-02'"
+    )
 
     # Day 2 is re-landed empty: its staging is replaced, then its check refuses it.
     write_day(landing, "2026-01-02", roles=[])
     assert not graph.run("2026-01-02", raise_on_error=False).success
-    assert graph.query("SELECT count(*) FROM stg_agent_roles WHERE sync_day = '2026-01-02'") == [(0,)]
+    assert graph.query("SELECT count(*) FROM stg_agent_roles WHERE sync_day = '2026-01-02'") == [
+        (0,)
+    ]
 
     # A backfill replays the applied days: day 2 as it was applied, not as an empty (complete)
     # day that would remove both pairs until day 3 assigns them again.
@@ -84,10 +95,16 @@ def test_a_replay_reads_what_was_applied_not_a_refused_restaging(graph, landing)
         (10, 1): ("assigned", D(2025, 12, 31), None),
         (11, 1): ("assigned", D(2026, 1, 1), None),
     }
-    assert materialized(backfill, "agent_role_mapping")["replayed_applied_staging_of"] == ["2026-01-02"]
+    assert materialized(backfill, "agent_role_mapping")["replayed_applied_staging_of"] == [
+        "2026-01-02"
+    ]
     # The refused staging stays in place for inspection; the applied one is kept beside it.
-    assert graph.query("SELECT count(*) FROM stg_agent_roles WHERE sync_day = '2026-01-02'") == [(0,)]
-    (kept,) = graph.query("SELECT tablename FROM pg_tables WHERE tablename LIKE 'stg_agent_roles%%\\_applied'")
+    assert graph.query("SELECT count(*) FROM stg_agent_roles WHERE sync_day = '2026-01-02'") == [
+        (0,)
+    ]
+    (kept,) = graph.query(
+        "SELECT tablename FROM pg_tables WHERE tablename LIKE 'stg_agent_roles%%\\_applied'"
+    )
     assert sorted(graph.query(f"SELECT agent_id, role_id FROM {kept[0]}")) == sorted(staged_day2)
 
     # Once the day applies again, its new staging counts and nothing is kept aside.
@@ -116,7 +133,9 @@ def test_mass_removal_is_refused_unless_overridden(graph, landing):
 
     override = {"ops": {"final_tables": {"config": {"allow_mass_removal": True}}}}
     graph.register("2026-01-02")
-    allowed = graph.job.execute_in_process(partition_key="2026-01-02", instance=graph.instance, run_config=override)
+    allowed = graph.job.execute_in_process(
+        partition_key="2026-01-02", instance=graph.instance, run_config=override
+    )
     assert allowed.success
     # Applied beyond the limit on purpose: a warning on the check, not a failed run.
     check = removals_check(allowed)
@@ -129,7 +148,8 @@ def test_mass_removal_is_refused_unless_overridden(graph, landing):
 
 def removals_check(result):
     (check,) = [
-        c for c in result.get_asset_check_evaluations()
+        c
+        for c in result.get_asset_check_evaluations()
         if c.check_name == "agent_role_mapping_removals_within_limit"
     ]
     return check
@@ -137,7 +157,13 @@ def removals_check(result):
 
 def removal_figures(check) -> tuple:
     """(removed, assigned before, share, limit, override) as the check recorded them."""
-    keys = ["removed", "assigned_before", "removal_share", "max_removal_share", "allow_mass_removal"]
+    keys = [
+        "removed",
+        "assigned_before",
+        "removal_share",
+        "max_removal_share",
+        "allow_mass_removal",
+    ]
     return tuple(check.metadata[key].value for key in keys)
 
 
@@ -166,11 +192,15 @@ def test_a_replay_that_would_remove_too_much_is_refused_and_later_replays_skip_i
     # pairs again, and the guard would refuse the backfill too).
     write_day(landing, "2025-12-30", roles=[role(1, agent_ids=[10])])
     backfill = graph.run("2025-12-30")
-    assert materialized(backfill, "agent_role_mapping")["replayed_applied_staging_of"] == ["2026-01-03"]
+    assert materialized(backfill, "agent_role_mapping")["replayed_applied_staging_of"] == [
+        "2026-01-03"
+    ]
     assert {pair: state[0] for pair, state in graph.mapping().items() if pair[1] == 1} == {
         (agent, 1): "assigned" for agent in team
     }
-    (kept,) = graph.query("SELECT tablename FROM pg_tables WHERE tablename LIKE 'stg_agent_roles%%\\_applied'")
+    (kept,) = graph.query(
+        "SELECT tablename FROM pg_tables WHERE tablename LIKE 'stg_agent_roles%%\\_applied'"
+    )
     assert sorted(graph.query(f"SELECT agent_id FROM {kept[0]}")) == sorted(staged_day3)
 
 
@@ -194,24 +224,33 @@ def test_a_failure_inside_the_apply_leaves_the_final_tables_as_they_were(graph, 
     graph.query("DROP TRIGGER refuse_removal ON agent_role_mapping")
     assert graph.run("2026-01-02").success
     assert {pair: s[0] for pair, s in graph.mapping().items()} == {
-        (10, 1): "assigned", (11, 1): "removed", (20, 2): "assigned",
+        (10, 1): "assigned",
+        (11, 1): "removed",
+        (20, 2): "assigned",
     }
 
 
-def test_a_failed_staging_write_keeps_the_previous_partition(graph, landing, password_in_url, capfd, caplog):
+def test_a_failed_staging_write_keeps_the_previous_partition(
+    graph, landing, password_in_url, capfd, caplog
+):
     secret = password_in_url(graph)
     write_day(landing, "2026-01-01", roles=[role(1, "one", [10, 11])])
     graph.run("2026-01-01")
     # New load tables copy this NOT NULL column but not its (dropped) default, so Spark's insert
     # into the load table of stg_agent_roles fails.
-    graph.query("ALTER TABLE stg_agent_roles ADD COLUMN required int NOT NULL DEFAULT 0; "
-                "ALTER TABLE stg_agent_roles ALTER COLUMN required DROP DEFAULT")
+    graph.query(
+        "ALTER TABLE stg_agent_roles ADD COLUMN required int NOT NULL DEFAULT 0; "
+        "ALTER TABLE stg_agent_roles ALTER COLUMN required DROP DEFAULT"
+    )
     write_day(landing, "2026-01-01", roles=[role(1, "one", [10, 11, 12])])
     failed = graph.run("2026-01-01", raise_on_error=False)
     assert not failed.success
     target = graph.database_url.split("@", 1)[1]
     message = failure_text(failed)
-    assert f"writing stg_agent_roles for sync day '2026-01-01' to PostgreSQL at {target} failed" in message
+    assert (
+        f"writing stg_agent_roles for sync day '2026-01-01' to PostgreSQL at {target} failed"
+        in message
+    )
     assert "required" in message  # the driver's reason: the column that was left NULL
     assert_secret_kept(secret, failed, graph.instance, capfd, caplog)
     graph.query("ALTER TABLE stg_agent_roles DROP COLUMN required")
@@ -225,15 +264,16 @@ def _staging_by_day(graph, days) -> dict:
     """Every staging table's rows per day, without the columns a clock or a sequence fills."""
     statements = {
         "stg_roles": "SELECT role_id, name, description, is_default, agent_type, created_at,"
-                     " updated_at, source FROM stg_roles WHERE sync_day = %s",
+        " updated_at, source FROM stg_roles WHERE sync_day = %s",
         "stg_agent_roles": "SELECT agent_id, role_id, status, updated_at FROM stg_agent_roles"
-                           " WHERE sync_day = %s",
+        " WHERE sync_day = %s",
         "role_pipeline_errors": "SELECT role_id, agent_id, error_type, error_message, raw_record::text,"
-                                " source_file FROM role_pipeline_errors WHERE sync_day = %s",
+        " source_file FROM role_pipeline_errors WHERE sync_day = %s",
     }
     return {
         (table, day): sorted(graph.query(statement, (day,)), key=repr)
-        for table, statement in statements.items() for day in days
+        for table, statement in statements.items()
+        for day in days
     }
 
 
@@ -241,10 +281,18 @@ def _staging_by_day(graph, days) -> dict:
 def test_concurrent_runs_end_like_sequential_ones(make_graph, landing, tmp_path, pg_admin_url):
     days = ["day1", "day2", "day3"]
     team = list(range(100, 110))  # enough stable assignments to stay under the mass-removal guard
-    write_day(landing, "day1", roles=[role(1, "a", [10, 11]), role(2, "b", [20]), role(9, "team", team)])
-    write_day(landing, "day2", roles=[role(1, "a2", [10]), role(2, "b", [20, 21]), role(9, "team", team)],
-              files={"admin_roles/broken.json": "[{"})
-    write_day(landing, "day3", roles=[role(1, "a3", [11]), role(3, "c", [30]), role(9, "team", team)])
+    write_day(
+        landing, "day1", roles=[role(1, "a", [10, 11]), role(2, "b", [20]), role(9, "team", team)]
+    )
+    write_day(
+        landing,
+        "day2",
+        roles=[role(1, "a2", [10]), role(2, "b", [20, 21]), role(9, "team", team)],
+        files={"admin_roles/broken.json": "[{"},
+    )
+    write_day(
+        landing, "day3", roles=[role(1, "a3", [11]), role(3, "c", [30]), role(9, "team", team)]
+    )
     sequential = make_graph()
     for day in days:
         sequential.run(day)
@@ -266,7 +314,9 @@ def test_concurrent_runs_end_like_sequential_ones(make_graph, landing, tmp_path,
         waiting = 0
         while waiting < len(runs):
             assert time.monotonic() < deadline, f"only {waiting} runs reached the apply lock"
-            assert all(run.poll() is None for run in runs), "a run ended while the apply lock was held"
+            assert all(run.poll() is None for run in runs), (
+                "a run ended while the apply lock was held"
+            )
             time.sleep(0.2)
             cur.execute(
                 "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
@@ -281,13 +331,18 @@ def test_concurrent_runs_end_like_sequential_ones(make_graph, landing, tmp_path,
         assert run.returncode == 0, stderr[-3000:]
     assert concurrent.final_tables() == sequential.final_tables()
     assert _staging_by_day(concurrent, days) == _staging_by_day(sequential, days)
-    assert concurrent.query("SELECT sync_day FROM sync_days WHERE applied ORDER BY 1") == [(d,) for d in days]
+    assert concurrent.query("SELECT sync_day FROM sync_days WHERE applied ORDER BY 1") == [
+        (d,) for d in days
+    ]
 
 
-@pytest.mark.parametrize("database_url", [
-    "postgresql://roles:s3cr%40t-pw@127.0.0.1:9/rolesdb",
-    "postgresql://roles@127.0.0.1:9/rolesdb?sslmode=disable&password=s3cr%40t-pw",
-])
+@pytest.mark.parametrize(
+    "database_url",
+    [
+        "postgresql://roles:s3cr%40t-pw@127.0.0.1:9/rolesdb",
+        "postgresql://roles@127.0.0.1:9/rolesdb?sslmode=disable&password=s3cr%40t-pw",
+    ],
+)
 def test_unreachable_database_names_host_and_database_but_never_the_password(database_url):
     postgres = PostgresResource(database_url=database_url, connect_attempts=2)
     with pytest.raises(DatabaseUnavailable) as raised:
@@ -300,7 +355,9 @@ def test_unreachable_database_names_host_and_database_but_never_the_password(dat
     assert postgres.jdbc_properties()["password"] == "s3cr@t-pw"
 
 
-def test_the_password_never_reaches_logs_events_or_metadata(graph, landing, password_in_url, capfd, caplog):
+def test_the_password_never_reaches_logs_events_or_metadata(
+    graph, landing, password_in_url, capfd, caplog
+):
     secret = password_in_url(graph)
     write_day(landing, "2026-01-01", roles=[role(1, agent_ids=[10])])
     result = graph.run("2026-01-01")
@@ -320,7 +377,9 @@ def test_a_killed_run_leaves_every_table_whole_and_a_rerun_completes(graph, land
     run = start_materialize("2026-01-02", env, new_session=True)
     deadline = time.monotonic() + 240
     while not graph.query("SELECT 1 FROM pg_tables WHERE tablename LIKE 'stg%%load%%'"):
-        assert run.poll() is None and time.monotonic() < deadline, "the run ended before it was killed"
+        assert run.poll() is None and time.monotonic() < deadline, (
+            "the run ended before it was killed"
+        )
         time.sleep(0.05)
     os.killpg(run.pid, signal.SIGKILL)
     run.wait()
@@ -343,7 +402,9 @@ def test_load_tables_abandoned_by_killed_runs_are_swept(graph):
     with conn, conn.cursor() as cur:
         manager._drop_abandoned_load_tables(cur, "stg_roles")
     conn.close()
-    assert graph.query("SELECT tablename FROM pg_tables WHERE tablename LIKE 'stg_roles__load%%'") == [(fresh,)]
+    assert graph.query(
+        "SELECT tablename FROM pg_tables WHERE tablename LIKE 'stg_roles__load%%'"
+    ) == [(fresh,)]
 
 
 def test_staged_rows_that_break_a_key_fail_the_write_and_keep_the_day(graph, landing, spark):
@@ -357,10 +418,15 @@ def test_staged_rows_that_break_a_key_fail_the_write_and_keep_the_day(graph, lan
         [(12, 1, "assigned", "2026-01-01"), (12, 1, "assigned", "2026-01-01")],
         "agent_id bigint, role_id bigint, status string, sync_day string",
     )
-    with pytest.raises(StagingWriteFailed, match=r"break the table's key; the day's previous rows are kept.*\(12, 1, 2026-01-01\) is duplicated"):
+    with pytest.raises(
+        StagingWriteFailed,
+        match=r"break the table's key; the day's previous rows are kept.*\(12, 1, 2026-01-01\) is duplicated",
+    ):
         manager.replace_partition("stg_agent_roles", "2026-01-01", duplicated)
     missing_role = spark.createDataFrame([(13, None, "assigned", "2026-01-01")], duplicated.schema)
-    with pytest.raises(StagingWriteFailed, match="previous rows are kept.*null value in column \"role_id\""):
+    with pytest.raises(
+        StagingWriteFailed, match='previous rows are kept.*null value in column "role_id"'
+    ):
         manager.replace_partition("stg_agent_roles", "2026-01-01", missing_role)
 
     assert graph.query(staged) == [(10, 1), (11, 1)]
@@ -385,18 +451,29 @@ def test_a_failed_spark_job_leaves_every_table_as_it_was(graph, landing):
     before = graph.final_tables(), graph.query("SELECT * FROM stg_agent_roles ORDER BY 1, 2")
     write_day(landing, "2026-01-01", roles=[role(1, "two", [10])])
     keys = [dg.AssetKey(name) for name in ("landed_day", "raw_roles")]
-    graph.job.execute_in_process(partition_key="2026-01-01", instance=graph.instance, asset_selection=keys)
+    graph.job.execute_in_process(
+        partition_key="2026-01-01", instance=graph.instance, asset_selection=keys
+    )
     # The raw Parquet the staging step reads is damaged: Spark's job fails while staging it.
     for part in (graph.raw_path / "raw_roles").rglob("*.parquet"):
         part.write_bytes(b"PAR1 not parquet")
     failed = graph.job.execute_in_process(
-        partition_key="2026-01-01", instance=graph.instance, raise_on_error=False,
+        partition_key="2026-01-01",
+        instance=graph.instance,
+        raise_on_error=False,
         asset_selection=[dg.AssetKey(name) for name in STAGED_AND_FINAL],
     )
     assert not failed.success
-    assert "staging_tables" in [e.step_key for e in failed.all_events if e.event_type_value == "STEP_FAILURE"]
-    assert (graph.final_tables(), graph.query("SELECT * FROM stg_agent_roles ORDER BY 1, 2")) == before
-    assert graph.query("SELECT count(*) FROM pg_tables WHERE tablename LIKE '%%\\_\\_load\\_%%'") == [(0,)]
+    assert "staging_tables" in [
+        e.step_key for e in failed.all_events if e.event_type_value == "STEP_FAILURE"
+    ]
+    assert (
+        graph.final_tables(),
+        graph.query("SELECT * FROM stg_agent_roles ORDER BY 1, 2"),
+    ) == before
+    assert graph.query(
+        "SELECT count(*) FROM pg_tables WHERE tablename LIKE '%%\\_\\_load\\_%%'"
+    ) == [(0,)]
 
 
 STAGED_AND_FINAL = ("stg_roles", "stg_agent_roles", "role_errors", "roles", "agent_role_mapping")
@@ -404,6 +481,8 @@ STAGED_AND_FINAL = ("stg_roles", "stg_agent_roles", "role_errors", "roles", "age
 
 def failed_step_text(result, step_key: str) -> str:
     (failure,) = [
-        e for e in result.all_events if e.event_type_value == "STEP_FAILURE" and e.step_key == step_key
+        e
+        for e in result.all_events
+        if e.event_type_value == "STEP_FAILURE" and e.step_key == step_key
     ]
     return failure.step_failure_data.error.message

@@ -52,7 +52,9 @@ def load(postgres: PostgresResource, loads: list[tuple[str, Day]]) -> list[bool]
     modes = []
     for name, version in loads:
         stage(postgres, name, version)
-        modes.append(apply_day(postgres, name, version.synced_at, allow_mass_removal=True).incremental)
+        modes.append(
+            apply_day(postgres, name, version.synced_at, allow_mass_removal=True).incremental
+        )
     return modes
 
 
@@ -69,7 +71,9 @@ def execute(postgres: PostgresResource, text: str) -> None:
 
 def dump(postgres: PostgresResource) -> dict[str, list[tuple]]:
     """Every row of the final tables, all columns, in a total order."""
-    return {table: query(postgres, f"SELECT * FROM {table} t ORDER BY t") for table in HISTORY_TABLES}
+    return {
+        table: query(postgres, f"SELECT * FROM {table} t ORDER BY t") for table in HISTORY_TABLES
+    }
 
 
 def intervals(postgres: PostgresResource) -> list[tuple]:
@@ -122,10 +126,13 @@ def test_a_removal_then_a_reassignment_gives_two_intervals_on_either_path(pg_adm
 
 def test_an_incomplete_day_closes_nothing(pg_admin_url):
     postgres = new_database(pg_admin_url)
-    load(postgres, [
-        ("day1", day(D(2026, 11, 1), pairs=[(10, BIG)])),
-        ("day2", day(D(2026, 11, 2), pairs=[], complete=False)),
-    ])
+    load(
+        postgres,
+        [
+            ("day1", day(D(2026, 11, 1), pairs=[(10, BIG)])),
+            ("day2", day(D(2026, 11, 2), pairs=[], complete=False)),
+        ],
+    )
     assert intervals(postgres) == [(10, BIG, "day1", D(2026, 11, 1), None, None)]
     assert holders(postgres, D(2026, 11, 3)) == [(10, BIG)]
     load(postgres, [("day2", day(D(2026, 11, 2), pairs=[]))])  # day 2 corrected, now complete
@@ -139,10 +146,13 @@ def test_an_incomplete_day_closes_nothing(pg_admin_url):
 def test_a_role_repeated_unchanged_opens_no_version(pg_admin_url):
     postgres = new_database(pg_admin_url)
     names = [("a", None), ("a", None), ("a", "now described"), ("a", "now described"), ("a", None)]
-    load(postgres, [
-        (f"day{n}", day(D(2026, 11, n), roles={BIG: attributes}))
-        for n, attributes in enumerate(names, start=1)
-    ])
+    load(
+        postgres,
+        [
+            (f"day{n}", day(D(2026, 11, n), roles={BIG: attributes}))
+            for n, attributes in enumerate(names, start=1)
+        ],
+    )
     assert query(
         postgres,
         "SELECT role_id, description, from_day, valid_from, to_day, valid_to"
@@ -159,7 +169,10 @@ def test_a_role_repeated_unchanged_opens_no_version(pg_admin_url):
 def two_orders(draw):
     """A set of days, loaded in natural order once, and in any order with corrections and
     repeats."""
-    names = [f"day{n}" for n in draw(st.lists(st.sampled_from(DAY_NUMBERS), min_size=2, max_size=5, unique=True))]
+    names = [
+        f"day{n}"
+        for n in draw(st.lists(st.sampled_from(DAY_NUMBERS), min_size=2, max_size=5, unique=True))
+    ]
     final = {name: draw(days_strategy()) for name in names}
     in_order = [(name, final[name]) for name in sorted(names, key=day_order)]
     shuffled = []
@@ -171,7 +184,9 @@ def two_orders(draw):
     return in_order, shuffled
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(orders=two_orders())
 def test_any_loading_order_gives_byte_identical_tables(pg_admin_url, orders):
     in_order, shuffled = orders
@@ -187,16 +202,22 @@ def test_the_history_checks_catch_corrupted_history(pg_admin_url):
     load(postgres, REASSIGNED)
     assert failed_checks(postgres) == []
     # The first interval left open, overlapping the second (once the index allows it).
-    execute(postgres, "DROP INDEX agent_role_history_open;"
-                      " UPDATE agent_role_history SET removed_day = NULL, removed_at = NULL"
-                      " WHERE assigned_day = 'day1'")
+    execute(
+        postgres,
+        "DROP INDEX agent_role_history_open;"
+        " UPDATE agent_role_history SET removed_day = NULL, removed_at = NULL"
+        " WHERE assigned_day = 'day1'",
+    )
     assert failed_checks(postgres) == ["overlapping_intervals.sql"]
     execute(postgres, "DELETE FROM agent_role_history WHERE assigned_day = 'day1'")
     assert failed_checks(postgres) == []
     execute(postgres, "UPDATE agent_role_history SET assigned_at = assigned_at + interval '1 hour'")
     assert failed_checks(postgres) == ["history_disagrees_with_mapping.sql"]
-    execute(postgres, "UPDATE agent_role_history SET assigned_at = assigned_at - interval '1 hour';"
-                      " UPDATE roles SET description = 'edited'")
+    execute(
+        postgres,
+        "UPDATE agent_role_history SET assigned_at = assigned_at - interval '1 hour';"
+        " UPDATE roles SET description = 'edited'",
+    )
     assert failed_checks(postgres) == ["role_history_disagrees_with_roles.sql"]
 
 
@@ -205,9 +226,12 @@ def test_days_applied_before_the_history_existed_are_replayed_into_it(pg_admin_u
     load(fresh, REASSIGNED)
     load(upgraded, REASSIGNED[:2])
     # The database as it was before the history's schema step, with two days applied.
-    execute(upgraded, "DROP TABLE agent_role_history, role_history, pending_replays;"
-                      " DROP FUNCTION role_holders_at;"
-                      " DELETE FROM schema_migrations WHERE step = '005_role_history.sql'")
+    execute(
+        upgraded,
+        "DROP TABLE agent_role_history, role_history, pending_replays;"
+        " DROP FUNCTION role_holders_at;"
+        " DELETE FROM schema_migrations WHERE step = '005_role_history.sql'",
+    )
     conn = upgraded.connect()
     try:
         assert migrate(conn) == ["005_role_history.sql"]

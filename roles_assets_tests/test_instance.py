@@ -8,7 +8,6 @@ from pathlib import Path
 
 import dagster as dg
 import psycopg2
-import pytest
 import sqlalchemy.exc
 
 from roles_assets.partitions import register_days, sync_day_partitions
@@ -56,8 +55,16 @@ def test_registration_racing_itself_on_a_fresh_postgres_instance(tmp_path, pg_ad
     home = postgres_home(tmp_path / "home", pg_admin_url, "dagster_race")
     gate = tmp_path / "gate"
     env = {**os.environ, "DAGSTER_HOME": str(home), "ROLES_LANDING_DIR": str(landing)}
-    racers = [subprocess.Popen([sys.executable, "-c", _LOAD_AT_GATE, str(gate)], env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    racers = [
+        subprocess.Popen(
+            [sys.executable, "-c", _LOAD_AT_GATE, str(gate)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
     for racer in racers:
         assert racer.stdout.readline() == "ready\n"
     gate.touch()
@@ -85,7 +92,9 @@ def test_a_registration_that_loses_the_race_on_the_unique_index_succeeds():
             if not self.raced:  # another process registers day1 and day2 first
                 self.raced = True
                 self.known += ["day1", "day2"]
-                raise sqlalchemy.exc.IntegrityError("INSERT", {}, Exception("UNIQUE constraint failed"))
+                raise sqlalchemy.exc.IntegrityError(
+                    "INSERT", {}, Exception("UNIQUE constraint failed")
+                )
             self.known += keys
 
     instance = RacedInstance()
@@ -102,13 +111,25 @@ def test_an_unreachable_instance_fails_the_load_saying_why_and_what_to_do(tmp_pa
         "      username: dagster\n      password: {env: DAGSTER_PG_PASSWORD}\n      db_name: dagster\n"
         "      scheme: postgresql+psycopg2\n"
     )
-    env = {**os.environ, "DAGSTER_HOME": str(home), "ROLES_LANDING_DIR": str(landing),
-           "DAGSTER_PG_PASSWORD": "Inst4nce-s3cret"}
-    load = subprocess.run([sys.executable, "-c", "import roles_assets"], env=env, cwd=tmp_path,
-                          capture_output=True, text=True, timeout=300)
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "ROLES_LANDING_DIR": str(landing),
+        "DAGSTER_PG_PASSWORD": "Inst4nce-s3cret",
+    }
+    load = subprocess.run(
+        [sys.executable, "-c", "import roles_assets"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert load.returncode != 0
-    assert (f"PartitionRegistrationFailed: could not register the 1 landed days of {landing} as "
-            f"partitions of the Dagster instance in DAGSTER_HOME={home}") in load.stderr
+    assert (
+        f"PartitionRegistrationFailed: could not register the 1 landed days of {landing} as "
+        f"partitions of the Dagster instance in DAGSTER_HOME={home}"
+    ) in load.stderr
     assert f"Check that the storage named in {home}/dagster.yaml is reachable" in load.stderr
     assert "Inst4nce-s3cret" not in load.stderr + load.stdout
 
@@ -131,12 +152,24 @@ def test_make_runs_instance_is_on_postgres(tmp_path, monkeypatch, capsys):
         assert run_days.materialize_landed_days() == 0
         assert "3 of 3 days loaded" in capsys.readouterr().out
         dagster_db = server.admin_url.rsplit("/", 1)[0] + "/dagster"
-        runs = query(dagster_db, "SELECT r.status, t.value FROM runs r JOIN run_tags t"
-                     " ON t.run_id = r.run_id AND t.key = 'dagster/partition' ORDER BY 2")
-        assert runs == [("SUCCESS", "2026-11-22"), ("SUCCESS", "2026-11-23"), ("SUCCESS", "2026-11-24")]
+        runs = query(
+            dagster_db,
+            "SELECT r.status, t.value FROM runs r JOIN run_tags t"
+            " ON t.run_id = r.run_id AND t.key = 'dagster/partition' ORDER BY 2",
+        )
+        assert runs == [
+            ("SUCCESS", "2026-11-22"),
+            ("SUCCESS", "2026-11-23"),
+            ("SUCCESS", "2026-11-24"),
+        ]
         assert query(warehouse, "SELECT sync_day FROM sync_days WHERE applied ORDER BY 1") == [
-            ("2026-11-22",), ("2026-11-23",), ("2026-11-24",)]
-        assert query(warehouse, "SELECT count(*) FROM agent_role_mapping WHERE status = 'assigned'") == [(13,)]
+            ("2026-11-22",),
+            ("2026-11-23",),
+            ("2026-11-24",),
+        ]
+        assert query(
+            warehouse, "SELECT count(*) FROM agent_role_mapping WHERE status = 'assigned'"
+        ) == [(13,)]
         assert not (home / "history").exists()  # where SQLite run storage would be
     finally:
         server.remove()

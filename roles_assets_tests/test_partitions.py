@@ -11,7 +11,13 @@ from roles_assets.partitions import day_order, is_safe_day, landed_days
 def test_days_sort_naturally():
     days = ["day10", "day9", "day1", "day2", "2026-11-24", "2026-11-3", "day01"]
     assert sorted(days, key=day_order) == [
-        "2026-11-3", "2026-11-24", "day01", "day1", "day2", "day9", "day10",
+        "2026-11-3",
+        "2026-11-24",
+        "day01",
+        "day1",
+        "day2",
+        "day9",
+        "day10",
     ]
 
 
@@ -69,10 +75,14 @@ def test_day_files_are_json_files_in_name_order(tmp_path, caplog):
     (roles / "link.json").symlink_to(roles / "a.json")
     with caplog.at_level(logging.WARNING):
         assert [f.name for f in day_files(tmp_path)] == [
-            "admin_roles/a.json", "admin_roles/b.json", "agent_details/1.json",
+            "admin_roles/a.json",
+            "admin_roles/b.json",
+            "agent_details/1.json",
         ]
     # A symlink could reach outside the landing zone: skipped, and said so.
-    assert [r.getMessage() for r in caplog.records] == ["skipping admin_roles/link.json: not a regular file"]
+    assert [r.getMessage() for r in caplog.records] == [
+        "skipping admin_roles/link.json: not a regular file"
+    ]
     before = fingerprint(tmp_path)
     (roles / "c.json").write_text("[]")
     assert fingerprint(tmp_path) != before

@@ -7,20 +7,25 @@ import dagster as dg
 import psycopg2
 import pytest
 
-from roles_assets_dev import local_postgres
 from roles_assets.definitions import build_definitions, build_resources
 from roles_assets.extract.client import FreshdeskClient
 from roles_assets.extract.pull import pull_day, today_utc
 from roles_assets.landing import LandingZone
 from roles_assets.resources.freshdesk import FreshdeskResource
-from roles_assets.settings import Settings
 from roles_assets.schedules import daily_pull_schedule
 from roles_assets.sensors import landing_sensor
+from roles_assets.settings import Settings
+from roles_assets_dev import local_postgres
 from roles_assets_tests.conftest import failure_text, role, write_day
 from roles_assets_tests.freshdesk_fake import API_KEY, FakeFreshdesk, Fault, api_agent, api_role
 from roles_assets_tests.test_cli import cli_env, materialize
 
-PATIENCE = {"attempts": 3, "backoff_seconds": 0.05, "max_wait_seconds": 1.0, "read_timeout_seconds": 1.0}
+PATIENCE = {
+    "attempts": 3,
+    "backoff_seconds": 0.05,
+    "max_wait_seconds": 1.0,
+    "read_timeout_seconds": 1.0,
+}
 
 
 @pytest.fixture
@@ -34,7 +39,9 @@ def fake():
 
 
 def pull_job(landing, fake, database_url):
-    settings = Settings.from_env({"ROLES_LANDING_DIR": str(landing), "ROLES_RAW_PATH": str(landing.parent / "raw")})
+    settings = Settings.from_env(
+        {"ROLES_LANDING_DIR": str(landing), "ROLES_RAW_PATH": str(landing.parent / "raw")}
+    )
     resources = build_resources(settings, database_url)
     resources["freshdesk"] = FreshdeskResource(base_url=fake.base_url, api_key=API_KEY, **PATIENCE)
     return build_definitions(resources).resolve_implicit_global_asset_job_def()
@@ -52,15 +59,36 @@ def test_today_is_pulled_and_loaded_in_one_run_and_a_rerun_calls_no_api(graph, f
 
     result = graph.run(today)
     pulled = result.asset_materializations_for_node("landed_day")[0].metadata
-    assert {k: pulled[k].value for k in ("pulled", "requests", "pages", "retries", "rate_limited_429", "agents_skipped_404", "files")} == {
-        "pulled": True, "requests": 6, "pages": 2, "retries": 1, "rate_limited_429": 1, "agents_skipped_404": 1, "files": 3,
+    assert {
+        k: pulled[k].value
+        for k in (
+            "pulled",
+            "requests",
+            "pages",
+            "retries",
+            "rate_limited_429",
+            "agents_skipped_404",
+            "files",
+        )
+    } == {
+        "pulled": True,
+        "requests": 6,
+        "pages": 2,
+        "retries": 1,
+        "rate_limited_429": 1,
+        "agents_skipped_404": 1,
+        "files": 3,
     }
     assert graph.query("SELECT role_id, name FROM roles ORDER BY 1") == [(1, "Admin"), (2, "Agent")]
     assert {pair: state[0] for pair, state in graph.mapping().items()} == {
-        (101, 1): "assigned", (102, 1): "assigned", (102, 2): "assigned",
+        (101, 1): "assigned",
+        (102, 1): "assigned",
+        (102, 2): "assigned",
     }
     assert graph.query("SELECT error_type FROM role_pipeline_errors") == []
-    landed_roles = json.loads((graph.landing / today / "admin_roles" / "roles_0001.json").read_text())
+    landed_roles = json.loads(
+        (graph.landing / today / "admin_roles" / "roles_0001.json").read_text()
+    )
     assert landed_roles == fake.roles and landed_roles[1]["new_api_field"] == "kept"
     assert API_KEY not in event_log_text(graph.instance, result.run_id)
 
@@ -83,7 +111,9 @@ def test_a_server_that_keeps_failing_fails_the_run_and_lands_nothing(landing, fa
     with dg.instance_for_test() as instance:
         result = run_without_spark(landing, fake, today_utc(), instance)
         assert not result.success
-        assert "GET /api/v2/agents/102 failed 3 times; the last failure: HTTP 503" in failure_text(result)
+        assert "GET /api/v2/agents/102 failed 3 times; the last failure: HTTP 503" in failure_text(
+            result
+        )
         assert result.asset_materializations_for_node("raw_roles") == []
         assert list(landing.iterdir()) == []
         assert API_KEY not in event_log_text(instance, result.run_id)
@@ -97,8 +127,12 @@ def test_a_past_day_never_landed_fails_without_calling_the_api(landing, fake):
 
 
 def test_the_daily_schedule_registers_today_and_requests_its_run(landing):
-    assert daily_pull_schedule(api_configured=True).default_status == dg.DefaultScheduleStatus.RUNNING
-    settings = Settings.from_env({"ROLES_LANDING_DIR": str(landing), "ROLES_RAW_PATH": str(landing / "raw")})
+    assert (
+        daily_pull_schedule(api_configured=True).default_status == dg.DefaultScheduleStatus.RUNNING
+    )
+    settings = Settings.from_env(
+        {"ROLES_LANDING_DIR": str(landing), "ROLES_RAW_PATH": str(landing / "raw")}
+    )
     defs = build_definitions(build_resources(settings, "postgresql://unused"))
     schedule = defs.resolve_schedule_def("daily_pull")
     assert schedule.cron_schedule == "30 0 * * *" and schedule.execution_timezone == "UTC"
@@ -106,7 +140,9 @@ def test_the_daily_schedule_registers_today_and_requests_its_run(landing):
         # 00:30 UTC is still the evening before in Sao Paulo (the suite's zone): the day is UTC's.
         tick_time = dt.datetime(2026, 12, 1, 0, 30, tzinfo=dt.UTC)
         tick = dg.build_schedule_context(
-            instance=instance, scheduled_execution_time=tick_time, repository_def=defs.get_repository_def()
+            instance=instance,
+            scheduled_execution_time=tick_time,
+            repository_def=defs.get_repository_def(),
         )
         (request,) = schedule.evaluate_tick(tick).run_requests
         assert (request.partition_key, request.run_key) == ("2026-12-01", "2026-12-01")
@@ -114,10 +150,16 @@ def test_the_daily_schedule_registers_today_and_requests_its_run(landing):
 
 
 @pytest.mark.slow
-def test_cli_pulls_and_loads_today_on_a_fresh_home_and_never_shows_the_key(tmp_path, landing, pg_admin_url, fake):
+def test_cli_pulls_and_loads_today_on_a_fresh_home_and_never_shows_the_key(
+    tmp_path, landing, pg_admin_url, fake
+):
     fake.fail("/api/v2/roles", Fault(429, {"Retry-After": "1"}))
     database_url = local_postgres.create_database(pg_admin_url, "cli_pull_test")
-    env = {**cli_env(tmp_path, landing, database_url), "FRESHDESK_BASE_URL": fake.base_url, "FRESHDESK_API_KEY": API_KEY}
+    env = {
+        **cli_env(tmp_path, landing, database_url),
+        "FRESHDESK_BASE_URL": fake.base_url,
+        "FRESHDESK_API_KEY": API_KEY,
+    }
     env.pop("FRESHDESK_DOMAIN", None)
 
     run = materialize(today_utc(), env)
@@ -126,7 +168,9 @@ def test_cli_pulls_and_loads_today_on_a_fresh_home_and_never_shows_the_key(tmp_p
     with psycopg2.connect(database_url) as conn, conn.cursor() as cur:
         cur.execute("SELECT agent_id, role_id FROM agent_role_mapping ORDER BY 1, 2")
         assert cur.fetchall() == [(101, 1), (102, 1), (102, 2), (103, 2)]
-    stored = b"".join(path.read_bytes() for path in (tmp_path / "dagster_home").rglob("*") if path.is_file())
+    stored = b"".join(
+        path.read_bytes() for path in (tmp_path / "dagster_home").rglob("*") if path.is_file()
+    )
     assert API_KEY not in run.stdout + run.stderr and API_KEY.encode() not in stored
 
 
@@ -140,5 +184,9 @@ def test_the_sensor_leaves_a_pulled_day_to_the_run_that_pulled_it(landing, fake)
         assert set(json.loads(first.cursor)) == {"day1", "2026-12-01"}
 
         (landing / "2026-12-01" / "admin_roles" / "fix.json").write_text(json.dumps([role(7)]))
-        changed = landing_sensor(dg.build_sensor_context(instance=instance, cursor=first.cursor, resources=resources))
-        assert [r.partition_key for r in changed.run_requests] == ["2026-12-01"]  # edited later: run again
+        changed = landing_sensor(
+            dg.build_sensor_context(instance=instance, cursor=first.cursor, resources=resources)
+        )
+        assert [r.partition_key for r in changed.run_requests] == [
+            "2026-12-01"
+        ]  # edited later: run again

@@ -14,17 +14,19 @@ PACKAGE_DIR = Path(__file__).resolve().parent.parent / "roles_assets"
 
 
 def test_every_variable_is_parsed():
-    settings = Settings.from_env({
-        "ROLES_LANDING_DIR": "/data/landing",
-        "ROLES_RAW_PATH": "s3a://bucket/raw",
-        "ROLES_MAX_REMOVAL_SHARE": "0.25",
-        "ROLES_MAX_REJECTION_RATE": " 1 ",
-        "ROLES_JDBC_JAR": "/opt/jdbc/postgresql.jar",
-        "ROLES_SPARK_UI": "TRUE",
-        "ROLES_SPARK_MASTER": "spark://spark-master:7077",
-        "DAGSTER_HOME": "/var/dagster",
-        "FRESHDESK_DOMAIN": "acme",
-    })
+    settings = Settings.from_env(
+        {
+            "ROLES_LANDING_DIR": "/data/landing",
+            "ROLES_RAW_PATH": "s3a://bucket/raw",
+            "ROLES_MAX_REMOVAL_SHARE": "0.25",
+            "ROLES_MAX_REJECTION_RATE": " 1 ",
+            "ROLES_JDBC_JAR": "/opt/jdbc/postgresql.jar",
+            "ROLES_SPARK_UI": "TRUE",
+            "ROLES_SPARK_MASTER": "spark://spark-master:7077",
+            "DAGSTER_HOME": "/var/dagster",
+            "FRESHDESK_DOMAIN": "acme",
+        }
+    )
     assert settings == Settings(
         landing_dir=Path("/data/landing"),
         raw_path="s3a://bucket/raw",
@@ -42,7 +44,7 @@ def test_every_variable_is_parsed():
 
 
 def test_a_checkout_defaults_to_the_sample_and_local_raw():
-    assert CHECKOUT_DIR == PACKAGE_DIR.parent
+    assert PACKAGE_DIR.parent == CHECKOUT_DIR
     settings = Settings.from_env({})
     assert settings.landing_dir == CHECKOUT_DIR / "data" / "landing"
     assert settings.raw_path == str(CHECKOUT_DIR / ".local" / "raw")
@@ -56,22 +58,33 @@ def test_an_installed_package_keeps_raw_under_dagster_home_and_needs_a_landing_d
     (site_packages / "roles_assets").mkdir(parents=True)
     assert find_checkout(site_packages / "roles_assets") is None
 
-    settings = Settings.from_env({"ROLES_LANDING_DIR": "/in", "DAGSTER_HOME": "/home/dg"}, checkout=None)
+    settings = Settings.from_env(
+        {"ROLES_LANDING_DIR": "/in", "DAGSTER_HOME": "/home/dg"}, checkout=None
+    )
     assert settings.raw_path == "/home/dg/roles_assets/raw"
     with pytest.raises(SettingsError, match="ROLES_LANDING_DIR is not set"):
         Settings.from_env({"DAGSTER_HOME": "/home/dg"}, checkout=None)
-    with pytest.raises(SettingsError, match="ROLES_RAW_PATH is not set and neither is DAGSTER_HOME"):
+    with pytest.raises(
+        SettingsError, match="ROLES_RAW_PATH is not set and neither is DAGSTER_HOME"
+    ):
         Settings.from_env({"ROLES_LANDING_DIR": "/in"}, checkout=None)
 
 
-@pytest.mark.parametrize("name, value, expected", [
-    ("ROLES_MAX_REMOVAL_SHARE", "half", "ROLES_MAX_REMOVAL_SHARE='half' is not a share"),
-    ("ROLES_MAX_REMOVAL_SHARE", "1.5", "ROLES_MAX_REMOVAL_SHARE='1.5' is not a share"),
-    ("ROLES_MAX_REJECTION_RATE", "-0.1", "ROLES_MAX_REJECTION_RATE='-0.1' is not a share"),
-    ("ROLES_MAX_REJECTION_RATE", "nan", "ROLES_MAX_REJECTION_RATE='nan' is not a share"),
-    ("ROLES_SPARK_UI", "on please", "ROLES_SPARK_UI='on please' is not a flag"),
-    ("ROLES_SPARK_REMOTE", "spark-connect:15002", "ROLES_SPARK_REMOTE='spark-connect:15002' is not a Spark Connect URL"),
-])
+@pytest.mark.parametrize(
+    "name, value, expected",
+    [
+        ("ROLES_MAX_REMOVAL_SHARE", "half", "ROLES_MAX_REMOVAL_SHARE='half' is not a share"),
+        ("ROLES_MAX_REMOVAL_SHARE", "1.5", "ROLES_MAX_REMOVAL_SHARE='1.5' is not a share"),
+        ("ROLES_MAX_REJECTION_RATE", "-0.1", "ROLES_MAX_REJECTION_RATE='-0.1' is not a share"),
+        ("ROLES_MAX_REJECTION_RATE", "nan", "ROLES_MAX_REJECTION_RATE='nan' is not a share"),
+        ("ROLES_SPARK_UI", "on please", "ROLES_SPARK_UI='on please' is not a flag"),
+        (
+            "ROLES_SPARK_REMOTE",
+            "spark-connect:15002",
+            "ROLES_SPARK_REMOTE='spark-connect:15002' is not a Spark Connect URL",
+        ),
+    ],
+)
 def test_bad_values_are_named(name, value, expected):
     with pytest.raises(SettingsError) as raised:
         Settings.from_env({name: value})
@@ -79,20 +92,37 @@ def test_bad_values_are_named(name, value, expected):
 
 
 def test_a_spark_connect_server_and_a_master_are_not_both_set():
-    with pytest.raises(SettingsError, match="ROLES_SPARK_REMOTE and ROLES_SPARK_MASTER are both set"):
-        Settings.from_env({"ROLES_SPARK_REMOTE": "sc://a:1", "ROLES_SPARK_MASTER": "spark://m:7077"})
+    with pytest.raises(
+        SettingsError, match="ROLES_SPARK_REMOTE and ROLES_SPARK_MASTER are both set"
+    ):
+        Settings.from_env(
+            {"ROLES_SPARK_REMOTE": "sc://a:1", "ROLES_SPARK_MASTER": "spark://m:7077"}
+        )
 
 
 def test_a_bad_value_fails_the_code_location_load(tmp_path):
-    env = {"ROLES_MAX_REMOVAL_SHARE": "70%", "PATH": "/usr/bin:/bin", "PYTHONPATH": str(PACKAGE_DIR.parent)}
-    load = subprocess.run([sys.executable, "-c", "import roles_assets"], env=env, capture_output=True,
-                          text=True, cwd=tmp_path, timeout=120)
+    env = {
+        "ROLES_MAX_REMOVAL_SHARE": "70%",
+        "PATH": "/usr/bin:/bin",
+        "PYTHONPATH": str(PACKAGE_DIR.parent),
+    }
+    load = subprocess.run(
+        [sys.executable, "-c", "import roles_assets"],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
     assert load.returncode != 0
     assert "SettingsError: ROLES_MAX_REMOVAL_SHARE='70%' is not a share" in load.stderr
 
 
 def _runtime_modules() -> dict[str, ast.Module]:
-    return {str(path.relative_to(PACKAGE_DIR)): ast.parse(path.read_text()) for path in PACKAGE_DIR.rglob("*.py")}
+    return {
+        str(path.relative_to(PACKAGE_DIR)): ast.parse(path.read_text())
+        for path in PACKAGE_DIR.rglob("*.py")
+    }
 
 
 def test_runtime_code_reads_the_environment_only_in_settings():
@@ -110,8 +140,10 @@ def test_runtime_code_reads_the_environment_only_in_settings():
 def test_runtime_code_imports_nothing_of_the_developer_tooling():
     for name, tree in _runtime_modules().items():
         for node in ast.walk(tree):
-            modules = [a.name for a in node.names] if isinstance(node, ast.Import) else (
-                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            modules = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else ([node.module or ""] if isinstance(node, ast.ImportFrom) else [])
             )
             assert not any(m.startswith("roles_assets_dev") for m in modules), name
 

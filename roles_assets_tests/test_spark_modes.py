@@ -18,9 +18,9 @@ from pathlib import Path
 import psycopg2
 import pytest
 
+from roles_assets.resources.spark import jdbc_driver_jar
 from roles_assets_dev import local_postgres
 from roles_assets_dev.config import SAMPLE_LANDING_DIR
-from roles_assets.resources.spark import jdbc_driver_jar
 from roles_assets_dev.spark_connect import SPARK_HOME, SparkConnectServer
 from roles_assets_tests.conftest import free_port
 from roles_assets_tests.test_cli import cli_env, start_materialize
@@ -81,11 +81,11 @@ def final_and_staging(database_url: str) -> dict[str, list[tuple]]:
         "roles": "SELECT * FROM roles ORDER BY role_id",
         "agent_role_mapping": "SELECT * FROM agent_role_mapping ORDER BY agent_id, role_id",
         "stg_roles": "SELECT role_id, name, description, is_default, agent_type, created_at,"
-                     " updated_at, sync_day, source FROM stg_roles ORDER BY sync_day, role_id",
+        " updated_at, sync_day, source FROM stg_roles ORDER BY sync_day, role_id",
         "stg_agent_roles": "SELECT * FROM stg_agent_roles ORDER BY sync_day, agent_id, role_id",
         "role_pipeline_errors": "SELECT sync_day, role_id, agent_id, error_type, field,"
-                                " error_message, raw_record::text, source_file"
-                                " FROM role_pipeline_errors ORDER BY 1, 2, 3, 4, 5, 6",
+        " error_message, raw_record::text, source_file"
+        " FROM role_pipeline_errors ORDER BY 1, 2, 3, 4, 5, 6",
     }
     with psycopg2.connect(database_url) as conn, conn.cursor() as cur:
         tables = {}
@@ -114,12 +114,20 @@ def test_the_graph_on_a_spark_connect_server_starts_no_jvm_and_keeps_the_contrac
     assert roles[BIG][1] == "Équipe Support — 東京"  # an id above 2^53, exact
     assert roles[67000000003][1:2] == ("Team Supervisor",)  # renamed on day 2
     assert roles[67000000003][6].isoformat() == "2026-11-22T16:45:00"  # UTC wall time
-    mapping = {(a, r): (status, assigned, removed) for a, r, status, assigned, removed in tables["agent_role_mapping"]}
+    mapping = {
+        (a, r): (status, assigned, removed)
+        for a, r, status, assigned, removed in tables["agent_role_mapping"]
+    }
     assert mapping[(67000100007, 67000000004)][:2] == ("assigned", dt.datetime(2026, 11, 24))
     assert [s for s, *_ in mapping.values()].count("assigned") == 13
     assert {row[3] for row in tables["role_pipeline_errors"]} == {
-        "MISSING_NAME", "UNKNOWN_ROLE", "DUPLICATE_ROLE", "INVALID_AGENT_ID", "INVALID_ROLE_IDS",
-        "INVALID_VALUE", "MALFORMED_JSON",
+        "MISSING_NAME",
+        "UNKNOWN_ROLE",
+        "DUPLICATE_ROLE",
+        "INVALID_AGENT_ID",
+        "INVALID_ROLE_IDS",
+        "INVALID_VALUE",
+        "MALFORMED_JSON",
     }
 
     # A re-run changes nothing; the days in reverse order end in the same tables and staging.
@@ -127,7 +135,9 @@ def test_the_graph_on_a_spark_connect_server_starts_no_jvm_and_keeps_the_contrac
     assert code == 0, stderr[-3000:]
     assert final_and_staging(in_order) == tables
     reversed_order = local_postgres.create_database(pg_admin_url, "connect_reversed")
-    env = cli_env(tmp_path / "b", sample_landing, reversed_order) | {"ROLES_SPARK_REMOTE": connect_url}
+    env = cli_env(tmp_path / "b", sample_landing, reversed_order) | {
+        "ROLES_SPARK_REMOTE": connect_url
+    }
     for day in reversed(SAMPLE_DAYS):
         code, stderr, _ = materialize_watching_jvms(day, env, tmp_path / "logs")
         assert code == 0, stderr[-3000:]
@@ -145,18 +155,40 @@ class StandaloneCluster:
 
     def _start(self, *args: str) -> None:
         log = open(self.work_dir / f"{args[0].rsplit('.', 1)[-1]}.log", "w")
-        self.processes.append(subprocess.Popen(
-            [str(SPARK_HOME / "bin" / "spark-class"), *args],
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-            env={"SPARK_HOME": str(SPARK_HOME), "SPARK_LOCAL_IP": "127.0.0.1", **_path_env()},
-        ))
+        self.processes.append(
+            subprocess.Popen(
+                [str(SPARK_HOME / "bin" / "spark-class"), *args],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                env={"SPARK_HOME": str(SPARK_HOME), "SPARK_LOCAL_IP": "127.0.0.1", **_path_env()},
+            )
+        )
 
     def start(self, timeout: float = 120) -> None:
-        self._start("org.apache.spark.deploy.master.Master", "--host", "127.0.0.1",
-                    "--port", str(self.port), "--webui-port", str(self.ui_port))
-        self._start("org.apache.spark.deploy.worker.Worker", self.url, "--host", "127.0.0.1",
-                    "--cores", "1", "--memory", "2g", "--webui-port", str(free_port()),
-                    "--work-dir", str(self.work_dir / "work"))
+        self._start(
+            "org.apache.spark.deploy.master.Master",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--webui-port",
+            str(self.ui_port),
+        )
+        self._start(
+            "org.apache.spark.deploy.worker.Worker",
+            self.url,
+            "--host",
+            "127.0.0.1",
+            "--cores",
+            "1",
+            "--memory",
+            "2g",
+            "--webui-port",
+            str(free_port()),
+            "--work-dir",
+            str(self.work_dir / "work"),
+        )
         deadline = time.monotonic() + timeout
         while not self.status().get("aliveworkers"):
             assert time.monotonic() < deadline, "the standalone cluster did not come up"
@@ -165,7 +197,9 @@ class StandaloneCluster:
     def status(self) -> dict:
         """The master's JSON status: workers, running and completed applications."""
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.ui_port}/json/", timeout=2) as answer:
+            with urllib.request.urlopen(
+                f"http://127.0.0.1:{self.ui_port}/json/", timeout=2
+            ) as answer:
                 return json.load(answer)
         except OSError:
             return {}
@@ -189,7 +223,9 @@ def cluster(tmp_path):
 
 
 @pytest.mark.slow
-def test_a_cli_run_on_a_standalone_cluster_runs_there(tmp_path, sample_landing, pg_admin_url, cluster):
+def test_a_cli_run_on_a_standalone_cluster_runs_there(
+    tmp_path, sample_landing, pg_admin_url, cluster
+):
     database_url = local_postgres.create_database(pg_admin_url, "on_cluster")
     env = cli_env(tmp_path, sample_landing, database_url) | {"ROLES_SPARK_MASTER": cluster.url}
     code, stderr, _ = materialize_watching_jvms("2026-11-22", env, tmp_path / "logs")

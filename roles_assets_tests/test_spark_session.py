@@ -17,9 +17,15 @@ def _spark_class_source(tmp_path, config: str) -> list[str]:
     subprocess.run(
         [sys.executable, "-c", start],
         env={**os.environ, "JAVA_TOOL_OPTIONS": f"-Xlog:class+load=info:file={class_log}"},
-        check=True, capture_output=True, timeout=120,
+        check=True,
+        capture_output=True,
+        timeout=120,
     )
-    return [line for line in class_log.read_text().splitlines() if " org.apache.spark.SparkContext " in line]
+    return [
+        line
+        for line in class_log.read_text().splitlines()
+        if " org.apache.spark.SparkContext " in line
+    ]
 
 
 def test_spark_maps_its_classes_from_the_archive_setup_built(tmp_path):
@@ -30,6 +36,11 @@ def test_spark_maps_its_classes_from_the_archive_setup_built(tmp_path):
 
 def test_spark_starts_without_the_archive_when_it_is_missing(tmp_path):
     missing = tmp_path / "missing.jsa"
-    assert "SharedArchiveFile" not in spark_config(class_archive=missing)["spark.driver.extraJavaOptions"]
+    assert (
+        "SharedArchiveFile"
+        not in spark_config(class_archive=missing)["spark.driver.extraJavaOptions"]
+    )
     loaded = _spark_class_source(tmp_path, f"spark_config(class_archive=Path({str(missing)!r}))")
-    assert len(loaded) == 1 and "source: jar:file:" in loaded[0] and "spark-core" in loaded[0], loaded
+    assert len(loaded) == 1 and "source: jar:file:" in loaded[0] and "spark-core" in loaded[0], (
+        loaded
+    )

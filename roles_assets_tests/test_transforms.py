@@ -33,26 +33,42 @@ def pairs_of(staged) -> set[tuple[int, int]]:
 
 def errors_of(staged) -> list[tuple]:
     return sorted(
-        (r["error_type"], r["role_id"], r["agent_id"], r["source_file"]) for r in staged.errors.collect()
+        (r["error_type"], r["role_id"], r["agent_id"], r["source_file"])
+        for r in staged.errors.collect()
     )
 
 
 def test_three_file_shapes_pretty_or_compact(spark):
-    staged = stage(spark, {
-        "admin_roles/1_array.json": json.dumps([role(1, agent_ids=[10])], indent=2),
-        "admin_roles/2_wrapped.json": {"roles": [role(2, agent_ids=[20])]},
-        "admin_roles/3_single.json": role(3, agent_ids=[30]),
-    })
+    staged = stage(
+        spark,
+        {
+            "admin_roles/1_array.json": json.dumps([role(1, agent_ids=[10])], indent=2),
+            "admin_roles/2_wrapped.json": {"roles": [role(2, agent_ids=[20])]},
+            "admin_roles/3_single.json": role(3, agent_ids=[30]),
+        },
+    )
     assert set(roles_of(staged)) == {1, 2, 3}
     assert pairs_of(staged) == {(10, 1), (20, 2), (30, 3)}
     assert errors_of(staged) == []
 
 
 def test_values_are_typed_and_timestamps_are_utc(spark):
-    staged = stage(spark, {"admin_roles/r.json": [role(
-        7, name="Support — 東京 ✓", description="ünïcödé", default=True, agent_type=2,
-        created_at="2026-03-01T10:00:00+02:00", updated_at="2026-11-24T08:15:00Z",
-    )]})
+    staged = stage(
+        spark,
+        {
+            "admin_roles/r.json": [
+                role(
+                    7,
+                    name="Support — 東京 ✓",
+                    description="ünïcödé",
+                    default=True,
+                    agent_type=2,
+                    created_at="2026-03-01T10:00:00+02:00",
+                    updated_at="2026-11-24T08:15:00Z",
+                )
+            ]
+        },
+    )
     row = roles_of(staged)[7]
     assert row["name"] == "Support — 東京 ✓"
     assert row["description"] == "ünïcödé"
@@ -65,10 +81,15 @@ def test_values_are_typed_and_timestamps_are_utc(spark):
 def test_ids_as_digit_strings_and_beyond_two_to_the_53_are_exact(spark):
     big = 2**53 + 1
     largest = 2**63 - 1
-    staged = stage(spark, {"admin_roles/r.json": [
-        role(big, agent_ids=[big + 2, str(largest)]),
-        role(str(largest - 1), agent_ids=["12"]),
-    ]})
+    staged = stage(
+        spark,
+        {
+            "admin_roles/r.json": [
+                role(big, agent_ids=[big + 2, str(largest)]),
+                role(str(largest - 1), agent_ids=["12"]),
+            ]
+        },
+    )
     assert set(roles_of(staged)) == {big, largest - 1}
     assert pairs_of(staged) == {(big + 2, big), (largest, big), (12, largest - 1)}
 
@@ -113,14 +134,24 @@ def test_an_absent_name_key_rejects_the_record_saying_so(spark):
     staged = stage(spark, {"admin_roles/r.json": [record, role(2)]})
     assert set(roles_of(staged)) == {2}
     (error,) = staged.errors.collect()
-    assert (error["error_type"], error["field"], error["error_message"]) == ("MISSING_NAME", "name", "name is missing")
+    assert (error["error_type"], error["field"], error["error_message"]) == (
+        "MISSING_NAME",
+        "name",
+        "name is missing",
+    )
 
 
 @pytest.mark.parametrize("updated_at", ["yesterday", 20260101, True])
 def test_a_bad_updated_at_is_an_invalid_value_and_ranks_last(spark, updated_at):
-    staged = stage(spark, {"admin_roles/r.json": [
-        role(1, name="bad time", updated_at=updated_at), role(1, name="good", updated_at="2020-01-01T00:00:00Z"),
-    ]})
+    staged = stage(
+        spark,
+        {
+            "admin_roles/r.json": [
+                role(1, name="bad time", updated_at=updated_at),
+                role(1, name="good", updated_at="2020-01-01T00:00:00Z"),
+            ]
+        },
+    )
     assert roles_of(staged)[1]["name"] == "good"  # a duplicate without a usable time loses
     assert [e[0] for e in errors_of(staged)] == ["DUPLICATE_ROLE"]
     alone = stage(spark, {"admin_roles/r.json": [role(1, updated_at=updated_at)]})
@@ -137,10 +168,17 @@ def test_a_record_with_two_problems_gets_two_rows(spark):
 
 
 def test_duplicates_latest_updated_at_wins(spark):
-    staged = stage(spark, {
-        "admin_roles/a.json": [role(1, name="old", updated_at="2026-01-01T00:00:00Z", agent_ids=[10])],
-        "admin_roles/b.json": [role(1, name="new", updated_at="2026-02-01T00:00:00Z", agent_ids=[20])],
-    })
+    staged = stage(
+        spark,
+        {
+            "admin_roles/a.json": [
+                role(1, name="old", updated_at="2026-01-01T00:00:00Z", agent_ids=[10])
+            ],
+            "admin_roles/b.json": [
+                role(1, name="new", updated_at="2026-02-01T00:00:00Z", agent_ids=[20])
+            ],
+        },
+    )
     assert roles_of(staged)[1]["name"] == "new"
     assert pairs_of(staged) == {(20, 1)}
     assert errors_of(staged) == [("DUPLICATE_ROLE", 1, None, "admin_roles/a.json")]
@@ -150,10 +188,16 @@ def test_duplicates_latest_updated_at_wins(spark):
 
 def test_duplicates_tie_goes_to_the_first_in_file_then_position_order(spark):
     same = "2026-01-01T00:00:00Z"
-    staged = stage(spark, {
-        "admin_roles/b.json": [role(1, name="b0", updated_at=same)],
-        "admin_roles/a.json": [role(1, name="a0", updated_at=same), role(1, name="a1", updated_at=same)],
-    })
+    staged = stage(
+        spark,
+        {
+            "admin_roles/b.json": [role(1, name="b0", updated_at=same)],
+            "admin_roles/a.json": [
+                role(1, name="a0", updated_at=same),
+                role(1, name="a1", updated_at=same),
+            ],
+        },
+    )
     assert roles_of(staged)[1]["name"] == "a0"
     loser_names = sorted(json.loads(e["raw_record"])["name"] for e in staged.errors.collect())
     assert loser_names == ["a1", "b0"]
@@ -161,13 +205,31 @@ def test_duplicates_tie_goes_to_the_first_in_file_then_position_order(spark):
 
 
 def test_invalid_optional_values_become_null_with_one_row_each(spark):
-    staged = stage(spark, {"admin_roles/r.json": [role(
-        1, agent_type="one", created_at="not-a-timestamp", default="yes", description={"x": 1}
-    )]})
+    staged = stage(
+        spark,
+        {
+            "admin_roles/r.json": [
+                role(
+                    1,
+                    agent_type="one",
+                    created_at="not-a-timestamp",
+                    default="yes",
+                    description={"x": 1},
+                )
+            ]
+        },
+    )
     row = roles_of(staged)[1]
-    assert (row["agent_type"], row["created_at"], row["is_default"], row["description"]) == (None,) * 4
+    assert (row["agent_type"], row["created_at"], row["is_default"], row["description"]) == (
+        None,
+    ) * 4
     messages = sorted(e["error_message"] for e in staged.errors.collect())
-    assert [m.split(" ")[0] for m in messages] == ["agent_type", "created_at", "default", "description"]
+    assert [m.split(" ")[0] for m in messages] == [
+        "agent_type",
+        "created_at",
+        "default",
+        "description",
+    ]
     assert {e[0] for e in errors_of(staged)} == {"INVALID_VALUE"}
 
 
@@ -182,57 +244,92 @@ def test_bad_agent_id_entries_are_reported_and_the_rest_kept(spark):
     staged = stage(spark, {"admin_roles/r.json": [role(1, agent_ids=[10, None, "x", -3, 11])]})
     assert pairs_of(staged) == {(10, 1), (11, 1)}
     assert [e[:3] for e in errors_of(staged)] == [
-        ("INVALID_AGENT_ID", 1, None), ("INVALID_AGENT_ID", 1, None), ("MISSING_AGENT_ID", 1, None),
+        ("INVALID_AGENT_ID", 1, None),
+        ("INVALID_AGENT_ID", 1, None),
+        ("MISSING_AGENT_ID", 1, None),
     ]
 
 
 def test_each_error_names_the_field_it_is_about(spark):
     """A damaged agent_ids list (its field is ``agent_ids``) protects the role's pairs from
     removal; other problems of a kept role (a bad description) do not."""
-    staged = stage(spark, {
-        "admin_roles/r.json": [
-            role(1, agent_ids=[10, None, "x", 1.5, True, {"id": 2}, [3], 2**64]),
-            {**role(2, description=7), "agent_ids": "10,11"},
-            role(3, name=" "),
-            role(-4),
-            role(5), role(5),
+    staged = stage(
+        spark,
+        {
+            "admin_roles/r.json": [
+                role(1, agent_ids=[10, None, "x", 1.5, True, {"id": 2}, [3], 2**64]),
+                {**role(2, description=7), "agent_ids": "10,11"},
+                role(3, name=" "),
+                role(-4),
+                role(5),
+                role(5),
+            ],
+            "admin_roles/zz.json": "{",
+            "agent_details/a.json": {"id": 10, "role_ids": [1, 99]},
+            "agent_details/b.json": {"id": 11, "role_ids": "1"},
+            "agent_details/c.json": {"id": "x", "role_ids": [1]},
+        },
+    )
+    fields = sorted(
+        ((e["error_type"], e["role_id"], e["field"]) for e in staged.errors.collect()), key=str
+    )
+    assert fields == sorted(
+        [
+            *[("INVALID_AGENT_ID", 1, "agent_ids")] * 6,
+            ("MISSING_AGENT_ID", 1, "agent_ids"),
+            ("INVALID_VALUE", 2, "agent_ids"),
+            ("INVALID_VALUE", 2, "description"),
+            ("MISSING_NAME", 3, "name"),
+            ("INVALID_ROLE_ID", None, "id"),
+            ("DUPLICATE_ROLE", 5, None),
+            ("MALFORMED_JSON", None, None),
+            ("UNKNOWN_ROLE", 99, "role_ids"),
+            ("INVALID_ROLE_IDS", None, "role_ids"),
+            ("INVALID_AGENT_ID", None, "id"),
         ],
-        "admin_roles/zz.json": "{",
-        "agent_details/a.json": {"id": 10, "role_ids": [1, 99]},
-        "agent_details/b.json": {"id": 11, "role_ids": "1"},
-        "agent_details/c.json": {"id": "x", "role_ids": [1]},
-    })
-    fields = sorted(((e["error_type"], e["role_id"], e["field"]) for e in staged.errors.collect()), key=str)
-    assert fields == sorted([
-        *[("INVALID_AGENT_ID", 1, "agent_ids")] * 6, ("MISSING_AGENT_ID", 1, "agent_ids"),
-        ("INVALID_VALUE", 2, "agent_ids"), ("INVALID_VALUE", 2, "description"),
-        ("MISSING_NAME", 3, "name"), ("INVALID_ROLE_ID", None, "id"), ("DUPLICATE_ROLE", 5, None),
-        ("MALFORMED_JSON", None, None), ("UNKNOWN_ROLE", 99, "role_ids"),
-        ("INVALID_ROLE_IDS", None, "role_ids"), ("INVALID_AGENT_ID", None, "id"),
-    ], key=str)
+        key=str,
+    )
     assert pairs_of(staged) == {(10, 1)}
 
 
 def test_agent_files_add_assignments_and_unknown_roles_are_reported(spark):
-    staged = stage(spark, {
-        "admin_roles/r.json": [role(1, agent_ids=[10]), role(2)],
-        "agent_details/10.json": {"id": 10, "role_ids": [1, 2, 99]},
-        "agent_details/11.json": {"id": "11", "role_ids": ["2"]},
-    })
+    staged = stage(
+        spark,
+        {
+            "admin_roles/r.json": [role(1, agent_ids=[10]), role(2)],
+            "agent_details/10.json": {"id": 10, "role_ids": [1, 2, 99]},
+            "agent_details/11.json": {"id": "11", "role_ids": ["2"]},
+        },
+    )
     assert pairs_of(staged) == {(10, 1), (10, 2), (11, 2)}
     assert errors_of(staged) == [("UNKNOWN_ROLE", 99, 10, "agent_details/10.json")]
 
 
 def test_each_pair_once_with_the_latest_updated_at_of_its_sources(spark):
-    staged = stage(spark, {
-        "admin_roles/r.json": [
-            role(1, agent_ids=[10, "10", 12, 10], updated_at="2026-01-02T00:00:00Z"),
-            role(2, updated_at="2026-01-09T00:00:00Z"),
-        ],
-        "agent_details/10.json": {"id": 10, "role_ids": [1, 1, 2], "updated_at": "2026-01-03T00:00:00Z"},
-        "agent_details/11.json": {"id": 11, "role_ids": [1], "updated_at": "2026-01-01T00:00:00Z"},
-        "agent_details/12.json": {"id": 12, "role_ids": [1], "updated_at": "2025-01-01T00:00:00Z"},
-    })
+    staged = stage(
+        spark,
+        {
+            "admin_roles/r.json": [
+                role(1, agent_ids=[10, "10", 12, 10], updated_at="2026-01-02T00:00:00Z"),
+                role(2, updated_at="2026-01-09T00:00:00Z"),
+            ],
+            "agent_details/10.json": {
+                "id": 10,
+                "role_ids": [1, 1, 2],
+                "updated_at": "2026-01-03T00:00:00Z",
+            },
+            "agent_details/11.json": {
+                "id": 11,
+                "role_ids": [1],
+                "updated_at": "2026-01-01T00:00:00Z",
+            },
+            "agent_details/12.json": {
+                "id": 12,
+                "role_ids": [1],
+                "updated_at": "2025-01-01T00:00:00Z",
+            },
+        },
+    )
     rows = sorted((r.agent_id, r.role_id, r.updated_at) for r in staged.agent_roles.collect())
     assert rows == [
         (10, 1, dt.datetime(2026, 1, 3)),  # both sides: the agent's later updated_at
@@ -253,7 +350,9 @@ def test_agent_with_bad_role_ids_is_rejected(spark, role_ids):
     assert errors_of(staged) == [("INVALID_ROLE_IDS", None, 10, "agent_details/10.json")]
 
 
-@pytest.mark.parametrize("bad_id, error_type", [(None, "MISSING_AGENT_ID"), (1.5, "INVALID_AGENT_ID")])
+@pytest.mark.parametrize(
+    "bad_id, error_type", [(None, "MISSING_AGENT_ID"), (1.5, "INVALID_AGENT_ID")]
+)
 def test_agent_with_bad_id_is_rejected(spark, bad_id, error_type):
     agent = {"id": bad_id, "role_ids": [1]}
     staged = stage(spark, {"admin_roles/r.json": [role(1)], "agent_details/x.json": agent})
@@ -288,11 +387,24 @@ def test_a_utf8_bom_is_tolerated(spark):
 
 def test_raw_records_validate_the_same_after_the_parquet_round_trip(spark, tmp_path):
     """raw_roles is kept as Parquet; mixed value types in one file must come back unchanged."""
-    records = [role(1, agent_ids=[2**64, 10]), role(12.0), role(2**63), role(3, agent_ids=["11", 1.5])]
+    records = [
+        role(1, agent_ids=[2**64, 10]),
+        role(12.0),
+        role(2**63),
+        role(3, agent_ids=["11", 1.5]),
+    ]
     rows = [("admin_roles", "admin_roles/r.json", bytearray(json.dumps(records).encode()))]
     raw = parse_records(spark.createDataFrame(rows, FILES_SCHEMA))
     raw.write.parquet(str(tmp_path / "raw"))
-    direct, round_trip = stage_day(raw, "d"), stage_day(spark.read.parquet(str(tmp_path / "raw")), "d")
+    direct, round_trip = (
+        stage_day(raw, "d"),
+        stage_day(spark.read.parquet(str(tmp_path / "raw")), "d"),
+    )
     assert pairs_of(round_trip) == pairs_of(direct) == {(10, 1), (11, 3)}
     assert errors_of(round_trip) == errors_of(direct)
-    assert [e[0] for e in errors_of(direct)] == ["INVALID_AGENT_ID", "INVALID_AGENT_ID", "INVALID_ROLE_ID", "INVALID_ROLE_ID"]
+    assert [e[0] for e in errors_of(direct)] == [
+        "INVALID_AGENT_ID",
+        "INVALID_AGENT_ID",
+        "INVALID_ROLE_ID",
+        "INVALID_ROLE_ID",
+    ]

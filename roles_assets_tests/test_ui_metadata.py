@@ -5,11 +5,11 @@ import shutil
 import dagster as dg
 import psycopg2
 
-from roles_assets_dev import local_postgres
 from roles_assets.definitions import defs
 from roles_assets.resources.io_managers import markdown_table
 from roles_assets.resources.postgres import SQL_DIR, migrate
 from roles_assets.schema import TABLES, code_version, referenced_sql, version_of
+from roles_assets_dev import local_postgres
 
 POSTGRES_ASSETS = {
     "stg_roles": "stg_roles",

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 import requests
 
+from roles_assets.partitions import sync_day_partitions
 from roles_assets_dev import local_postgres
 from roles_assets_dev.config import SAMPLE_LANDING_DIR
-from roles_assets.partitions import sync_day_partitions
 from roles_assets_tests.conftest import free_port
 from roles_assets_tests.test_cli import cli_env
 
@@ -23,12 +23,26 @@ DAGSTER = str(Path(sys.executable).parent / "dagster")
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 REPOSITORY = {"repositoryName": "__repository__", "repositoryLocationName": "roles_assets"}
 SENSOR = {**REPOSITORY, "sensorName": "landing_sensor"}
-ASSETS = ["landed_day", "raw_roles", "stg_roles", "stg_agent_roles", "role_errors", "roles",
-          "agent_role_mapping", "agent_role_history", "role_history"]
-TABLES = {"stg_roles": "stg_roles", "stg_agent_roles": "stg_agent_roles",
-          "role_errors": "role_pipeline_errors", "roles": "roles",
-          "agent_role_mapping": "agent_role_mapping", "agent_role_history": "agent_role_history",
-          "role_history": "role_history"}
+ASSETS = [
+    "landed_day",
+    "raw_roles",
+    "stg_roles",
+    "stg_agent_roles",
+    "role_errors",
+    "roles",
+    "agent_role_mapping",
+    "agent_role_history",
+    "role_history",
+]
+TABLES = {
+    "stg_roles": "stg_roles",
+    "stg_agent_roles": "stg_agent_roles",
+    "role_errors": "role_pipeline_errors",
+    "roles": "roles",
+    "agent_role_mapping": "agent_role_mapping",
+    "agent_role_history": "agent_role_history",
+    "role_history": "role_history",
+}
 DAY = "2026-11-23"
 
 ASSET_NODES = """
@@ -92,8 +106,21 @@ def dev_server(tmp_path, landing, pg_admin_url):
     port = free_port()
     log = open(tmp_path / "dagster_dev.log", "w")
     process = subprocess.Popen(
-        [DAGSTER, "dev", "-w", str(PROJECT_DIR / "workspace.yaml"), "-h", "127.0.0.1", "-p", str(port)],
-        cwd=PROJECT_DIR, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        [
+            DAGSTER,
+            "dev",
+            "-w",
+            str(PROJECT_DIR / "workspace.yaml"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+        ],
+        cwd=PROJECT_DIR,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     server = Webserver(port)
     try:
@@ -110,14 +137,17 @@ def dev_server(tmp_path, landing, pg_admin_url):
                     break
             except (requests.ConnectionError, NotReady) as error:
                 last_error = error
-            assert time.monotonic() < deadline, f"dagster dev did not load the code location: {last_error}"
+            assert time.monotonic() < deadline, (
+                f"dagster dev did not load the code location: {last_error}"
+            )
             time.sleep(1)
         # The backfill is the test's to run: the sensor would load the days itself.
         stopped = server.query(
             "mutation ($id: String!, $selector: String!) {"
             " stopSensor(id: $id, jobSelectorId: $selector) {"
             " ... on StopSensorMutationResult { instigationState { status } } } }",
-            id=sensor["id"], selector=sensor["sensorState"]["selectorId"],
+            id=sensor["id"],
+            selector=sensor["sensorState"]["selectorId"],
         )["stopSensor"]
         assert stopped["instigationState"]["status"] == "STOPPED", stopped
         yield server
@@ -144,7 +174,9 @@ def test_the_webserver_shows_row_counts_schemas_and_checks_of_a_backfill(dev_ser
             "mutation ($r: RepositorySelector!, $name: String!, $key: String!) {"
             " addDynamicPartition(repositorySelector: $r, partitionsDefName: $name,"
             " partitionKey: $key) { __typename } }",
-            r=REPOSITORY, name=sync_day_partitions.name, key=day,
+            r=REPOSITORY,
+            name=sync_day_partitions.name,
+            key=day,
         )
     launched = server.query(
         "mutation ($p: LaunchBackfillParams!) { launchPartitionBackfill(backfillParams: $p) {"
@@ -181,18 +213,25 @@ def test_the_webserver_shows_row_counts_schemas_and_checks_of_a_backfill(dev_ser
         assert node["description"] and len(node["opVersion"]) == 12, name
         (materialization,) = node["assetMaterializations"]
         assert materialization["partition"] == DAY
-        reported = {e["label"]: e.get("intValue", e.get("mdStr")) for e in materialization["metadataEntries"]}
+        reported = {
+            e["label"]: e.get("intValue", e.get("mdStr"))
+            for e in materialization["metadataEntries"]
+        }
         assert isinstance(reported["dagster/row_count"], int), name
         definition = {e["label"]: e for e in node["metadataEntries"]}
         if name in TABLES:
             assert definition["dagster/table_name"]["text"] == TABLES[name]
             columns = definition["dagster/column_schema"]["schema"]["columns"]
             assert columns and all(c["type"] and c["description"] for c in columns), name
-    errors = {e["label"]: e.get("intValue", e.get("mdStr"))
-              for e in nodes["role_errors"]["assetMaterializations"][0]["metadataEntries"]}
+    errors = {
+        e["label"]: e.get("intValue", e.get("mdStr"))
+        for e in nodes["role_errors"]["assetMaterializations"][0]["metadataEntries"]
+    }
     assert errors["dagster/row_count"] == 4 and errors["error_type/INVALID_VALUE"] == 1
     assert errors["error_type/MALFORMED_JSON"] == 0
-    assert errors["sample_rows"].startswith("| error_type | role_id | error_message | source_file |")
+    assert errors["sample_rows"].startswith(
+        "| error_type | role_id | error_message | source_file |"
+    )
     raw = {e["label"]: e for e in nodes["raw_roles"]["metadataEntries"]}
     assert "record" in {c["name"] for c in raw["dagster/column_schema"]["schema"]["columns"]}
     assert raw["dagster/uri"]["text"].endswith("/raw_roles")
@@ -209,7 +248,9 @@ def test_the_webserver_shows_row_counts_schemas_and_checks_of_a_backfill(dev_ser
                 "query ($key: AssetKeyInput!, $check: String!, $day: String) {"
                 " assetCheckExecutions(assetKey: $key, checkName: $check, partition: $day,"
                 " limit: 1) { status partition evaluation { success } } }",
-                key={"path": [name]}, check=check["name"], day=DAY,
+                key={"path": [name]},
+                check=check["name"],
+                day=DAY,
             )["assetCheckExecutions"]
             checked[check["name"]] = (execution["partition"], execution["status"])
     assert len(checked) == 12

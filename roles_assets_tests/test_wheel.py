@@ -14,7 +14,9 @@ from roles_assets_tests.test_instance import query
 
 CHECKOUT = Path(__file__).resolve().parent.parent
 # What a clone holds; local state and the venv would only slow the copy down.
-_NOT_SOURCE = shutil.ignore_patterns(".git", ".venv", ".local", "__pycache__", "*.egg-info", "build", "dist")
+_NOT_SOURCE = shutil.ignore_patterns(
+    ".git", ".venv", ".local", "__pycache__", "*.egg-info", "build", "dist"
+)
 
 
 def _run(args: list, **kwargs) -> subprocess.CompletedProcess:
@@ -28,7 +30,19 @@ def _install_wheel(tmp_path: Path) -> Path:
     a fresh venv, and returns that venv's bin folder."""
     source = tmp_path / "source"
     shutil.copytree(CHECKOUT, source, ignore=_NOT_SOURCE)
-    _run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path / "dist"), str(source)])
+    _run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "-q",
+            "--no-deps",
+            "-w",
+            str(tmp_path / "dist"),
+            str(source),
+        ]
+    )
     (wheel,) = (tmp_path / "dist").glob("roles_assets-*.whl")
     venv = tmp_path / "venv"
     _run([sys.executable, "-m", "venv", str(venv)])
@@ -42,8 +56,12 @@ def _install_wheel(tmp_path: Path) -> Path:
 def test_the_installed_wheel_materializes_a_day_from_any_folder(tmp_path, pg_admin_url):
     bin_dir = _install_wheel(tmp_path)
     landing = tmp_path / "landing"
-    write_day(landing, "2026-02-01", roles=[role(1, "Admin", [10, 11]), role(2, "Agent", [20])],
-              agents=[{"id": 30, "role_ids": [2]}])
+    write_day(
+        landing,
+        "2026-02-01",
+        roles=[role(1, "Admin", [10, 11]), role(2, "Agent", [20])],
+        agents=[{"id": 30, "role_ids": [2]}],
+    )
     warehouse = local_postgres.create_database(pg_admin_url, "wheel_roles")
     local_postgres.create_database(pg_admin_url, "wheel_dagster")
     port = pg_admin_url.rsplit(":", 1)[1].split("/")[0]
@@ -65,38 +83,82 @@ telemetry:
 """)
     work = tmp_path / "work"  # a folder with nothing of the project in it or above it
     work.mkdir()
-    env = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "VIRTUAL_ENV")}
-    env.update({
-        "PATH": f"{bin_dir}:{env['PATH']}",
-        "DAGSTER_HOME": str(home),
-        "DAGSTER_PG_USER": local_postgres.USER,
-        "DAGSTER_PG_PASSWORD": "unused-with-trust-auth",
-        "ROLES_LANDING_DIR": str(landing),
-        "ROLES_DATABASE_URL": warehouse,
-    })
+    env = {
+        key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "VIRTUAL_ENV")
+    }
+    env.update(
+        {
+            "PATH": f"{bin_dir}:{env['PATH']}",
+            "DAGSTER_HOME": str(home),
+            "DAGSTER_PG_USER": local_postgres.USER,
+            "DAGSTER_PG_PASSWORD": "unused-with-trust-auth",
+            "ROLES_LANDING_DIR": str(landing),
+            "ROLES_DATABASE_URL": warehouse,
+        }
+    )
 
-    where = _run([str(bin_dir / "python"), "-c",
-                  "import roles_assets, importlib.util; print(roles_assets.__file__);"
-                  "print(importlib.util.find_spec('roles_assets_dev'))"], env=env, cwd=work)
+    where = _run(
+        [
+            str(bin_dir / "python"),
+            "-c",
+            "import roles_assets, importlib.util; print(roles_assets.__file__);"
+            "print(importlib.util.find_spec('roles_assets_dev'))",
+        ],
+        env=env,
+        cwd=work,
+    )
     package_file, dev_spec = where.stdout.split()
     assert package_file.startswith(str(tmp_path / "venv" / "lib")) and dev_spec == "None"
     # Installed, there is no bundled sample to fall back on.
     unset = {key: value for key, value in env.items() if key != "ROLES_LANDING_DIR"}
-    no_landing = subprocess.run([str(bin_dir / "python"), "-c", "import roles_assets"], env=unset, cwd=work,
-                                capture_output=True, text=True, timeout=300)
+    no_landing = subprocess.run(
+        [str(bin_dir / "python"), "-c", "import roles_assets"],
+        env=unset,
+        cwd=work,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert no_landing.returncode != 0
-    assert "SettingsError: ROLES_LANDING_DIR is not set: an installed roles_assets" in no_landing.stderr
+    assert (
+        "SettingsError: ROLES_LANDING_DIR is not set: an installed roles_assets"
+        in no_landing.stderr
+    )
 
-    _run([str(bin_dir / "dagster"), "asset", "materialize", "-m", "roles_assets", "--select", "*",
-          "--partition", "2026-02-01"], env=env, cwd=work)
+    _run(
+        [
+            str(bin_dir / "dagster"),
+            "asset",
+            "materialize",
+            "-m",
+            "roles_assets",
+            "--select",
+            "*",
+            "--partition",
+            "2026-02-01",
+        ],
+        env=env,
+        cwd=work,
+    )
 
-    assert query(warehouse, "SELECT role_id, name FROM roles ORDER BY 1") == [(1, "Admin"), (2, "Agent")]
-    assert query(warehouse, "SELECT agent_id, role_id, status FROM agent_role_mapping ORDER BY 1, 2") == [
-        (10, 1, "assigned"), (11, 1, "assigned"), (20, 2, "assigned"), (30, 2, "assigned"),
+    assert query(warehouse, "SELECT role_id, name FROM roles ORDER BY 1") == [
+        (1, "Admin"),
+        (2, "Agent"),
+    ]
+    assert query(
+        warehouse, "SELECT agent_id, role_id, status FROM agent_role_mapping ORDER BY 1, 2"
+    ) == [
+        (10, 1, "assigned"),
+        (11, 1, "assigned"),
+        (20, 2, "assigned"),
+        (30, 2, "assigned"),
     ]
     dagster_db = warehouse.rsplit("/", 1)[0] + "/wheel_dagster"
-    assert query(dagster_db, "SELECT r.status, t.value FROM runs r JOIN run_tags t"
-                 " ON t.run_id = r.run_id AND t.key = 'dagster/partition'") == [("SUCCESS", "2026-02-01")]
+    assert query(
+        dagster_db,
+        "SELECT r.status, t.value FROM runs r JOIN run_tags t"
+        " ON t.run_id = r.run_id AND t.key = 'dagster/partition'",
+    ) == [("SUCCESS", "2026-02-01")]
     # Raw Parquet went to the installed package's default, under DAGSTER_HOME.
     assert list((home / "roles_assets" / "raw").rglob("*.parquet"))
     assert not (home / "history").exists()  # where SQLite run storage would be

@@ -105,9 +105,7 @@ def apply_day(
     """Folds a staged day into the final tables in one transaction, under the apply lock."""
     params = {"sync_day": sync_day, "day_order": day_order(sync_day), "synced_at": synced_at}
     with postgres.transaction() as cur:
-        cur.execute(
-            "SELECT pg_advisory_xact_lock(%s, %s)", (ADVISORY_LOCK_NAMESPACE, APPLY_LOCK)
-        )
+        cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", (ADVISORY_LOCK_NAMESPACE, APPLY_LOCK))
         cur.execute("SELECT count(*) FROM agent_role_mapping WHERE status = 'assigned'")
         (assigned_before,) = cur.fetchone()
         run_sql(cur, "register_day.sql", params)
@@ -115,9 +113,11 @@ def apply_day(
         drop_applied_copies(cur, STAGING_TABLES, sync_day)
         run_sql(cur, "mark_day_applied.sql", params)
         # An incremental apply reads only this day's staging; a replay reads every applied day's.
-        with contextlib.nullcontext([]) if incremental else applied_staging(
-            cur, STAGING_TABLES, except_day=sync_day
-        ) as replayed:
+        with (
+            contextlib.nullcontext([])
+            if incremental
+            else applied_staging(cur, STAGING_TABLES, except_day=sync_day) as replayed
+        ):
             removed, rows_written = _apply(cur, params, incremental)
         removals = Removals(removed, assigned_before, max_removal_share)
         if not removals.within_limit and not allow_mass_removal:
@@ -137,9 +137,7 @@ def apply_day(
         "agent_role_history": {"dagster/row_count": intervals, "open_intervals": open_intervals},
         "role_history": {"dagster/row_count": versions, "current_versions": current_versions},
     }
-    return AppliedDay(
-        incremental, removals, rows_written, role_count, by_status, history, replayed
-    )
+    return AppliedDay(incremental, removals, rows_written, role_count, by_status, history, replayed)
 
 
 def _apply(
@@ -200,8 +198,8 @@ REMOVALS_CHECK = dg.AssetCheckSpec(
         "The day removes at most ROLES_MAX_REMOVAL_SHARE (default 0.5) of the assigned mappings; "
         "a day that would remove more is refused and nothing of it is applied. When that is "
         "really intended, re-run the day with the final_tables config allow_mass_removal: true "
-        "(CLI: --config-json '{\"ops\": {\"final_tables\": {\"config\": "
-        "{\"allow_mass_removal\": true}}}}')."
+        '(CLI: --config-json \'{"ops": {"final_tables": {"config": '
+        '{"allow_mass_removal": true}}}}\').'
     ),
 )
 
@@ -276,9 +274,7 @@ def final_tables(
     yield _removals_check(applied.removals, allowed=config.allow_mass_removal)
 
     mode = "incremental" if applied.incremental else "rebuild"
-    context.log.info(
-        f"applied sync day {sync_day!r} ({mode}), {applied.removals.removed} removals"
-    )
+    context.log.info(f"applied sync day {sync_day!r} ({mode}), {applied.removals.removed} removals")
     common = {"apply_mode": mode, "synced_at": synced_at.isoformat()}
     if applied.replayed_applied_staging:
         days = applied.replayed_applied_staging
@@ -287,9 +283,7 @@ def final_tables(
             "newer staging has not been applied (its run failed, was refused, or is still running)"
         )
         common["replayed_applied_staging_of"] = dg.MetadataValue.json(days)
-    written = {
-        table: {"rows_written": count} for table, count in applied.rows_written.items()
-    }
+    written = {table: {"rows_written": count} for table, count in applied.rows_written.items()}
     # The final tables are not split by day: a day's materialization is the whole table.
     yield dg.MaterializeResult(
         asset_key="roles",

@@ -77,7 +77,9 @@ def staging_tables(raw_roles: DataFrame) -> Iterator[dg.Output]:
     # of them, which Parquet reads again faster than a cache of every record is built.
     staged = stage_day(raw_roles, dg.AssetExecutionContext.get().partition_key, reuse=persist)
     yield dg.Output(
-        staged.roles.withColumn("ingested_at", F.expr("CAST(current_timestamp() AS TIMESTAMP_NTZ)")),
+        staged.roles.withColumn(
+            "ingested_at", F.expr("CAST(current_timestamp() AS TIMESTAMP_NTZ)")
+        ),
         "stg_roles",
     )
     yield dg.Output(staged.agent_roles, "stg_agent_roles")

@@ -23,7 +23,11 @@ import requests
 log = logging.getLogger(__name__)
 
 # Exceptions of requests that a later attempt may not meet: the connection, not the request.
-TRANSIENT_ERRORS = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
+TRANSIENT_ERRORS = (
+    requests.ConnectionError,
+    requests.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+)
 
 
 class FreshdeskError(RuntimeError):
@@ -90,10 +94,14 @@ class FreshdeskClient:
     ):
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise FreshdeskError("the Freshdesk base URL must look like https://<domain>.freshdesk.com")
+            raise FreshdeskError(
+                "the Freshdesk base URL must look like https://<domain>.freshdesk.com"
+            )
         if parts.username or parts.password:
             # A key in the URL would reach logs and error messages; Basic auth keeps it in a header.
-            raise FreshdeskError("the Freshdesk base URL must not carry credentials; set FRESHDESK_API_KEY")
+            raise FreshdeskError(
+                "the Freshdesk base URL must not carry credentials; set FRESHDESK_API_KEY"
+            )
         if not api_key:
             raise FreshdeskError("no Freshdesk API key: set FRESHDESK_API_KEY")
         self.base_url = base_url.rstrip("/")
@@ -140,9 +148,13 @@ class FreshdeskClient:
         fetched: set[str] = set()
         while url is not None:
             if url in fetched:
-                raise FreshdeskError(f"refusing {self._describe(url)}: the next link repeats a page already fetched")
+                raise FreshdeskError(
+                    f"refusing {self._describe(url)}: the next link repeats a page already fetched"
+                )
             if len(fetched) == self._max_pages:
-                raise FreshdeskError(f"refusing {self._describe(url)}: the list has more than {self._max_pages} pages")
+                raise FreshdeskError(
+                    f"refusing {self._describe(url)}: the list has more than {self._max_pages} pages"
+                )
             fetched.add(url)
             response = self._get(url)
             records = self._json(response, self._describe(url))

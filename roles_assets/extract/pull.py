@@ -79,7 +79,9 @@ def pull_day(client: FreshdeskClient, landing_root: Path, day: str) -> PullRepor
             # rename(2) replaces an empty folder and refuses a non-empty one: never a landed day.
             os.rename(partial, landing_root / day)
         except OSError:
-            raise FreshdeskError(f"sync day {day!r} landed meanwhile; this pull was discarded") from None
+            raise FreshdeskError(
+                f"sync day {day!r} landed meanwhile; this pull was discarded"
+            ) from None
         _fsync_dir(landing_root)
     finally:
         shutil.rmtree(partial, ignore_errors=True)
@@ -98,15 +100,25 @@ def _fetch_into(client: FreshdeskClient, folder: Path) -> PullReport:
         try:
             _, body = client.get_object(f"/api/v2/agents/{agent_id}")
         except FreshdeskNotFound:
-            log.warning("agent %d was listed but its detail answers 404 (deleted meanwhile): skipped", agent_id)
+            log.warning(
+                "agent %d was listed but its detail answers 404 (deleted meanwhile): skipped",
+                agent_id,
+            )
             report.agents_skipped.append(agent_id)
             continue
         _write(folder / AGENT_FOLDER / f"{agent_id}.json", body)
         report.agents += 1
         report.files_written += 1
     counters = client.counters
-    report.requests, report.pages, report.retries = counters.requests, counters.pages, counters.retries
-    report.rate_limited, report.rate_limit_remaining = counters.rate_limited, counters.rate_limit_remaining
+    report.requests, report.pages, report.retries = (
+        counters.requests,
+        counters.pages,
+        counters.retries,
+    )
+    report.rate_limited, report.rate_limit_remaining = (
+        counters.rate_limited,
+        counters.rate_limit_remaining,
+    )
     return report
 
 
@@ -120,7 +132,9 @@ def _listed_agent_ids(client: FreshdeskClient) -> list[int]:
         for record in page.records:
             agent_id = record.get("id") if isinstance(record, dict) else None
             if type(agent_id) is not int or agent_id <= 0:
-                raise FreshdeskError(f"agent list page {page.number} holds a record without a positive integer id")
+                raise FreshdeskError(
+                    f"agent list page {page.number} holds a record without a positive integer id"
+                )
             ids[agent_id] = None
     return list(ids)
 

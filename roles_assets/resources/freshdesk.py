@@ -7,7 +7,11 @@ import dagster as dg
 
 from roles_assets.extract.client import FreshdeskClient, FreshdeskError, RetryPolicy
 
-ENV_VARS = {"base_url": "FRESHDESK_BASE_URL", "domain": "FRESHDESK_DOMAIN", "api_key": "FRESHDESK_API_KEY"}
+ENV_VARS = {
+    "base_url": "FRESHDESK_BASE_URL",
+    "domain": "FRESHDESK_DOMAIN",
+    "api_key": "FRESHDESK_API_KEY",
+}
 
 _DOMAIN = re.compile(r"[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*")
 

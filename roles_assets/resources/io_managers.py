@@ -38,7 +38,9 @@ class SparkParquetIOManager(dg.ConfigurableIOManager):
     keep_seconds: int = 3600
 
     def _day_path(self, asset_key: dg.AssetKey, sync_day: str) -> str:
-        return f"{self.base_path.rstrip('/')}/{asset_key.to_python_identifier()}/sync_day={sync_day}"
+        return (
+            f"{self.base_path.rstrip('/')}/{asset_key.to_python_identifier()}/sync_day={sync_day}"
+        )
 
     def _runs(self, day_path: str) -> list[tuple[str, float]]:
         """The day's run folders (name, modified at as epoch seconds), newest first."""
@@ -58,7 +60,9 @@ class SparkParquetIOManager(dg.ConfigurableIOManager):
         path = f"{day_path}/run_id={context.run_id}"
         # Counted while written: no second pass over the data.
         written = Observation(f"{context.asset_key.to_python_identifier()}_rows")
-        df.observe(written, F.count(F.lit(1)).alias("row_count")).write.mode("overwrite").parquet(path)
+        df.observe(written, F.count(F.lit(1)).alias("row_count")).write.mode("overwrite").parquet(
+            path
+        )
         context.add_output_metadata(
             {"dagster/row_count": written.get["row_count"], "dagster/uri": path}
         )
@@ -77,7 +81,9 @@ class SparkParquetIOManager(dg.ConfigurableIOManager):
         own = f"run_id={context.upstream_output.run_id}"
         if not names:
             raise FileNotFoundError(f"no {context.asset_key.to_user_string()} data at {day_path}")
-        return self.spark.spark_session.read.parquet(f"{day_path}/{own if own in names else names[0]}")
+        return self.spark.spark_session.read.parquet(
+            f"{day_path}/{own if own in names else names[0]}"
+        )
 
 
 def _modified_at(entry: dict) -> float:
@@ -192,11 +198,14 @@ def _timestamps_as_text(df: DataFrame) -> DataFrame:
     Spark's JDBC writer hands timestamps to the driver through the JVM's default time zone,
     which a cluster or a Spark Connect server sets, not us; text carries the UTC wall time as is.
     """
-    return df.select(*(
-        F.col(field.name).cast("string").alias(field.name)
-        if isinstance(field.dataType, (T.TimestampType, T.TimestampNTZType)) else F.col(field.name)
-        for field in df.schema.fields
-    ))
+    return df.select(
+        *(
+            F.col(field.name).cast("string").alias(field.name)
+            if isinstance(field.dataType, (T.TimestampType, T.TimestampNTZType))
+            else F.col(field.name)
+            for field in df.schema.fields
+        )
+    )
 
 
 _MISSING_DRIVER_HINT = (
@@ -379,7 +388,9 @@ class PostgresPartitionIOManager(dg.ConfigurableIOManager):
                 )
             )
             cur.execute(
-                sql.SQL("ALTER TABLE {} RENAME TO {}").format(sql.Identifier(partition), sql.Identifier(kept))
+                sql.SQL("ALTER TABLE {} RENAME TO {}").format(
+                    sql.Identifier(partition), sql.Identifier(kept)
+                )
             )
         else:
             cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(partition)))

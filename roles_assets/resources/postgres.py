@@ -5,11 +5,11 @@ The SQL ships inside the package (``roles_assets/sql``) and is read through
 """
 
 import contextlib
+import importlib.resources
 import logging
 import time
 from collections.abc import Iterator, Mapping
 from functools import cache
-import importlib.resources
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 import dagster as dg
@@ -90,7 +90,11 @@ class PostgresResource(dg.ConfigurableResource):
                         f"cannot connect to PostgreSQL at {self.target} after "
                         f"{attempt} attempts: {self.error_summary(error)}"
                     ) from None
-                log.warning("PostgreSQL at %s unavailable (%s); retrying", self.target, self.error_summary(error))
+                log.warning(
+                    "PostgreSQL at %s unavailable (%s); retrying",
+                    self.target,
+                    self.error_summary(error),
+                )
                 time.sleep(0.5 * 2**attempt)
         if not self._migrated:
             migrate(conn)
@@ -113,7 +117,8 @@ class PostgresResource(dg.ConfigurableResource):
         except BaseException as error:
             if conn.closed:
                 outcome = (
-                    "whether the commit reached the server is unknown" if committing
+                    "whether the commit reached the server is unknown"
+                    if committing
                     else "nothing of this transaction was applied"
                 )
                 raise DatabaseUnavailable(
@@ -151,7 +156,9 @@ def migrate(conn: psycopg2.extensions.connection) -> list[str]:
 
     Safe to call from concurrent runs: an advisory lock lets one of them migrate at a time.
     """
-    steps = sorted(entry.name for entry in (SQL_DIR / "schema").iterdir() if entry.name.endswith(".sql"))
+    steps = sorted(
+        entry.name for entry in (SQL_DIR / "schema").iterdir() if entry.name.endswith(".sql")
+    )
     applied = []
     with conn, conn.cursor() as cur:
         cur.execute(

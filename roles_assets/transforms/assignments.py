@@ -30,25 +30,37 @@ def assignments(
     both read them.
     """
     ids = F.expr(f"coalesce(transform(agent_ids, entry -> {positive_id('entry')}), array())")
-    checked = reuse(role_agent_ids.select("role_id", "updated_at", "agent_ids", ids.alias("ids")).select(
-        "role_id",
-        "updated_at",
-        F.expr("array_distinct(filter(ids, id -> id IS NOT NULL))").alias("agent_ids"),
-        F.expr("filter(agent_ids, (entry, i) -> ids[i] IS NULL)").alias("bad_entries"),
-    ))
+    checked = reuse(
+        role_agent_ids.select("role_id", "updated_at", "agent_ids", ids.alias("ids")).select(
+            "role_id",
+            "updated_at",
+            F.expr("array_distinct(filter(ids, id -> id IS NOT NULL))").alias("agent_ids"),
+            F.expr("filter(agent_ids, (entry, i) -> ids[i] IS NULL)").alias("bad_entries"),
+        )
+    )
     # Bad entries are few: they fetch their role's record by a broadcast join, not a shuffle.
-    bad_entries = F.broadcast(
-        checked.where(F.size("bad_entries") > 0).select("role_id", F.explode("bad_entries").alias("bad_entry"))
-    ).join(role_agent_ids.select("role_id", "record", "source_file"), "role_id").select(
-        "role_id",
-        F.lit(None).cast("bigint").alias("agent_id"),
-        F.when(F.expr("is_variant_null(bad_entry)"), F.lit("MISSING_AGENT_ID"))
-        .otherwise(F.lit("INVALID_AGENT_ID"))
-        .alias("error_type"),
-        F.lit("agent_ids").alias("field"),
-        F.format_string("agent_ids of role %d holds %s, not an agent id", "role_id", F.expr("substr(to_json(bad_entry), 1, 200)")).alias("error_message"),
-        raw_record(),
-        "source_file",
+    bad_entries = (
+        F.broadcast(
+            checked.where(F.size("bad_entries") > 0).select(
+                "role_id", F.explode("bad_entries").alias("bad_entry")
+            )
+        )
+        .join(role_agent_ids.select("role_id", "record", "source_file"), "role_id")
+        .select(
+            "role_id",
+            F.lit(None).cast("bigint").alias("agent_id"),
+            F.when(F.expr("is_variant_null(bad_entry)"), F.lit("MISSING_AGENT_ID"))
+            .otherwise(F.lit("INVALID_AGENT_ID"))
+            .alias("error_type"),
+            F.lit("agent_ids").alias("field"),
+            F.format_string(
+                "agent_ids of role %d holds %s, not an agent id",
+                "role_id",
+                F.expr("substr(to_json(bad_entry), 1, 200)"),
+            ).alias("error_message"),
+            raw_record(),
+            "source_file",
+        )
     )
 
     agent_pairs = agents.select(
@@ -60,7 +72,11 @@ def assignments(
         "agent_id",
         F.lit("UNKNOWN_ROLE").alias("error_type"),
         F.lit("role_ids").alias("field"),
-        F.format_string("agent %d is assigned to role %d, which is not a valid role this day", "agent_id", "role_id").alias("error_message"),
+        F.format_string(
+            "agent %d is assigned to role %d, which is not a valid role this day",
+            "agent_id",
+            "role_id",
+        ).alias("error_message"),
         raw_record(),
         "source_file",
     )
@@ -69,23 +85,33 @@ def assignments(
         .groupBy("role_id", "agent_id")
         .agg(F.max("updated_at").alias("updated_at"))
         .groupBy("role_id")
-        .agg(F.map_from_entries(F.collect_list(F.struct("agent_id", "updated_at"))).alias("by_agents"))
+        .agg(
+            F.map_from_entries(F.collect_list(F.struct("agent_id", "updated_at"))).alias(
+                "by_agents"
+            )
+        )
     )
     # A role no agent file names keeps its own list at its own updated_at. Otherwise both sides
     # merge by agent id, each pair taking the later updated_at (map_zip_with hashes the keys: a
     # role with many agents on both sides costs linear time, where a map lookup per agent would
     # scan the map each time).
-    pairs = checked.join(named_by_agents, "role_id", "left").select(
-        "role_id",
-        F.inline(F.expr(
-            "CASE WHEN by_agents IS NULL"
-            " THEN transform(agent_ids, agent_id -> named_struct('agent_id', agent_id, 'updated_at', updated_at))"
-            " ELSE transform("
-            "  map_entries(map_zip_with("
-            "   map_from_arrays(agent_ids, array_repeat(updated_at, size(agent_ids))), by_agents,"
-            "   (agent_id, by_role, by_agent) -> greatest(by_role, by_agent))),"
-            "  pair -> named_struct('agent_id', pair.key, 'updated_at', pair.value))"
-            " END"
-        )),
-    ).select("agent_id", "role_id", "updated_at")
+    pairs = (
+        checked.join(named_by_agents, "role_id", "left")
+        .select(
+            "role_id",
+            F.inline(
+                F.expr(
+                    "CASE WHEN by_agents IS NULL"
+                    " THEN transform(agent_ids, agent_id -> named_struct('agent_id', agent_id, 'updated_at', updated_at))"
+                    " ELSE transform("
+                    "  map_entries(map_zip_with("
+                    "   map_from_arrays(agent_ids, array_repeat(updated_at, size(agent_ids))), by_agents,"
+                    "   (agent_id, by_role, by_agent) -> greatest(by_role, by_agent))),"
+                    "  pair -> named_struct('agent_id', pair.key, 'updated_at', pair.value))"
+                    " END"
+                )
+            ),
+        )
+        .select("agent_id", "role_id", "updated_at")
+    )
     return Assignments(pairs, bad_entries.unionByName(unknown))

@@ -43,7 +43,10 @@ def read_files(spark: SparkSession, paths: list[str]) -> DataFrame:
     # Spark's file sources skip zero-byte files; they must still become MALFORMED_JSON rows.
     empty = [path for path in paths if os.path.getsize(path) == 0]
     empty_files = spark.createDataFrame(
-        [(Path(p).parent.name, f"{Path(p).parent.name}/{Path(p).name}", bytearray()) for p in empty],
+        [
+            (Path(p).parent.name, f"{Path(p).parent.name}/{Path(p).name}", bytearray())
+            for p in empty
+        ],
         FILES_SCHEMA,
     )
     non_empty = [path for path in paths if path not in empty]
@@ -98,13 +101,17 @@ def parse_records(files: DataFrame) -> DataFrame:
         .when(F.col("text").rlike(r"^\s*$"), F.lit("file is empty"))
         .when(
             F.col("doc").isNull(),
-            F.lit("file is not valid JSON, holds more than one JSON value, or breaks a parser "
-                  "limit (duplicate keys, NaN, very deep nesting, a string over 20 MB)"),
+            F.lit(
+                "file is not valid JSON, holds more than one JSON value, or breaks a parser "
+                "limit (duplicate keys, NaN, very deep nesting, a string over 20 MB)"
+            ),
         )
         .when(
             _records().isNull(),
-            F.lit('top level must be an array of records, an object with a "roles" list, '
-                  "or a single record object"),
+            F.lit(
+                'top level must be an array of records, an object with a "roles" list, '
+                "or a single record object"
+            ),
         )
         .alias("file_error"),
     )

@@ -12,7 +12,6 @@ from pyspark.sql import functions as F
 
 from roles_assets.landing import AGENT_FOLDER, ROLE_FOLDER
 
-
 Reuse = Callable[[DataFrame], DataFrame]
 """Applied to each intermediate that several outputs read; persisting it runs its rules once."""
 
@@ -27,7 +26,13 @@ def raw_record() -> Column:
 
 
 ERROR_COLUMNS = [
-    "role_id", "agent_id", "error_type", "field", "error_message", "raw_record", "source_file"
+    "role_id",
+    "agent_id",
+    "error_type",
+    "field",
+    "error_message",
+    "raw_record",
+    "source_file",
 ]
 
 
@@ -69,12 +74,11 @@ def _error(error_type: str, field: str | None, message_sql: str) -> Column:
 
 def _id_error(field: str, missing_type: str, invalid_type: str) -> Column:
     """The error for id variant column ``field``, or NULL when it holds a positive BIGINT."""
-    return (
-        F.when(F.expr(_absent(field)), _error(missing_type, field, f"'{field} is missing'"))
-        .when(
-            F.expr(positive_id(field)).isNull(),
-            _error(invalid_type, field, f"'{field} is not a positive BIGINT: ' || {_shown(field)}"),
-        )
+    return F.when(
+        F.expr(_absent(field)), _error(missing_type, field, f"'{field} is missing'")
+    ).when(
+        F.expr(positive_id(field)).isNull(),
+        _error(invalid_type, field, f"'{field} is not a positive BIGINT: ' || {_shown(field)}"),
     )
 
 
@@ -108,7 +112,9 @@ def _timestamp(field: str) -> str:
 
 def _with_fields(records: DataFrame, fields: list[str]) -> DataFrame:
     """``records`` plus each named field of its ``record`` as a VARIANT column."""
-    return records.select("*", *(F.expr(f"variant_get(record, '$.{field}')").alias(field) for field in fields))
+    return records.select(
+        "*", *(F.expr(f"variant_get(record, '$.{field}')").alias(field) for field in fields)
+    )
 
 
 def _records_of(raw: DataFrame, folder: str, fields: list[str]) -> DataFrame:
@@ -127,8 +133,13 @@ def _errors(df: DataFrame, problems: Column, role_id: Column, agent_id: Column) 
         "source_file",
     )
     return exploded.select(
-        "role_id", "agent_id", "problem.error_type", "problem.field", "problem.error_message",
-        "raw_record", "source_file",
+        "role_id",
+        "agent_id",
+        "problem.error_type",
+        "problem.field",
+        "problem.error_message",
+        "raw_record",
+        "source_file",
     )
 
 
@@ -152,8 +163,24 @@ class ValidatedRoles:
     errors: DataFrame
 
 
-ROLE_FIELDS = ["name", "description", "default", "agent_type", "created_at", "updated_at", "agent_ids"]
-ROLE_COLUMNS = ["role_id", "name", "description", "is_default", "agent_type", "created_at", "updated_at"]
+ROLE_FIELDS = [
+    "name",
+    "description",
+    "default",
+    "agent_type",
+    "created_at",
+    "updated_at",
+    "agent_ids",
+]
+ROLE_COLUMNS = [
+    "role_id",
+    "name",
+    "description",
+    "is_default",
+    "agent_type",
+    "created_at",
+    "updated_at",
+]
 
 
 def validate_roles(raw: DataFrame, reuse: Reuse = as_is) -> ValidatedRoles:
@@ -191,14 +218,19 @@ def validate_roles(raw: DataFrame, reuse: Reuse = as_is) -> ValidatedRoles:
     in_input_order = Window.partitionBy("is_rejected", "role_id").orderBy(
         F.col("typed_updated_at").desc_nulls_last(), "source_file", "record_index"
     )
-    ranked = reuse(keyed.withColumn("is_rejected", F.exists("rejections", lambda p: p.isNotNull())).select(
-        "*",
-        F.row_number().over(in_input_order).alias("rank"),
-        F.first("source_file").over(in_input_order).alias("winner_file"),
-        F.first("record_index").over(in_input_order).alias("winner_index"),
-    ))
+    ranked = reuse(
+        keyed.withColumn("is_rejected", F.exists("rejections", lambda p: p.isNotNull())).select(
+            "*",
+            F.row_number().over(in_input_order).alias("rank"),
+            F.first("source_file").over(in_input_order).alias("winner_file"),
+            F.first("record_index").over(in_input_order).alias("winner_index"),
+        )
+    )
     rejected = _errors(
-        ranked.where("is_rejected"), F.col("rejections"), F.col("role_id"), F.lit(None).cast("bigint")
+        ranked.where("is_rejected"),
+        F.col("rejections"),
+        F.col("role_id"),
+        F.lit(None).cast("bigint"),
     )
     accepted = ranked.where(~F.col("is_rejected"))
     losers = accepted.where(F.col("rank") > 1).select(
@@ -207,34 +239,45 @@ def validate_roles(raw: DataFrame, reuse: Reuse = as_is) -> ValidatedRoles:
         F.lit("DUPLICATE_ROLE").alias("error_type"),
         F.lit(None).cast("string").alias("field"),
         F.format_string(
-            "role %d appears more than once; the record at %s[%d] wins", "role_id", "winner_file", "winner_index"
+            "role %d appears more than once; the record at %s[%d] wins",
+            "role_id",
+            "winner_file",
+            "winner_index",
         ).alias("error_message"),
         raw_record(),
         "source_file",
     )
-    winners = reuse(_with_fields(accepted.where(F.col("rank") == 1), ROLE_FIELDS).select(
-        "role_id",
-        F.col("typed_updated_at").alias("updated_at"),
-        "record",
-        "source_file",
-        F.expr(_string("name")).alias("name"),
-        F.expr(_string("description")).alias("description"),
-        F.expr(_boolean("default")).alias("is_default"),
-        F.expr(_int("agent_type")).alias("agent_type"),
-        F.expr(_timestamp("created_at")).alias("created_at"),
-        F.expr("try_variant_get(agent_ids, '$', 'array<variant>')").alias("agent_ids"),
-        F.array(
-            _present_but("description", _string("description") + " IS NOT NULL", "a string"),
-            _present_but("default", _boolean("default") + " IS NOT NULL", "a boolean"),
-            _present_but("agent_type", _int("agent_type") + " IS NOT NULL", "an integer"),
-            _present_but("created_at", _timestamp("created_at") + " IS NOT NULL", "an ISO-8601 timestamp"),
-            _present_but("updated_at", "typed_updated_at IS NOT NULL", "an ISO-8601 timestamp"),
-            _present_but(
-                "agent_ids", "try_variant_get(agent_ids, '$', 'array<variant>') IS NOT NULL", "a list"
-            ),
-        ).alias("invalid_values"),
-    ))
-    invalid_values = _errors(winners, F.col("invalid_values"), F.col("role_id"), F.lit(None).cast("bigint"))
+    winners = reuse(
+        _with_fields(accepted.where(F.col("rank") == 1), ROLE_FIELDS).select(
+            "role_id",
+            F.col("typed_updated_at").alias("updated_at"),
+            "record",
+            "source_file",
+            F.expr(_string("name")).alias("name"),
+            F.expr(_string("description")).alias("description"),
+            F.expr(_boolean("default")).alias("is_default"),
+            F.expr(_int("agent_type")).alias("agent_type"),
+            F.expr(_timestamp("created_at")).alias("created_at"),
+            F.expr("try_variant_get(agent_ids, '$', 'array<variant>')").alias("agent_ids"),
+            F.array(
+                _present_but("description", _string("description") + " IS NOT NULL", "a string"),
+                _present_but("default", _boolean("default") + " IS NOT NULL", "a boolean"),
+                _present_but("agent_type", _int("agent_type") + " IS NOT NULL", "an integer"),
+                _present_but(
+                    "created_at", _timestamp("created_at") + " IS NOT NULL", "an ISO-8601 timestamp"
+                ),
+                _present_but("updated_at", "typed_updated_at IS NOT NULL", "an ISO-8601 timestamp"),
+                _present_but(
+                    "agent_ids",
+                    "try_variant_get(agent_ids, '$', 'array<variant>') IS NOT NULL",
+                    "a list",
+                ),
+            ).alias("invalid_values"),
+        )
+    )
+    invalid_values = _errors(
+        winners, F.col("invalid_values"), F.col("role_id"), F.lit(None).cast("bigint")
+    )
     return ValidatedRoles(
         roles=winners.select(*ROLE_COLUMNS, F.col("source_file").alias("source")),
         agent_ids=winners.select("role_id", "updated_at", "agent_ids", "record", "source_file"),
@@ -259,14 +302,24 @@ def validate_agents(raw: DataFrame) -> ValidatedAgents:
         F.expr(positive_id("id")).alias("agent_id"),
         _id_error("id", "MISSING_AGENT_ID", "INVALID_AGENT_ID").alias("id_error"),
         F.when(
-            F.expr(f"{role_ids} IS NULL OR NOT forall({role_ids}, r -> ({positive_id('r')}) IS NOT NULL)"),
-            _error("INVALID_ROLE_IDS", "role_ids", f"'role_ids is not a list of ids: ' || coalesce({_shown('role_ids')}, 'missing')"),
+            F.expr(
+                f"{role_ids} IS NULL OR NOT forall({role_ids}, r -> ({positive_id('r')}) IS NOT NULL)"
+            ),
+            _error(
+                "INVALID_ROLE_IDS",
+                "role_ids",
+                f"'role_ids is not a list of ids: ' || coalesce({_shown('role_ids')}, 'missing')",
+            ),
         ).alias("role_ids_error"),
     )
     # An agent without a usable id is one error; only an identified agent can have bad role_ids.
-    problems = F.array(F.col("id_error"), F.when(F.col("id_error").isNull(), F.col("role_ids_error")))
+    problems = F.array(
+        F.col("id_error"), F.when(F.col("id_error").isNull(), F.col("role_ids_error"))
+    )
     is_rejected = F.col("id_error").isNotNull() | F.col("role_ids_error").isNotNull()
-    errors = _errors(records.where(is_rejected), problems, F.lit(None).cast("bigint"), F.col("agent_id"))
+    errors = _errors(
+        records.where(is_rejected), problems, F.lit(None).cast("bigint"), F.col("agent_id")
+    )
     agents = records.where(~is_rejected).select(
         "agent_id",
         F.expr(_timestamp("updated_at")).alias("updated_at"),
