@@ -223,7 +223,8 @@ def main() -> int:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     local_postgres.start(work / "pg", port)
-    # dlt insists on a password: everything connects as a password user (the server trusts loopback).
+    # dlt insists on a password: everything connects as a password user (the server trusts
+    # loopback anyway).
     admin_url = f"postgresql://bench:bench@127.0.0.1:{port}/postgres"
     import psycopg2
 
@@ -361,7 +362,8 @@ def print_report(results: dict) -> None:
         (
             "history: last day",
             results["history"]["last_day"],
-            f"{results['history']['last_day'] / results['history']['day_2']:.2f}x day 2 (target <= 1.2)",
+            f"{results['history']['last_day'] / results['history']['day_2']:.2f}x day 2"
+            " (target <= 1.2)",
         ),
         (
             "history: backfill of an old day",
@@ -407,7 +409,8 @@ def print_report(results: dict) -> None:
     for name, seconds, ratio in rows:
         print(f"{name:48} {seconds:9.2f}  {ratio}")
     print(
-        f"\nlarge day: {large['assignments'] / graph['total']:,.0f} assignments/s through the graph, "
+        f"\nlarge day: {large['assignments'] / graph['total']:,.0f} assignments/s through the "
+        "graph, "
         f"peak memory {graph['peak_mib']:,.0f} MiB (all processes)"
     )
 

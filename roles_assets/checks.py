@@ -206,7 +206,8 @@ def agent_role_history_intervals_disjoint(postgres: PostgresResource):
     metadata=VERSION,
 )
 def agent_role_history_matches_mapping(postgres: PostgresResource):
-    """Each pair's latest interval is its mapping row: open while assigned, closed at its removal."""
+    """Each pair's latest interval is its mapping row: open while assigned, closed at its
+    removal."""
     return query_check(postgres, "history_disagrees_with_mapping.sql", "disagreeing_pairs")
 
 

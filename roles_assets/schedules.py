@@ -22,7 +22,8 @@ def daily_pull_schedule(api_configured: bool) -> dg.ScheduleDefinition:
         else dg.DefaultScheduleStatus.STOPPED,
     )
     def daily_pull(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-        """Registers today as a partition (schedules cannot return partition requests) and runs it."""
+        """Registers today as a partition (schedules cannot return partition requests) and
+        runs it."""
         day = context.scheduled_execution_time.astimezone(dt.UTC).date().isoformat()
         register_days(context.instance, [day])
         return dg.RunRequest(run_key=day, partition_key=day)

@@ -103,7 +103,8 @@ def _raw_path(env: Mapping[str, str], checkout: Path | None) -> str:
         return str(Path(env["DAGSTER_HOME"]) / "roles_assets" / "raw")
     raise SettingsError(
         "ROLES_RAW_PATH is not set and neither is DAGSTER_HOME, under which an installed "
-        "roles_assets keeps raw Parquet by default. Set ROLES_RAW_PATH (a folder or s3a://... path)."
+        "roles_assets keeps raw Parquet by default. Set ROLES_RAW_PATH (a folder or an "
+        "s3a://... path)."
     )
 
 

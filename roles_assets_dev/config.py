@@ -33,7 +33,8 @@ try:
     LOCAL_SPARK_CONNECT_PORT = int(os.environ.get("ROLES_LOCAL_SPARK_CONNECT_PORT", "15002"))
 except ValueError:
     raise SystemExit(
-        f"ROLES_LOCAL_SPARK_CONNECT_PORT={os.environ['ROLES_LOCAL_SPARK_CONNECT_PORT']!r} is not a port number"
+        f"ROLES_LOCAL_SPARK_CONNECT_PORT={os.environ['ROLES_LOCAL_SPARK_CONNECT_PORT']!r} "
+        "is not a port number"
     ) from None
 LOCAL_SPARK_CONNECT_DIR = LOCAL_DIR / "spark-connect"
 OWN_SPARK = bool(os.environ.get("ROLES_SPARK_REMOTE") or os.environ.get("ROLES_SPARK_MASTER"))

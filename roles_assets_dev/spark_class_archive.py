@@ -1,4 +1,6 @@
-"""Builds the JVM class archive that halves Spark's start: ``python -m roles_assets_dev.spark_class_archive``.
+"""Builds the JVM class archive that shortens Spark's start.
+
+Run it as ``python -m roles_assets_dev.spark_class_archive``.
 
 A Java class-data-sharing archive holds classes already parsed and verified; a JVM started with it
 maps them instead of loading thousands of classes from Spark's jars one by one. This records the
@@ -106,7 +108,8 @@ def main() -> int:
         return 0
     size_mib = CLASS_ARCHIVE.stat().st_size / 2**20
     print(
-        f"Spark class archive: {CLASS_ARCHIVE} ({size_mib:.0f} MiB, {time.perf_counter() - started:.0f} s)"
+        f"Spark class archive: {CLASS_ARCHIVE} "
+        f"({size_mib:.0f} MiB, {time.perf_counter() - started:.0f} s)"
     )
     return 0
 

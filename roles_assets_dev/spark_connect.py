@@ -67,7 +67,8 @@ class SparkConnectServer:
             if time.monotonic() > deadline or not self.running():
                 self.stop()
                 raise RuntimeError(
-                    f"the Spark Connect server did not start on port {self.port}:\n{self.log_tail()}"
+                    f"the Spark Connect server did not start on port {self.port}:\n"
+                    f"{self.log_tail()}"
                 )
             time.sleep(0.2)
         return self.url

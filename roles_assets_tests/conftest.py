@@ -59,6 +59,13 @@ class Server:
         shutil.rmtree(self.base, ignore_errors=True)
 
 
+def pytest_collection_modifyitems(items):
+    """A test module that does not declare itself ``fast`` belongs to the integration layer."""
+    for item in items:
+        if item.get_closest_marker("fast") is None:
+            item.add_marker(pytest.mark.integration)
+
+
 @pytest.fixture(scope="session")
 def pg_admin_url():
     server = Server()

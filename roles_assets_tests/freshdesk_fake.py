@@ -7,6 +7,7 @@ first requests whose path starts with a given prefix. It records every request i
 """
 
 import base64
+import contextlib
 import json
 import threading
 import time
@@ -123,10 +124,9 @@ class FakeFreshdesk:
                 for name, value in (headers or {}).items():
                     self.send_header(name, value)
                 self.end_headers()
-                try:
+                # The client may have given up (a read timeout): nothing to answer then.
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                     self.wfile.write(data)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client gave up (a read timeout): nothing to answer
 
         return Handler
 

@@ -4,10 +4,13 @@ import json
 import os
 
 import dagster as dg
+import pytest
 
 from roles_assets.landing import LandingZone
 from roles_assets.sensors import landing_sensor
 from roles_assets_tests.conftest import role, write_day
+
+pytestmark = pytest.mark.fast
 
 
 def test_definitions_load():

@@ -16,6 +16,8 @@ from roles_assets.extract.pull import pull_day, why_not_pullable
 from roles_assets.partitions import landed_days
 from roles_assets_tests.freshdesk_fake import API_KEY, FakeFreshdesk, Fault, api_agent, api_role
 
+pytestmark = pytest.mark.fast
+
 FAST = RetryPolicy(attempts=3, backoff_seconds=0.05, max_wait_seconds=2.0)
 
 
@@ -115,9 +117,12 @@ def test_a_read_timeout_is_retried(fake):
 
 def test_read_timeouts_every_time_fail_naming_the_request(fake):
     fake.fail("/api/v2/roles", *[Fault(200, delay=0.6)] * 3)
-    with client_for(fake, read_timeout=0.2) as client, pytest.raises(
-        FreshdeskError, match=r"GET /api/v2/roles failed 3 times.*ReadTimeout"
-    ) as raised:
+    with (
+        client_for(fake, read_timeout=0.2) as client,
+        pytest.raises(
+            FreshdeskError, match=r"GET /api/v2/roles failed 3 times.*ReadTimeout"
+        ) as raised,
+    ):
         list(client.pages("/api/v2/roles"))
     assert API_KEY not in str(raised.value)
 
@@ -207,9 +212,11 @@ def test_a_day_landed_meanwhile_is_not_replaced(fake, tmp_path):
         (tmp_path / "2026-12-01" / "admin_roles" / "theirs.json").write_text("[]")
 
     fake.fail("/api/v2/agents/101", Fault(503))
-    with client_for(fake, sleep=land_it_meanwhile) as client:
-        with pytest.raises(FreshdeskError, match="landed meanwhile"):
-            pull_day(client, tmp_path, "2026-12-01")
+    with (
+        client_for(fake, sleep=land_it_meanwhile) as client,
+        pytest.raises(FreshdeskError, match="landed meanwhile"),
+    ):
+        pull_day(client, tmp_path, "2026-12-01")
     assert [p.name for p in (tmp_path / "2026-12-01" / "admin_roles").iterdir()] == ["theirs.json"]
     assert [p.name for p in tmp_path.iterdir()] == ["2026-12-01"]
 
@@ -246,10 +253,11 @@ def test_a_refused_connection_is_retried_then_fails():
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]  # nothing listens once the probe is closed
     waits = []
-    with FreshdeskClient(
-        f"http://127.0.0.1:{port}", API_KEY, retry=FAST, sleep=waits.append
-    ) as client, pytest.raises(
-        FreshdeskError, match="GET /api/v2/roles failed 3 times.*ConnectionError"
+    with (
+        FreshdeskClient(
+            f"http://127.0.0.1:{port}", API_KEY, retry=FAST, sleep=waits.append
+        ) as client,
+        pytest.raises(FreshdeskError, match="GET /api/v2/roles failed 3 times.*ConnectionError"),
     ):
         list(client.pages("/api/v2/roles"))
     assert waits == [0.05, 0.1]

@@ -39,7 +39,8 @@ HOLD_POINTS = {
     "apply": (
         "CREATE FUNCTION hold() RETURNS trigger LANGUAGE plpgsql AS"
         " $$BEGIN PERFORM pg_sleep(60); RETURN NULL; END$$;"
-        "CREATE TRIGGER hold_apply BEFORE INSERT ON roles FOR EACH STATEMENT EXECUTE FUNCTION hold()",
+        "CREATE TRIGGER hold_apply BEFORE INSERT ON roles FOR EACH STATEMENT"
+        " EXECUTE FUNCTION hold()",
         "DROP TRIGGER hold_apply ON roles",
     ),
 }
@@ -204,7 +205,8 @@ def test_a_run_killed_inside_the_apply_leaves_every_table_whole(own_graph, landi
     own_graph.query(hold)
     # A killed client is noticed at once, not when the held statement ends.
     own_graph.query(
-        f"ALTER DATABASE {own_graph.database_url.rsplit('/', 1)[1]} SET client_connection_check_interval = '100ms'"
+        f"ALTER DATABASE {own_graph.database_url.rsplit('/', 1)[1]}"
+        " SET client_connection_check_interval = '100ms'"
     )
 
     run = start_materialize(
@@ -226,11 +228,13 @@ def test_a_lost_connection_rolls_back_and_names_the_server(server):
     postgres = PostgresResource(database_url=server.admin_url)
     with postgres.transaction() as cur:
         cur.execute("CREATE TABLE kept (x int); INSERT INTO kept VALUES (1)")
-    with pytest.raises(DatabaseUnavailable, match="lost the connection to PostgreSQL at 127.0.0.1"):
-        with postgres.transaction() as cur:
-            cur.execute("INSERT INTO kept VALUES (2)")
-            server.restart()
-            cur.execute("INSERT INTO kept VALUES (3)")
+    with (
+        pytest.raises(DatabaseUnavailable, match="lost the connection to PostgreSQL at 127.0.0.1"),
+        postgres.transaction() as cur,
+    ):
+        cur.execute("INSERT INTO kept VALUES (2)")
+        server.restart()
+        cur.execute("INSERT INTO kept VALUES (3)")
     conn = psycopg2.connect(server.admin_url)
     with conn, conn.cursor() as cur:
         cur.execute("SELECT x FROM kept")

@@ -79,7 +79,8 @@ def test_sample_days_end_to_end(graph, landing):
         " WHERE agent_id = 67000100007 AND role_id = 67000000004 ORDER BY assigned_day"
     ) == [("2026-11-22", "2026-11-23"), ("2026-11-24", None)]
     assert graph.query(
-        "SELECT name, from_day, to_day FROM role_history WHERE role_id = 67000000003 ORDER BY valid_from"
+        "SELECT name, from_day, to_day FROM role_history WHERE role_id = 67000000003"
+        " ORDER BY valid_from"
     ) == [("Supervisor", "2026-11-22", "2026-11-23"), ("Team Supervisor", "2026-11-23", None)]
 
     errors = graph.query(
@@ -318,7 +319,8 @@ def test_checks_catch_corrupted_tables(graph, landing):
         "DROP INDEX stg_roles_key; ALTER TABLE stg_roles ALTER COLUMN role_id DROP NOT NULL"
     )
     graph.query(
-        "INSERT INTO stg_roles (role_id, name, sync_day) VALUES (2, 'again', '2026-01-01'), (NULL, 'x', '2026-01-01')"
+        "INSERT INTO stg_roles (role_id, name, sync_day)"
+        " VALUES (2, 'again', '2026-01-01'), (NULL, 'x', '2026-01-01')"
     )
     graph.query(
         "INSERT INTO stg_agent_roles (agent_id, role_id, sync_day) VALUES (30, 3, '2026-01-01')"

@@ -267,7 +267,8 @@ def _staging_by_day(graph, days) -> dict:
         " updated_at, source FROM stg_roles WHERE sync_day = %s",
         "stg_agent_roles": "SELECT agent_id, role_id, status, updated_at FROM stg_agent_roles"
         " WHERE sync_day = %s",
-        "role_pipeline_errors": "SELECT role_id, agent_id, error_type, error_message, raw_record::text,"
+        "role_pipeline_errors": "SELECT role_id, agent_id, error_type, error_message,"
+        " raw_record::text,"
         " source_file FROM role_pipeline_errors WHERE sync_day = %s",
     }
     return {
@@ -420,7 +421,8 @@ def test_staged_rows_that_break_a_key_fail_the_write_and_keep_the_day(graph, lan
     )
     with pytest.raises(
         StagingWriteFailed,
-        match=r"break the table's key; the day's previous rows are kept.*\(12, 1, 2026-01-01\) is duplicated",
+        match=r"break the table's key; the day's previous rows are kept"
+        r".*\(12, 1, 2026-01-01\) is duplicated",
     ):
         manager.replace_partition("stg_agent_roles", "2026-01-01", duplicated)
     missing_role = spark.createDataFrame([(13, None, "assigned", "2026-01-01")], duplicated.schema)

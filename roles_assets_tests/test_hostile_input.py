@@ -84,7 +84,8 @@ def test_hostile_files_are_loaded_or_quarantined_and_the_run_completes(graph, la
         name: sorted(expected) for name, (_, expected) in HOSTILE_FILES.items() if expected
     }
     (huge,) = graph.query(
-        "SELECT raw_record->>'file_chars', length(raw_record->>'file_text') FROM role_pipeline_errors"
+        "SELECT raw_record->>'file_chars', length(raw_record->>'file_text')"
+        " FROM role_pipeline_errors"
         " WHERE source_file = 'admin_roles/g_huge_string.json'"
     )
     assert int(huge[0]) > 50_000_000 and huge[1] == 1_000_000

@@ -108,7 +108,9 @@ def test_an_unreachable_instance_fails_the_load_saying_why_and_what_to_do(tmp_pa
     home.mkdir()
     (home / "dagster.yaml").write_text(
         "storage:\n  postgres:\n    postgres_db:\n      hostname: 127.0.0.1\n      port: 9\n"
-        "      username: dagster\n      password: {env: DAGSTER_PG_PASSWORD}\n      db_name: dagster\n"
+        "      username: dagster\n"
+        "      password: {env: DAGSTER_PG_PASSWORD}\n"
+        "      db_name: dagster\n"
         "      scheme: postgresql+psycopg2\n"
     )
     env = {

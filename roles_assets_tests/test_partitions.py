@@ -7,6 +7,8 @@ import pytest
 from roles_assets.landing import day_files, fingerprint, sync_time
 from roles_assets.partitions import day_order, is_safe_day, landed_days
 
+pytestmark = pytest.mark.fast
+
 
 def test_days_sort_naturally():
     days = ["day10", "day9", "day1", "day2", "2026-11-24", "2026-11-3", "day01"]

@@ -10,6 +10,8 @@ import pytest
 
 from roles_assets.settings import CHECKOUT_DIR, Settings, SettingsError, find_checkout
 
+pytestmark = pytest.mark.fast
+
 PACKAGE_DIR = Path(__file__).resolve().parent.parent / "roles_assets"
 
 

@@ -154,16 +154,16 @@ class StandaloneCluster:
         self.processes: list[subprocess.Popen] = []
 
     def _start(self, *args: str) -> None:
-        log = open(self.work_dir / f"{args[0].rsplit('.', 1)[-1]}.log", "w")
-        self.processes.append(
-            subprocess.Popen(
+        # The child keeps its own copy of the log's descriptor.
+        with open(self.work_dir / f"{args[0].rsplit('.', 1)[-1]}.log", "w") as log:
+            process = subprocess.Popen(
                 [str(SPARK_HOME / "bin" / "spark-class"), *args],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
                 env={"SPARK_HOME": str(SPARK_HOME), "SPARK_LOCAL_IP": "127.0.0.1", **_path_env()},
             )
-        )
+        self.processes.append(process)
 
     def start(self, timeout: float = 120) -> None:
         self._start(

@@ -9,6 +9,8 @@ from roles_assets.transforms.parse import FILES_SCHEMA, parse_records
 from roles_assets.transforms.stage import stage_day
 from roles_assets_tests.conftest import role
 
+pytestmark = pytest.mark.fast
+
 
 def stage(spark, files: dict[str, object]):
     """Stages in-memory files: ``{"admin_roles/x.json": records or raw text or bytes}``."""

@@ -104,24 +104,25 @@ def dev_server(tmp_path, landing, pg_admin_url):
         "  class: QueuedRunCoordinator\n  config:\n    max_concurrent_runs: 2\n"
     )
     port = free_port()
-    log = open(tmp_path / "dagster_dev.log", "w")
-    process = subprocess.Popen(
-        [
-            DAGSTER,
-            "dev",
-            "-w",
-            str(PROJECT_DIR / "workspace.yaml"),
-            "-h",
-            "127.0.0.1",
-            "-p",
-            str(port),
-        ],
-        cwd=PROJECT_DIR,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    # The child keeps its own copy of the log's descriptor.
+    with open(tmp_path / "dagster_dev.log", "w") as log:
+        process = subprocess.Popen(
+            [
+                DAGSTER,
+                "dev",
+                "-w",
+                str(PROJECT_DIR / "workspace.yaml"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(port),
+            ],
+            cwd=PROJECT_DIR,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     server = Webserver(port)
     try:
         deadline, last_error = time.monotonic() + 180, None
@@ -154,10 +155,8 @@ def dev_server(tmp_path, landing, pg_admin_url):
     finally:
         with_group = os.getpgid(process.pid)
         os.killpg(with_group, signal.SIGINT)
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            pass
         with contextlib.suppress(ProcessLookupError):
             os.killpg(with_group, signal.SIGKILL)
         process.wait(timeout=20)

@@ -1,4 +1,5 @@
-"""The wheel as a deployment installs it: no checkout, no editable install, Dagster on PostgreSQL."""
+"""The wheel as a deployment installs it: no checkout, no editable install, Dagster on
+PostgreSQL."""
 
 import os
 import shutil

@@ -153,7 +153,8 @@ class FreshdeskClient:
                 )
             if len(fetched) == self._max_pages:
                 raise FreshdeskError(
-                    f"refusing {self._describe(url)}: the list has more than {self._max_pages} pages"
+                    f"refusing {self._describe(url)}: the list has more than "
+                    f"{self._max_pages} pages"
                 )
             fetched.add(url)
             response = self._get(url)
@@ -193,7 +194,8 @@ class FreshdeskClient:
                 detail = self._error_detail(response)
                 if status in (401, 403):
                     raise FreshdeskAuthError(
-                        f"{what}: HTTP {status}{detail}; check FRESHDESK_API_KEY and that its agent "
+                        f"{what}: HTTP {status}{detail}; check FRESHDESK_API_KEY and that its "
+                        "agent "
                         "may read roles and agents (not retried)"
                     )
                 if status == 404:

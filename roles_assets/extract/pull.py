@@ -123,7 +123,8 @@ def _fetch_into(client: FreshdeskClient, folder: Path) -> PullReport:
 
 
 def _listed_agent_ids(client: FreshdeskClient) -> list[int]:
-    """The ids of every listed agent, each once (an agent added meanwhile shifts pages, repeating one).
+    """The ids of every listed agent, each once (an agent added meanwhile shifts the pages, so
+    one may be listed twice).
 
     An id becomes a URL path and a file name, so anything but a positive integer fails the pull.
     """

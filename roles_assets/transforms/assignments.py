@@ -1,4 +1,5 @@
-"""Role-side ``agent_ids`` and agent-side ``role_ids`` -> one row per (agent, role) a day asserts."""
+"""Role-side ``agent_ids`` and agent-side ``role_ids`` -> one row per (agent, role) a day
+asserts."""
 
 from dataclasses import dataclass
 
@@ -102,10 +103,12 @@ def assignments(
             F.inline(
                 F.expr(
                     "CASE WHEN by_agents IS NULL"
-                    " THEN transform(agent_ids, agent_id -> named_struct('agent_id', agent_id, 'updated_at', updated_at))"
+                    " THEN transform(agent_ids, agent_id ->"
+                    "  named_struct('agent_id', agent_id, 'updated_at', updated_at))"
                     " ELSE transform("
                     "  map_entries(map_zip_with("
-                    "   map_from_arrays(agent_ids, array_repeat(updated_at, size(agent_ids))), by_agents,"
+                    "   map_from_arrays(agent_ids, array_repeat(updated_at, size(agent_ids))),"
+                    "   by_agents,"
                     "   (agent_id, by_role, by_agent) -> greatest(by_role, by_agent))),"
                     "  pair -> named_struct('agent_id', pair.key, 'updated_at', pair.value))"
                     " END"

@@ -61,7 +61,8 @@ def read_files(spark: SparkSession, paths: list[str]) -> DataFrame:
 
 
 def _records() -> Column:
-    """The records of the parsed ``doc``: NULL when its top level has none of the accepted shapes."""
+    """The records of the parsed ``doc``: NULL when its top level has none of the accepted
+    shapes."""
     return F.coalesce(
         F.expr("try_variant_get(doc, '$', 'array<variant>')"),
         F.expr("try_variant_get(doc, '$.roles', 'array<variant>')"),

@@ -64,7 +64,8 @@ def _shown(x: str) -> str:
 
 
 def _error(error_type: str, field: str | None, message_sql: str) -> Column:
-    """A problem: its type, the record's field it is about (NULL for the whole record), a message."""
+    """A problem: its type, the record's field it is about (NULL for the whole record), and a
+    message."""
     return F.struct(
         F.lit(error_type).alias("error_type"),
         F.lit(field).cast("string").alias("field"),
@@ -91,13 +92,18 @@ def _present_but(field: str, valid_sql: str, expected: str) -> Column:
 
 
 def _string(field: str) -> str:
-    return f"CASE WHEN schema_of_variant({field}) = 'STRING' THEN try_variant_get({field}, '$', 'string') END"
+    return (
+        f"CASE WHEN schema_of_variant({field}) = 'STRING'"
+        f" THEN try_variant_get({field}, '$', 'string') END"
+    )
 
 
 def _boolean(field: str) -> str:
     return (
-        f"CASE WHEN schema_of_variant({field}) = 'BOOLEAN' THEN try_variant_get({field}, '$', 'boolean')"
-        f" WHEN lower({_string(field)}) IN ('true', 'false') THEN lower({_string(field)}) = 'true' END"
+        f"CASE WHEN schema_of_variant({field}) = 'BOOLEAN'"
+        f" THEN try_variant_get({field}, '$', 'boolean')"
+        f" WHEN lower({_string(field)}) IN ('true', 'false')"
+        f" THEN lower({_string(field)}) = 'true' END"
     )
 
 
@@ -303,7 +309,8 @@ def validate_agents(raw: DataFrame) -> ValidatedAgents:
         _id_error("id", "MISSING_AGENT_ID", "INVALID_AGENT_ID").alias("id_error"),
         F.when(
             F.expr(
-                f"{role_ids} IS NULL OR NOT forall({role_ids}, r -> ({positive_id('r')}) IS NOT NULL)"
+                f"{role_ids} IS NULL"
+                f" OR NOT forall({role_ids}, r -> ({positive_id('r')}) IS NOT NULL)"
             ),
             _error(
                 "INVALID_ROLE_IDS",
