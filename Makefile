@@ -11,7 +11,7 @@ TEST_TZ ?= America/Sao_Paulo
 
 export SPARK_LOCAL_IP ?= 127.0.0.1
 
-.PHONY: setup run dev test bench lock clean
+.PHONY: setup run dev test test-fast test-integration lint bench lock clean
 
 setup: $(STAMP)
 
@@ -37,6 +37,19 @@ dev: setup
 
 test: setup
 	TZ=$(TEST_TZ) $(PY) -m pytest
+
+# The fast layer (transforms, partitions, sensor, settings, the Freshdesk client): no servers.
+test-fast: setup
+	TZ=$(TEST_TZ) $(PY) -m pytest -m fast
+
+# Everything with real servers: PostgreSQL, the CLI, Spark Connect, a cluster, the webserver.
+test-integration: setup
+	TZ=$(TEST_TZ) $(PY) -m pytest -m integration
+
+# ruff: lint and format (pyproject.toml); CI runs it before the tests.
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 # The benchmark: the graph next to the floor and dlt; prints a table, writes .local/bench/results.json.
 # Scale it with BENCH_ARGS, e.g. `make bench BENCH_ARGS="--roles 20000 --repeats 1"`.

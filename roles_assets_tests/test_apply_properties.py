@@ -9,212 +9,24 @@ histories quickly; the Spark side of the same rules is covered by test_transform
 test_graph.py.
 """
 
-import datetime as dt
 import uuid
-from dataclasses import dataclass
 
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-from psycopg2 import sql
-from psycopg2.extras import execute_values
 
 from roles_assets.assets.final import MassRemovalRefused, apply_day
-from roles_assets.partitions import day_order
-from roles_assets.resources.io_managers import PostgresPartitionIOManager
 from roles_assets.resources.postgres import PostgresResource
 from roles_assets_dev import local_postgres
-
-ROLE_IDS = [1, 2, 3, 2**53 + 1]
-AGENT_IDS = [10, 11, 12]
-DAY_NUMBERS = [1, 2, 9, 10, 11, 100]  # day9 < day10 only in natural order
-MAX_REMOVAL_SHARE = 0.5
-
-# Error rows that protect nothing: (error_type, field, names a role, names an agent).
-NOISE = [
-    ("INVALID_VALUE", "description", True, False),
-    ("UNKNOWN_ROLE", "role_ids", True, True),
-    ("INVALID_AGENT_ID", "id", False, False),
-    ("MISSING_AGENT_ID", "id", False, False),
-]
-# A damaged agent_ids list, as its error rows say it: not a list, or a bad entry.
-DAMAGE = [
-    ("INVALID_VALUE", "agent_ids"),
-    ("INVALID_AGENT_ID", "agent_ids"),
-    ("MISSING_AGENT_ID", "agent_ids"),
-]
-
-
-@dataclass(frozen=True)
-class Day:
-    roles: dict[int, tuple[str, str | None]]  # name, description
-    pairs: frozenset[tuple[int, int]]
-    complete: bool
-    rejected_roles: frozenset[int]  # a rejected record: MISSING_NAME, or DUPLICATE_ROLE if valid
-    damaged_roles: dict[int, tuple[str, str]]  # valid roles whose agent_ids is damaged
-    rejected_agents: frozenset[int]  # a rejected agent file: INVALID_ROLE_IDS
-    noise: tuple[tuple[str, str, int | None, int | None], ...]
-    synced_at: dt.datetime
-
-    def error_rows(self, name: str) -> list[tuple]:
-        """(sync_day, role_id, agent_id, error_type, field) as the staging would hold them."""
-        rows = [
-            (name, r, None, "DUPLICATE_ROLE" if r in self.roles else "MISSING_NAME", None)
-            for r in self.rejected_roles
-        ]
-        rows += [
-            (name, r, None, error_type, field)
-            for r, (error_type, field) in self.damaged_roles.items()
-        ]
-        rows += [(name, None, a, "INVALID_ROLE_IDS", "role_ids") for a in self.rejected_agents]
-        rows += [(name, r, a, error_type, field) for error_type, field, r, a in self.noise]
-        rows += [] if self.complete else [(name, None, None, "MALFORMED_JSON", None)]
-        return rows
-
-
-@st.composite
-def days_strategy(draw) -> Day:
-    # At least one role: a day without one never reaches the apply (a blocking check stops it).
-    # A NULL description among the attributes: a version opens only on a real difference.
-    attributes = st.tuples(st.sampled_from(["a", "b", "c"]), st.sampled_from([None, "d"]))
-    roles = draw(st.dictionaries(st.sampled_from(ROLE_IDS), attributes, min_size=1))
-    candidates = [(a, r) for a in AGENT_IDS for r in sorted(roles)]
-    noise = []
-    for error_type, field, names_role, names_agent in draw(
-        st.lists(st.sampled_from(NOISE), max_size=3)
-    ):
-        noise.append(
-            (
-                error_type,
-                field,
-                draw(st.sampled_from(ROLE_IDS)) if names_role else None,
-                draw(st.sampled_from(AGENT_IDS)) if names_agent else None,
-            )
-        )
-    return Day(
-        roles=roles,
-        pairs=draw(st.frozensets(st.sampled_from(candidates))),
-        complete=draw(st.booleans()),
-        rejected_roles=draw(st.frozensets(st.sampled_from(ROLE_IDS), max_size=3))
-        if draw(st.booleans())
-        else frozenset(),
-        damaged_roles={
-            r: draw(st.sampled_from(DAMAGE)) for r in sorted(roles) if draw(st.booleans())
-        },
-        rejected_agents=draw(st.frozensets(st.sampled_from(AGENT_IDS), max_size=2))
-        if draw(st.booleans())
-        else frozenset(),
-        noise=tuple(noise),
-        # Sync times come from the landed data: nothing makes them follow the days' order.
-        synced_at=dt.datetime(2026, 1, 1) + dt.timedelta(hours=draw(st.integers(0, 2000))),
-    )
-
-
-@st.composite
-def histories(draw) -> list[tuple[str, Day, bool]]:
-    """Loads in order: (day, the version staged, allow_mass_removal). Days come in any order,
-    some first in a version later corrected (with a new sync time), some again at the end."""
-    names = [
-        f"day{n}"
-        for n in draw(st.lists(st.sampled_from(DAY_NUMBERS), min_size=1, max_size=5, unique=True))
-    ]
-    final = {name: draw(days_strategy()) for name in names}
-    allow = st.booleans()
-    loads = []
-    for name in draw(st.permutations(names)):
-        if draw(st.booleans()):
-            loads.append((name, draw(days_strategy()), draw(allow)))
-        loads.append((name, final[name], draw(allow)))
-    for name in draw(st.lists(st.sampled_from(names), max_size=2)):
-        loads.append((name, final[name], draw(allow)))
-    return loads
-
-
-def model(days: dict[str, Day]):
-    """The rules, applied one day at a time in natural order: roles, the mapping, and their
-    histories (per pair its intervals, per role its versions, each as [opened by day and time,
-    closed by day and time])."""
-    roles, mapping, intervals, versions = {}, {}, {}, {}
-    for name in sorted(days, key=day_order):
-        day = days[name]
-        for role, attributes in day.roles.items():
-            if roles.get(role) != attributes:
-                if role in roles:
-                    versions[role][-1][-2:] = [name, day.synced_at]
-                versions.setdefault(role, []).append([*attributes, name, day.synced_at, None, None])
-        roles.update(day.roles)
-        for pair in day.pairs:
-            if pair not in mapping or mapping[pair][0] == "removed":
-                mapping[pair] = ("assigned", day.synced_at, None)
-                intervals.setdefault(pair, []).append([name, day.synced_at, None, None])
-        if not day.complete:
-            continue
-        protected_roles = day.rejected_roles | set(day.damaged_roles)
-        for (agent, role), (status, assigned_at, _) in list(mapping.items()):
-            if (
-                status == "assigned"
-                and (agent, role) not in day.pairs
-                and role not in protected_roles
-                and agent not in day.rejected_agents
-            ):
-                mapping[(agent, role)] = ("removed", assigned_at, day.synced_at)
-                intervals[(agent, role)][-1][-2:] = [name, day.synced_at]
-    return roles, mapping, as_tuples(intervals), as_tuples(versions)
-
-
-def as_tuples(history: dict[object, list[list]]) -> dict[object, list[tuple]]:
-    return {key: [tuple(row) for row in rows] for key, rows in history.items()}
-
-
-def holders_at(days: dict[str, Day], ts: dt.datetime) -> set[tuple[int, int]]:
-    """Who held which role once every day up to the last one (in natural order) synced at or
-    before ts was applied."""
-    synced = [name for name, day in days.items() if day.synced_at <= ts]
-    if not synced:
-        return set()
-    last = day_order(max(synced, key=day_order))
-    return assigned({name: day for name, day in days.items() if day_order(name) <= last})
-
-
-def assigned(days: dict[str, Day]) -> set[tuple[int, int]]:
-    return {pair for pair, state in model(days)[1].items() if state[0] == "assigned"}
-
-
-def refused(applied: dict[str, Day], name: str, day: Day, allow: bool) -> bool:
-    """What the guard decides: the share of assigned pairs the load would un-assign."""
-    before = assigned(applied)
-    removed = len(before - assigned({**applied, name: day}))
-    return not allow and bool(before) and removed / len(before) > MAX_REMOVAL_SHARE
-
-
-def stage(postgres: PostgresResource, name: str, day: Day) -> None:
-    """Replaces the day's staging partitions the way the staging IO manager does, keeping the
-    applied partition aside when the day was applied before."""
-    rows = {
-        "stg_roles": (
-            "role_id, name, description, sync_day",
-            [(r, n, description, name) for r, (n, description) in day.roles.items()],
-        ),
-        "stg_agent_roles": (
-            "agent_id, role_id, status, sync_day",
-            [(a, r, "assigned", name) for a, r in day.pairs],
-        ),
-        "role_pipeline_errors": (
-            "sync_day, role_id, agent_id, error_type, field, error_message",
-            [(*row, "generated") for row in day.error_rows(name)],
-        ),
-    }
-    manager = PostgresPartitionIOManager(postgres=postgres)
-    for table, (columns, values) in rows.items():
-        load_table = f"{table}__load_{uuid.uuid4().hex[:8]}"
-        with postgres.transaction() as cur:
-            cur.execute(
-                sql.SQL("CREATE TABLE {} (LIKE {} INCLUDING DEFAULTS)").format(
-                    sql.Identifier(load_table), sql.Identifier(table)
-                )
-            )
-            if values:
-                execute_values(cur, f"INSERT INTO {load_table} ({columns}) VALUES %s", values)
-        manager.swap_in(table, name, load_table)
+from roles_assets_tests.model import (
+    MAX_REMOVAL_SHARE,
+    Day,
+    final_tables,
+    histories,
+    holders,
+    holders_at,
+    model,
+    refused,
+    stage,
+)
 
 
 @settings(
@@ -246,48 +58,3 @@ def test_any_load_order_matches_the_model(pg_admin_url, loads):
         assert holders(postgres, times) == {ts: holders_at(applied, ts) for ts in times}, (
             f"role_holders_at after loading {name}"
         )
-
-
-def final_tables(postgres: PostgresResource) -> tuple[dict, ...]:
-    """roles (id -> attributes), the mapping (pair -> state), the intervals (pair -> list in the
-    days' natural order), the versions (role -> the same) and the applied days' sync times."""
-    with postgres.transaction() as cur:
-        cur.execute("SELECT role_id, name, description FROM roles")
-        roles = {role: tuple(rest) for role, *rest in cur.fetchall()}
-        cur.execute(
-            "SELECT agent_id, role_id, status, assigned_at, removed_at FROM agent_role_mapping"
-        )
-        mapping = {(a, r): tuple(rest) for a, r, *rest in cur.fetchall()}
-        cur.execute(
-            "SELECT agent_id, role_id, assigned_day, assigned_at, removed_day, removed_at"
-            " FROM agent_role_history"
-        )
-        intervals = grouped((((a, r), tuple(rest)) for a, r, *rest in cur.fetchall()), opened_by=0)
-        cur.execute(
-            "SELECT role_id, name, description, from_day, valid_from, to_day, valid_to"
-            " FROM role_history"
-        )
-        versions = grouped(((role, tuple(rest)) for role, *rest in cur.fetchall()), opened_by=2)
-        cur.execute("SELECT sync_day, synced_at FROM sync_days WHERE applied")
-        return roles, mapping, intervals, versions, dict(cur.fetchall())
-
-
-def grouped(rows, opened_by: int) -> dict[object, list[tuple]]:
-    """History rows per key, in the natural order of the day that opened each."""
-    history: dict[object, list[tuple]] = {}
-    for key, row in rows:
-        history.setdefault(key, []).append(row)
-    return {
-        key: sorted(rows, key=lambda row: day_order(row[opened_by]))
-        for key, rows in history.items()
-    }
-
-
-def holders(postgres: PostgresResource, times: set[dt.datetime]) -> dict[dt.datetime, set]:
-    """role_holders_at(ts) for each of the times."""
-    held = {}
-    with postgres.transaction() as cur:
-        for ts in times:
-            cur.execute("SELECT agent_id, role_id FROM role_holders_at(%s)", (ts,))
-            held[ts] = set(cur.fetchall())
-    return held

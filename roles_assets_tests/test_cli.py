@@ -1,66 +1,11 @@
 """`dagster asset materialize`, as a user runs it: a fresh DAGSTER_HOME, nothing set up first."""
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import dagster as dg
 import psycopg2
 import pytest
 
 from roles_assets_dev import local_postgres
-from roles_assets_tests.conftest import role, write_day
-
-DAGSTER = str(Path(sys.executable).parent / "dagster")
-
-
-def cli_env(tmp_path: Path, landing: Path, database_url: str) -> dict:
-    """The environment a user sets: a fresh DAGSTER_HOME and the three ROLES_* variables."""
-    home = tmp_path / "dagster_home"
-    home.mkdir(exist_ok=True)
-    return {
-        **os.environ,
-        "DAGSTER_HOME": str(home),
-        "ROLES_LANDING_DIR": str(landing),
-        "ROLES_DATABASE_URL": database_url,
-        "ROLES_RAW_PATH": str(tmp_path / "raw"),
-    }
-
-
-def start_materialize(
-    day: str, env: dict, new_session: bool = False, config: dict | None = None, output=None
-) -> subprocess.Popen:
-    """Starts the CLI; ``new_session`` puts it and its JVM in a process group of their own.
-    Its output goes to pipes, or to the open file ``output``."""
-    args = [
-        DAGSTER,
-        "asset",
-        "materialize",
-        "-m",
-        "roles_assets",
-        "--select",
-        "*",
-        "--partition",
-        day,
-    ]
-    if config is not None:
-        args += ["--config-json", json.dumps(config)]
-    return subprocess.Popen(
-        args,
-        env=env,
-        text=True,
-        start_new_session=new_session,
-        stdout=output or subprocess.PIPE,
-        stderr=output or subprocess.PIPE,
-    )
-
-
-def materialize(day: str, env: dict, config: dict | None = None) -> subprocess.CompletedProcess:
-    run = start_materialize(day, env, config=config)
-    stdout, stderr = run.communicate(timeout=300)
-    return subprocess.CompletedProcess(run.args, run.returncode, stdout, stderr)
+from roles_assets_tests.helpers import cli_env, materialize, role, write_day
 
 
 @pytest.mark.slow

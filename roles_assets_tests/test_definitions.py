@@ -8,7 +8,7 @@ import pytest
 
 from roles_assets.landing import LandingZone
 from roles_assets.sensors import landing_sensor
-from roles_assets_tests.conftest import role, write_day
+from roles_assets_tests.helpers import role, write_day
 
 pytestmark = pytest.mark.fast
 

@@ -14,15 +14,16 @@ import pytest
 
 from roles_assets.resources.postgres import DatabaseUnavailable, PostgresResource
 from roles_assets_dev import local_postgres
-from roles_assets_tests.conftest import (
+from roles_assets_tests.helpers import (
     Graph,
     Server,
     assert_secret_kept,
+    cli_env,
     failure_text,
     role,
+    start_materialize,
     write_day,
 )
-from roles_assets_tests.test_cli import cli_env, start_materialize
 
 # Where a run can be held, as (SQL that holds it, SQL that releases it): inside the staging step
 # (creating a load table) or inside the final apply (upserting roles). A held backend sleeps, so

@@ -10,17 +10,7 @@ import pytest
 from roles_assets.checks import key_check, query_check
 from roles_assets.resources.postgres import PostgresResource
 from roles_assets_dev.config import SAMPLE_LANDING_DIR
-from roles_assets_tests.conftest import role, write_day
-
-D = dt.datetime
-BIG = 2**53 + 1
-
-
-def materialized(result, asset: str) -> dict:
-    (event,) = [
-        e for e in result.get_asset_materialization_events() if e.asset_key.path[-1] == asset
-    ]
-    return {k: v.value for k, v in event.materialization.metadata.items()}
+from roles_assets_tests.helpers import BIG, D, materialized, role, write_day
 
 
 def test_runs_under_a_non_utc_zone():

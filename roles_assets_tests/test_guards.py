@@ -18,10 +18,17 @@ from roles_assets.resources.postgres import (
     DatabaseUnavailable,
     PostgresResource,
 )
-from roles_assets_tests.conftest import assert_secret_kept, failure_text, role, write_day
-from roles_assets_tests.test_cli import cli_env, start_materialize
-from roles_assets_tests.test_graph import D, materialized
-from roles_assets_tests.test_instance import postgres_home
+from roles_assets_tests.helpers import (
+    D,
+    assert_secret_kept,
+    cli_env,
+    failure_text,
+    materialized,
+    postgres_home,
+    role,
+    start_materialize,
+    write_day,
+)
 
 
 def _final_and_staging(graph):

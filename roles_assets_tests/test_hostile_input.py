@@ -4,7 +4,7 @@ same outcomes."""
 
 import json
 
-from roles_assets_tests.conftest import role, write_day
+from roles_assets_tests.helpers import role, write_day
 
 DAY = "2026-03-01"
 

@@ -7,33 +7,13 @@ import sys
 from pathlib import Path
 
 import dagster as dg
-import psycopg2
 import sqlalchemy.exc
 
 from roles_assets.partitions import register_days, sync_day_partitions
 from roles_assets_dev import local_postgres, run_days
-from roles_assets_tests.conftest import role, write_day
+from roles_assets_tests.helpers import Server, postgres_home, query, role, write_day
 
 CHECKOUT = Path(__file__).resolve().parent.parent
-
-
-def postgres_home(home: Path, admin_url: str, database: str) -> Path:
-    """A DAGSTER_HOME whose instance lives in a fresh ``database`` of the test server."""
-    local_postgres.create_database(admin_url, database)
-    home.mkdir(parents=True, exist_ok=True)
-    port = int(admin_url.rsplit(":", 1)[1].split("/")[0])
-    (home / "dagster.yaml").write_text(run_days.dagster_yaml(port, database))
-    return home
-
-
-def query(url: str, statement: str) -> list[tuple]:
-    conn = psycopg2.connect(url)
-    try:
-        with conn, conn.cursor() as cur:
-            cur.execute(statement)
-            return cur.fetchall()
-    finally:
-        conn.close()
 
 
 # Each process imports Dagster, says it is ready, waits for the gate file, then loads the code
@@ -137,7 +117,6 @@ def test_an_unreachable_instance_fails_the_load_saying_why_and_what_to_do(tmp_pa
 
 
 def test_make_runs_instance_is_on_postgres(tmp_path, monkeypatch, capsys):
-    from roles_assets_tests.conftest import Server
 
     server = Server()
     try:

@@ -16,9 +16,8 @@ from roles_assets.schedules import daily_pull_schedule
 from roles_assets.sensors import landing_sensor
 from roles_assets.settings import Settings
 from roles_assets_dev import local_postgres
-from roles_assets_tests.conftest import failure_text, role, write_day
 from roles_assets_tests.freshdesk_fake import API_KEY, FakeFreshdesk, Fault, api_agent, api_role
-from roles_assets_tests.test_cli import cli_env, materialize
+from roles_assets_tests.helpers import cli_env, failure_text, materialize, role, write_day
 
 PATIENCE = {
     "attempts": 3,

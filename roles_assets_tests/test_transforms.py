@@ -7,7 +7,7 @@ import pytest
 
 from roles_assets.transforms.parse import FILES_SCHEMA, parse_records
 from roles_assets.transforms.stage import stage_day
-from roles_assets_tests.conftest import role
+from roles_assets_tests.helpers import role
 
 pytestmark = pytest.mark.fast
 

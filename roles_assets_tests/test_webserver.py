@@ -16,8 +16,7 @@ import requests
 from roles_assets.partitions import sync_day_partitions
 from roles_assets_dev import local_postgres
 from roles_assets_dev.config import SAMPLE_LANDING_DIR
-from roles_assets_tests.conftest import free_port
-from roles_assets_tests.test_cli import cli_env
+from roles_assets_tests.helpers import cli_env, free_port
 
 DAGSTER = str(Path(sys.executable).parent / "dagster")
 PROJECT_DIR = Path(__file__).resolve().parent.parent

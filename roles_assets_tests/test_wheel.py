@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 
 from roles_assets_dev import local_postgres
-from roles_assets_tests.conftest import role, write_day
-from roles_assets_tests.test_instance import query
+from roles_assets_tests.helpers import query, role, write_day
 
 CHECKOUT = Path(__file__).resolve().parent.parent
 # What a clone holds; local state and the venv would only slow the copy down.

@@ -376,7 +376,8 @@ class PostgresPartitionIOManager(dg.ConfigurableIOManager):
         it and nothing is kept for the day yet (see ``applied_staging``), else dropped."""
         kept = applied_copy(partition)
         cur.execute(
-            "SELECT to_regclass(quote_ident(%s)) IS NOT NULL AND to_regclass(quote_ident(%s)) IS NULL"
+            "SELECT to_regclass(quote_ident(%s)) IS NOT NULL"
+            " AND to_regclass(quote_ident(%s)) IS NULL"
             " AND EXISTS (SELECT 1 FROM sync_days WHERE sync_day = %s AND applied)",
             (partition, kept, sync_day),
         )

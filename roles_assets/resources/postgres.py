@@ -137,7 +137,8 @@ class PostgresResource(dg.ConfigurableResource):
         query = urlencode([(k, v) for k, v in parse_qsl(parts.query) if k != "password"])
         if query:
             options += "&" + query
-        return f"jdbc:postgresql://{parts.hostname or 'localhost'}:{parts.port or 5432}{parts.path}?{options}"
+        host = f"{parts.hostname or 'localhost'}:{parts.port or 5432}"
+        return f"jdbc:postgresql://{host}{parts.path}?{options}"
 
     def jdbc_properties(self) -> dict[str, str]:
         parts = self._parts
