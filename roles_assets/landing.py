@@ -11,8 +11,6 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import dagster as dg
-
 log = logging.getLogger(__name__)
 
 ROLE_FOLDER = "admin_roles"
@@ -84,16 +82,3 @@ def fingerprint(day_dir: Path) -> str:
         stat = landed.path.stat()
         digest.update(f"{landed.name}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
     return digest.hexdigest()[:16]
-
-
-class LandingZone(dg.ConfigurableResource):
-    """The landing root: one folder per sync day (``ROLES_LANDING_DIR``)."""
-
-    root: str
-
-    @property
-    def path(self) -> Path:
-        return Path(self.root)
-
-    def day_dir(self, sync_day: str) -> Path:
-        return self.path / sync_day

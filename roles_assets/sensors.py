@@ -4,8 +4,9 @@ import json
 
 import dagster as dg
 
-from roles_assets.landing import PULL_RECORD, LandingZone, fingerprint
+from roles_assets.landing import PULL_RECORD, fingerprint
 from roles_assets.partitions import landed_days, sync_day_partitions
+from roles_assets.resources.landing import LandingZone
 
 FINAL_ASSET = dg.AssetKey("agent_role_mapping")
 

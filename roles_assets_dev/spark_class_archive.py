@@ -42,7 +42,7 @@ def _train(archive: Path) -> None:
         rows = Observation("rows")
         raw.observe(rows, F.count(F.lit(1))).write.parquet(f"{work}/raw")
         staged = stage_day(
-            spark.read.parquet(f"{work}/raw"), day_dir.name, reuse=lambda df: df.persist()
+            spark.read.parquet(f"{work}/raw"), day_dir.name, cache=lambda df: df.persist()
         )
         for df in (staged.roles, staged.agent_roles, staged.errors):
             df.write.format("noop").mode("overwrite").save()

@@ -6,7 +6,7 @@ import os
 import dagster as dg
 import pytest
 
-from roles_assets.landing import LandingZone
+from roles_assets.resources.landing import LandingZone
 from roles_assets.sensors import landing_sensor
 from roles_assets_tests.helpers import role, write_day
 

@@ -10,8 +10,8 @@ import pytest
 from roles_assets.definitions import build_definitions, build_resources
 from roles_assets.extract.client import FreshdeskClient
 from roles_assets.extract.pull import pull_day, today_utc
-from roles_assets.landing import LandingZone
 from roles_assets.resources.freshdesk import FreshdeskResource
+from roles_assets.resources.landing import LandingZone
 from roles_assets.schedules import daily_pull_schedule
 from roles_assets.sensors import landing_sensor
 from roles_assets.settings import Settings

@@ -16,9 +16,10 @@ import psycopg2.extensions
 from pydantic import Field
 
 from roles_assets.assets.staging import staging_tables
-from roles_assets.landing import LandingZone, sync_time
+from roles_assets.landing import sync_time
 from roles_assets.partitions import day_order, sync_day_partitions
 from roles_assets.resources.io_managers import applied_staging, drop_applied_copies
+from roles_assets.resources.landing import LandingZone
 from roles_assets.resources.limits import GuardLimits
 from roles_assets.resources.postgres import (
     ADVISORY_LOCK_NAMESPACE,

@@ -65,7 +65,8 @@ def _staging_out(table: str, description: str, **metadata) -> dg.AssetOut:
         ),
     },
 )
-def staging_tables(raw_roles: DataFrame) -> Iterator[dg.Output]:
+def staging_tables(context: dg.AssetExecutionContext, raw_roles: DataFrame) -> Iterator[dg.Output]:
+    """The day's raw records through the validation and dedup rules into its staging tables."""
     # Three tables are written from one set of records: decode them and apply the rules once.
     persisted: list[DataFrame] = []
 
@@ -75,7 +76,7 @@ def staging_tables(raw_roles: DataFrame) -> Iterator[dg.Output]:
 
     # The raw records themselves are not cached: the agents and the file errors are a small part
     # of them, which Parquet reads again faster than a cache of every record is built.
-    staged = stage_day(raw_roles, dg.AssetExecutionContext.get().partition_key, reuse=persist)
+    staged = stage_day(raw_roles, context.partition_key, cache=persist)
     yield dg.Output(
         staged.roles.withColumn(
             "ingested_at", F.expr("CAST(current_timestamp() AS TIMESTAMP_NTZ)")

@@ -1,55 +1,72 @@
 """Role-side ``agent_ids`` and agent-side ``role_ids`` -> one row per (agent, role) a day
-asserts."""
+asserts, each pair once with the latest ``updated_at`` of its sources.
+
+The sources meet per role, not per pair: each role's row gets a map of the agents whose files
+name it, and the pairs are exploded after that join. The role-side pairs (a day's millions) are
+never shuffled or aggregated one by one; at most the roles' rows are shuffled to meet the agents'
+side.
+"""
 
 from dataclasses import dataclass
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from roles_assets.transforms.validate import Reuse, as_is, positive_id, raw_record
+from roles_assets.transforms.errors import no_id, raw_record
+from roles_assets.transforms.validate import Cache, no_cache
+from roles_assets.transforms.variant import positive_id, shown
 
 
 @dataclass(frozen=True)
 class Assignments:
     pairs: DataFrame  # agent_id, role_id, updated_at: unique pairs
-    errors: DataFrame
+    errors: DataFrame  # ERROR_COLUMNS
 
 
 def assignments(
-    roles: DataFrame, role_agent_ids: DataFrame, agents: DataFrame, reuse: Reuse = as_is
+    roles: DataFrame, role_agent_ids: DataFrame, agents: DataFrame, cache: Cache = no_cache
 ) -> Assignments:
-    """The union of both sources, each pair once with its latest ``updated_at``.
+    """Valid roles, their ``agent_ids`` and valid agent files -> the day's pairs and error rows.
 
-    A bad ``agent_ids`` entry is a MISSING_AGENT_ID or INVALID_AGENT_ID row and the rest of the
-    role's list still counts. An agent assigned to a role id that is not a valid role that day is
-    an UNKNOWN_ROLE row.
-
-    The sources meet per role, not per pair: each role's row gets a map of the agents whose files
-    name it, and the pairs are exploded after that join. The role-side pairs (a day's millions)
-    are never shuffled or aggregated one by one; at most the roles' rows are shuffled to meet
-    the agents' side. The roles' checked lists go through ``reuse``: the pairs and the errors
-    both read them.
+    A bad ``agent_ids`` entry is a MISSING_AGENT_ID or INVALID_AGENT_ID row (its field is
+    ``agent_ids``) and the rest of the role's list still counts. An agent assigned to a role id
+    that is not a valid role that day is an UNKNOWN_ROLE row. The roles' checked lists go
+    through ``cache``: the pairs and the errors both read them.
     """
-    ids = F.expr(f"coalesce(transform(agent_ids, entry -> {positive_id('entry')}), array())")
-    checked = reuse(
-        role_agent_ids.select("role_id", "updated_at", "agent_ids", ids.alias("ids")).select(
-            "role_id",
-            "updated_at",
-            F.expr("array_distinct(filter(ids, id -> id IS NOT NULL))").alias("agent_ids"),
-            F.expr("filter(agent_ids, (entry, i) -> ids[i] IS NULL)").alias("bad_entries"),
-        )
+    checked = cache(_checked_lists(role_agent_ids))
+    agent_pairs = agents.select(
+        "agent_id", "updated_at", "record", "source_file", F.explode("role_ids").alias("role_id")
     )
+    known_roles = roles.select("role_id")
+    pairs = _merged_pairs(checked, _named_by_agents(agent_pairs, known_roles))
+    errors = _bad_entry_errors(checked, role_agent_ids).unionByName(
+        _unknown_role_errors(agent_pairs, known_roles)
+    )
+    return Assignments(pairs, errors)
+
+
+def _checked_lists(role_agent_ids: DataFrame) -> DataFrame:
+    """Each role's list split into its distinct agent ids and its entries that are not ids."""
+    ids = F.expr(f"coalesce(transform(agent_ids, entry -> {positive_id('entry')}), array())")
+    return role_agent_ids.select("role_id", "updated_at", "agent_ids", ids.alias("ids")).select(
+        "role_id",
+        "updated_at",
+        F.expr("array_distinct(filter(ids, id -> id IS NOT NULL))").alias("agent_ids"),
+        F.expr("filter(agent_ids, (entry, i) -> ids[i] IS NULL)").alias("bad_entries"),
+    )
+
+
+def _bad_entry_errors(checked: DataFrame, role_agent_ids: DataFrame) -> DataFrame:
     # Bad entries are few: they fetch their role's record by a broadcast join, not a shuffle.
-    bad_entries = (
-        F.broadcast(
-            checked.where(F.size("bad_entries") > 0).select(
-                "role_id", F.explode("bad_entries").alias("bad_entry")
-            )
-        )
+    bad_entries = checked.where(F.size("bad_entries") > 0).select(
+        "role_id", F.explode("bad_entries").alias("bad_entry")
+    )
+    return (
+        F.broadcast(bad_entries)
         .join(role_agent_ids.select("role_id", "record", "source_file"), "role_id")
         .select(
             "role_id",
-            F.lit(None).cast("bigint").alias("agent_id"),
+            no_id().alias("agent_id"),
             F.when(F.expr("is_variant_null(bad_entry)"), F.lit("MISSING_AGENT_ID"))
             .otherwise(F.lit("INVALID_AGENT_ID"))
             .alias("error_type"),
@@ -57,18 +74,16 @@ def assignments(
             F.format_string(
                 "agent_ids of role %d holds %s, not an agent id",
                 "role_id",
-                F.expr("substr(to_json(bad_entry), 1, 200)"),
+                F.expr(shown("bad_entry")),
             ).alias("error_message"),
             raw_record(),
             "source_file",
         )
     )
 
-    agent_pairs = agents.select(
-        "agent_id", "updated_at", "record", "source_file", F.explode("role_ids").alias("role_id")
-    )
-    known_roles = roles.select("role_id")
-    unknown = agent_pairs.join(known_roles, "role_id", "left_anti").select(
+
+def _unknown_role_errors(agent_pairs: DataFrame, known_roles: DataFrame) -> DataFrame:
+    return agent_pairs.join(known_roles, "role_id", "left_anti").select(
         "role_id",
         "agent_id",
         F.lit("UNKNOWN_ROLE").alias("error_type"),
@@ -81,7 +96,11 @@ def assignments(
         raw_record(),
         "source_file",
     )
-    named_by_agents = (
+
+
+def _named_by_agents(agent_pairs: DataFrame, known_roles: DataFrame) -> DataFrame:
+    """Per valid role, a map of the agents whose files name it to their latest ``updated_at``."""
+    return (
         agent_pairs.join(known_roles, "role_id", "left_semi")
         .groupBy("role_id", "agent_id")
         .agg(F.max("updated_at").alias("updated_at"))
@@ -92,29 +111,27 @@ def assignments(
             )
         )
     )
-    # A role no agent file names keeps its own list at its own updated_at. Otherwise both sides
-    # merge by agent id, each pair taking the later updated_at (map_zip_with hashes the keys: a
-    # role with many agents on both sides costs linear time, where a map lookup per agent would
-    # scan the map each time).
-    pairs = (
+
+
+def _merged_pairs(checked: DataFrame, named_by_agents: DataFrame) -> DataFrame:
+    """The union of both sides, per role: a role no agent file names keeps its own list at its
+    own updated_at; otherwise both sides merge by agent id, each pair taking the later
+    updated_at (map_zip_with hashes the keys: a role with many agents on both sides costs linear
+    time, where a map lookup per agent would scan the map each time)."""
+    both_sides = F.expr(
+        "CASE WHEN by_agents IS NULL"
+        " THEN transform(agent_ids, agent_id ->"
+        "  named_struct('agent_id', agent_id, 'updated_at', updated_at))"
+        " ELSE transform("
+        "  map_entries(map_zip_with("
+        "   map_from_arrays(agent_ids, array_repeat(updated_at, size(agent_ids))),"
+        "   by_agents,"
+        "   (agent_id, by_role, by_agent) -> greatest(by_role, by_agent))),"
+        "  pair -> named_struct('agent_id', pair.key, 'updated_at', pair.value))"
+        " END"
+    )
+    return (
         checked.join(named_by_agents, "role_id", "left")
-        .select(
-            "role_id",
-            F.inline(
-                F.expr(
-                    "CASE WHEN by_agents IS NULL"
-                    " THEN transform(agent_ids, agent_id ->"
-                    "  named_struct('agent_id', agent_id, 'updated_at', updated_at))"
-                    " ELSE transform("
-                    "  map_entries(map_zip_with("
-                    "   map_from_arrays(agent_ids, array_repeat(updated_at, size(agent_ids))),"
-                    "   by_agents,"
-                    "   (agent_id, by_role, by_agent) -> greatest(by_role, by_agent))),"
-                    "  pair -> named_struct('agent_id', pair.key, 'updated_at', pair.value))"
-                    " END"
-                )
-            ),
-        )
+        .select("role_id", F.inline(both_sides))
         .select("agent_id", "role_id", "updated_at")
     )
-    return Assignments(pairs, bad_entries.unionByName(unknown))

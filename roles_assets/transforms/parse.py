@@ -73,8 +73,13 @@ def _records() -> Column:
 
 def parse_records(files: DataFrame) -> DataFrame:
     """Files (``FILES_SCHEMA``) -> records (``RAW_SCHEMA``), in file then record order."""
+    return _one_row_per_record(_with_file_error(_decoded(files)))
+
+
+def _decoded(files: DataFrame) -> DataFrame:
+    """Each file's text and its one JSON document (``doc``), NULL when it is not exactly one."""
     text = F.expr("make_valid_utf8(CAST(content AS STRING))")
-    decoded = files.select(
+    return files.select(
         "source_folder",
         "source_file",
         text.alias("text"),
@@ -93,7 +98,11 @@ def parse_records(files: DataFrame) -> DataFrame:
             " THEN variant_get(documents, '$[0]') END"
         ).alias("doc"),
     )
-    parsed = decoded.select(
+
+
+def _with_file_error(decoded: DataFrame) -> DataFrame:
+    """Each file's records, or why it has none (``file_error``)."""
+    return decoded.select(
         "source_folder",
         "source_file",
         "text",
@@ -116,6 +125,10 @@ def parse_records(files: DataFrame) -> DataFrame:
         )
         .alias("file_error"),
     )
+
+
+def _one_row_per_record(parsed: DataFrame) -> DataFrame:
+    """A row per record of a readable file, and one row with its text per unreadable file."""
     exploded = parsed.select(
         "source_folder",
         "source_file",

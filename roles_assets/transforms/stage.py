@@ -6,12 +6,12 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from roles_assets.transforms.assignments import assignments
+from roles_assets.transforms.errors import ERROR_COLUMNS
 from roles_assets.transforms.validate import (
-    ERROR_COLUMNS,
     ROLE_COLUMNS,
-    Reuse,
-    as_is,
+    Cache,
     file_errors,
+    no_cache,
     validate_agents,
     validate_roles,
 )
@@ -24,11 +24,12 @@ class StagedDay:
     errors: DataFrame  # role_pipeline_errors columns, without id and created_at
 
 
-def stage_day(raw: DataFrame, sync_day: str, reuse: Reuse = as_is) -> StagedDay:
-    """The three staging tables' rows; ``reuse`` gets the intermediates they share."""
-    roles = validate_roles(raw, reuse)
+def stage_day(raw: DataFrame, sync_day: str, cache: Cache = no_cache) -> StagedDay:
+    """A day's raw records (``RAW_SCHEMA``) -> the rows of its three staging tables; ``cache``
+    gets the intermediates they share."""
+    roles = validate_roles(raw, cache)
     agents = validate_agents(raw)
-    pairs = assignments(roles.roles, roles.agent_ids, agents.agents, reuse)
+    pairs = assignments(roles.roles, roles.agent_ids, agents.agents, cache)
     day = F.lit(sync_day).alias("sync_day")
     errors = (
         file_errors(raw)
