@@ -3,8 +3,11 @@
 -- that day (see the views in schema/004_damaged_role_lists.sql).
 -- The day is a constant throughout, not a join column: the planner then evaluates the
 -- day-wide condition once and anti-joins whole tables instead of probing per mapping row.
+-- The removed pairs are kept for apply_day_close_intervals.sql, which then touches only them.
 ANALYZE agent_role_mapping;  -- the inserts above may have grown it many times over
 
+CREATE TEMP TABLE removed_pairs ON COMMIT DROP AS
+WITH removed AS (
 UPDATE agent_role_mapping m
 SET status = 'removed',
     removed_at = %(synced_at)s
@@ -19,4 +22,7 @@ WHERE m.status = 'assigned'
   )
   AND NOT EXISTS (
       SELECT 1 FROM protected_agents p WHERE p.sync_day = %(sync_day)s AND p.agent_id = m.agent_id
-  );
+  )
+RETURNING m.agent_id, m.role_id
+)
+SELECT agent_id, role_id FROM removed;
