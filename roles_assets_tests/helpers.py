@@ -179,6 +179,24 @@ def materialized(result, asset: str) -> dict:
 DAGSTER = str(Path(sys.executable).parent / "dagster")
 
 
+# Each asset of the graph, and the PostgreSQL table of those stored there.
+POSTGRES_ASSETS = {
+    "stg_roles": "stg_roles",
+    "stg_agent_roles": "stg_agent_roles",
+    "role_errors": "role_pipeline_errors",
+    "roles": "roles",
+    "agent_role_mapping": "agent_role_mapping",
+    "agent_role_history": "agent_role_history",
+    "role_history": "role_history",
+}
+ASSETS = ["landed_day", "raw_roles", *POSTGRES_ASSETS]
+
+
+def materialize_args(day: str) -> list[str]:
+    """The arguments of ``dagster`` that materialize every asset for ``day``."""
+    return ["asset", "materialize", "-m", "roles_assets", "--select", "*", "--partition", day]
+
+
 def cli_env(tmp_path: Path, landing: Path, database_url: str) -> dict:
     """The environment a user sets: a fresh DAGSTER_HOME and the three ROLES_* variables."""
     home = tmp_path / "dagster_home"
@@ -197,17 +215,7 @@ def start_materialize(
 ) -> subprocess.Popen:
     """Starts the CLI; ``new_session`` puts it and its JVM in a process group of their own.
     Its output goes to pipes, or to the open file ``output``."""
-    args = [
-        DAGSTER,
-        "asset",
-        "materialize",
-        "-m",
-        "roles_assets",
-        "--select",
-        "*",
-        "--partition",
-        day,
-    ]
+    args = [DAGSTER, *materialize_args(day)]
     if config is not None:
         args += ["--config-json", json.dumps(config)]
     return subprocess.Popen(

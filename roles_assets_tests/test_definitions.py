@@ -8,7 +8,7 @@ import pytest
 
 from roles_assets.resources.landing import LandingZone
 from roles_assets.sensors import landing_sensor
-from roles_assets_tests.helpers import role, write_day
+from roles_assets_tests.helpers import ASSETS, role, write_day
 
 pytestmark = pytest.mark.fast
 
@@ -17,17 +17,7 @@ def test_definitions_load():
     from roles_assets import defs
 
     graph = defs.resolve_asset_graph()
-    assert {key.path[-1] for key in graph.get_all_asset_keys()} == {
-        "landed_day",
-        "raw_roles",
-        "stg_roles",
-        "stg_agent_roles",
-        "role_errors",
-        "roles",
-        "agent_role_mapping",
-        "role_history",
-        "agent_role_history",
-    }
+    assert {key.path[-1] for key in graph.get_all_asset_keys()} == set(ASSETS)
     assert len(list(graph.asset_check_keys)) == 12
     assert defs.resolve_sensor_def("landing_sensor") is not None
     assert graph.get(dg.AssetKey("raw_roles")).parent_keys == {dg.AssetKey("landed_day")}

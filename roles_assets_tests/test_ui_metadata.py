@@ -10,16 +10,7 @@ from roles_assets.resources.io_managers import markdown_table
 from roles_assets.resources.postgres import SQL_DIR, migrate
 from roles_assets.schema import TABLES, code_version, referenced_sql, version_of
 from roles_assets_dev import local_postgres
-
-POSTGRES_ASSETS = {
-    "stg_roles": "stg_roles",
-    "stg_agent_roles": "stg_agent_roles",
-    "role_errors": "role_pipeline_errors",
-    "roles": "roles",
-    "agent_role_mapping": "agent_role_mapping",
-    "agent_role_history": "agent_role_history",
-    "role_history": "role_history",
-}
+from roles_assets_tests.helpers import ASSETS, POSTGRES_ASSETS
 
 
 def asset_nodes():
@@ -29,7 +20,7 @@ def asset_nodes():
 
 def test_every_asset_has_a_description_and_a_code_version():
     _, nodes = asset_nodes()
-    assert set(nodes) == {"landed_day", "raw_roles", *POSTGRES_ASSETS}
+    assert set(nodes) == set(ASSETS)
     for name, node in nodes.items():
         assert node.description, name
         assert node.code_version and len(node.code_version) == 12, name

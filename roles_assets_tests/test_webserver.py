@@ -16,32 +16,13 @@ import requests
 from roles_assets.partitions import sync_day_partitions
 from roles_assets_dev import local_postgres
 from roles_assets_dev.config import SAMPLE_LANDING_DIR
-from roles_assets_tests.helpers import cli_env, free_port
+from roles_assets_tests.helpers import ASSETS, POSTGRES_ASSETS, cli_env, free_port
 
 DAGSTER = str(Path(sys.executable).parent / "dagster")
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 REPOSITORY = {"repositoryName": "__repository__", "repositoryLocationName": "roles_assets"}
 SENSOR = {**REPOSITORY, "sensorName": "landing_sensor"}
-ASSETS = [
-    "landed_day",
-    "raw_roles",
-    "stg_roles",
-    "stg_agent_roles",
-    "role_errors",
-    "roles",
-    "agent_role_mapping",
-    "agent_role_history",
-    "role_history",
-]
-TABLES = {
-    "stg_roles": "stg_roles",
-    "stg_agent_roles": "stg_agent_roles",
-    "role_errors": "role_pipeline_errors",
-    "roles": "roles",
-    "agent_role_mapping": "agent_role_mapping",
-    "agent_role_history": "agent_role_history",
-    "role_history": "role_history",
-}
+
 DAY = "2026-11-23"
 
 ASSET_NODES = """
@@ -217,8 +198,8 @@ def test_the_webserver_shows_row_counts_schemas_and_checks_of_a_backfill(dev_ser
         }
         assert isinstance(reported["dagster/row_count"], int), name
         definition = {e["label"]: e for e in node["metadataEntries"]}
-        if name in TABLES:
-            assert definition["dagster/table_name"]["text"] == TABLES[name]
+        if name in POSTGRES_ASSETS:
+            assert definition["dagster/table_name"]["text"] == POSTGRES_ASSETS[name]
             columns = definition["dagster/column_schema"]["schema"]["columns"]
             assert columns and all(c["type"] and c["description"] for c in columns), name
     errors = {

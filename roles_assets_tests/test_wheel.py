@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from roles_assets_dev import local_postgres
-from roles_assets_tests.helpers import query, role, write_day
+from roles_assets_tests.helpers import materialize_args, query, role, write_day
 
 CHECKOUT = Path(__file__).resolve().parent.parent
 # What a clone holds; local state and the venv would only slow the copy down.
@@ -128,14 +128,7 @@ telemetry:
     _run(
         [
             str(bin_dir / "dagster"),
-            "asset",
-            "materialize",
-            "-m",
-            "roles_assets",
-            "--select",
-            "*",
-            "--partition",
-            "2026-02-01",
+            *materialize_args("2026-02-01"),
         ],
         env=env,
         cwd=work,
