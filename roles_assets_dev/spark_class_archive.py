@@ -102,7 +102,7 @@ def main() -> int:
     except (RuntimeError, TimeoutError, subprocess.TimeoutExpired) as error:
         # Spark works without it, only slower to start; set-up goes on.
         print(
-            f"warning: no Spark class archive, Spark will start about 2.5 s slower: {error}",
+            f"warning: no Spark class archive, so each Spark start is slower: {error}",
             file=sys.stderr,
         )
         return 0
