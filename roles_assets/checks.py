@@ -10,8 +10,9 @@ from psycopg2 import sql
 
 from roles_assets.partitions import sync_day_partitions
 from roles_assets.resources.limits import GuardLimits
-from roles_assets.resources.postgres import PostgresResource, run_sql
+from roles_assets.resources.postgres import PostgresResource
 from roles_assets.schema import code_version
+from roles_assets.warehouse.sql import run_sql
 
 # Partitioned checks are a preview feature of the pinned Dagster; we rely on it knowingly.
 warnings.filterwarnings("ignore", message="Specifying a partitions_def on an AssetCheckSpec")
@@ -206,7 +207,8 @@ def agent_role_history_intervals_disjoint(postgres: PostgresResource):
     metadata=VERSION,
 )
 def agent_role_history_matches_mapping(postgres: PostgresResource):
-    """Each pair's latest interval is its mapping row: open while assigned, closed at its removal."""
+    """Each pair's latest interval is its mapping row: open while assigned, closed at its
+    removal."""
     return query_check(postgres, "history_disagrees_with_mapping.sql", "disagreeing_pairs")
 
 

@@ -4,7 +4,7 @@ model of the rules says.
 
 The model replays the applied days one by one in natural order, which is the contract's
 definition, and predicts which loads the mass-removal guard refuses. Days are staged straight
-into PostgreSQL through the staging IO manager's swap (no Spark), so hypothesis can try many
+into PostgreSQL through the warehouse's staging swap (no Spark), so hypothesis can try many
 histories quickly; the Spark side of the same rules is covered by test_transforms.py and
 test_graph.py.
 """
@@ -15,13 +15,13 @@ from dataclasses import dataclass
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from psycopg2 import sql
 from psycopg2.extras import execute_values
 
-from roles_assets.assets.final import MassRemovalRefused, apply_day
 from roles_assets.partitions import day_order
-from roles_assets.resources.io_managers import PostgresPartitionIOManager
 from roles_assets.resources.postgres import PostgresResource
+from roles_assets.warehouse.apply import MassRemovalRefused, apply_day
+from roles_assets.warehouse.sql import create_table_like
+from roles_assets.warehouse.staging import swap_in
 from roles_assets_dev import local_postgres
 
 ROLE_IDS = [1, 2, 3, 2**53 + 1]
@@ -203,18 +203,14 @@ def stage(postgres: PostgresResource, name: str, day: Day) -> None:
             [(*row, "generated") for row in day.error_rows(name)],
         ),
     }
-    manager = PostgresPartitionIOManager(postgres=postgres)
     for table, (columns, values) in rows.items():
         load_table = f"{table}__load_{uuid.uuid4().hex[:8]}"
         with postgres.transaction() as cur:
-            cur.execute(
-                sql.SQL("CREATE TABLE {} (LIKE {} INCLUDING DEFAULTS)").format(
-                    sql.Identifier(load_table), sql.Identifier(table)
-                )
-            )
+            create_table_like(cur, load_table, table)
             if values:
                 execute_values(cur, f"INSERT INTO {load_table} ({columns}) VALUES %s", values)
-        manager.swap_in(table, name, load_table)
+        with postgres.transaction() as cur:
+            swap_in(cur, table, name, load_table)
 
 
 @settings(

@@ -11,13 +11,10 @@ import dagster as dg
 import psycopg2
 import pytest
 
-from roles_assets.resources.io_managers import PostgresPartitionIOManager, StagingWriteFailed
-from roles_assets.resources.postgres import (
-    ADVISORY_LOCK_NAMESPACE,
-    APPLY_LOCK,
-    DatabaseUnavailable,
-    PostgresResource,
-)
+from roles_assets.resources.postgres import DatabaseUnavailable, PostgresResource
+from roles_assets.resources.staging_io import PostgresPartitionIOManager, StagingWriteFailed
+from roles_assets.warehouse.sql import ADVISORY_LOCK_NAMESPACE, APPLY_LOCK
+from roles_assets.warehouse.staging import drop_abandoned_load_tables
 from roles_assets_tests.conftest import assert_secret_kept, failure_text, role, write_day
 from roles_assets_tests.test_cli import cli_env, start_materialize
 from roles_assets_tests.test_graph import D, materialized
@@ -267,8 +264,8 @@ def _staging_by_day(graph, days) -> dict:
         " updated_at, source FROM stg_roles WHERE sync_day = %s",
         "stg_agent_roles": "SELECT agent_id, role_id, status, updated_at FROM stg_agent_roles"
         " WHERE sync_day = %s",
-        "role_pipeline_errors": "SELECT role_id, agent_id, error_type, error_message, raw_record::text,"
-        " source_file FROM role_pipeline_errors WHERE sync_day = %s",
+        "role_pipeline_errors": "SELECT role_id, agent_id, error_type, error_message,"
+        " raw_record::text, source_file FROM role_pipeline_errors WHERE sync_day = %s",
     }
     return {
         (table, day): sorted(graph.query(statement, (day,)), key=repr)
@@ -397,10 +394,9 @@ def test_load_tables_abandoned_by_killed_runs_are_swept(graph):
     PostgresResource(database_url=graph.database_url).connect().close()
     fresh = f"stg_roles__load_{int(time.time())}_live"
     graph.query(f"CREATE TABLE stg_roles__load_1000_dead (x int); CREATE TABLE {fresh} (x int)")
-    manager = PostgresPartitionIOManager(postgres=PostgresResource(database_url=graph.database_url))
     conn = psycopg2.connect(graph.database_url)
     with conn, conn.cursor() as cur:
-        manager._drop_abandoned_load_tables(cur, "stg_roles")
+        drop_abandoned_load_tables(cur, "stg_roles")
     conn.close()
     assert graph.query(
         "SELECT tablename FROM pg_tables WHERE tablename LIKE 'stg_roles__load%%'"
@@ -420,7 +416,8 @@ def test_staged_rows_that_break_a_key_fail_the_write_and_keep_the_day(graph, lan
     )
     with pytest.raises(
         StagingWriteFailed,
-        match=r"break the table's key; the day's previous rows are kept.*\(12, 1, 2026-01-01\) is duplicated",
+        match=r"break the table's key; the day's previous rows are kept"
+        r".*\(12, 1, 2026-01-01\) is duplicated",
     ):
         manager.replace_partition("stg_agent_roles", "2026-01-01", duplicated)
     missing_role = spark.createDataFrame([(13, None, "assigned", "2026-01-01")], duplicated.schema)

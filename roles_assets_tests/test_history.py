@@ -11,10 +11,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from roles_assets import local_postgres
-from roles_assets.assets.final import apply_day
 from roles_assets.checks import query_check
 from roles_assets.partitions import day_order
 from roles_assets.resources.postgres import PostgresResource, migrate
+from roles_assets.warehouse.apply import apply_day
 from roles_assets_tests.test_apply_properties import DAY_NUMBERS, Day, days_strategy, stage
 
 BIG = 2**53 + 1  # an agent and a role id a float would round
