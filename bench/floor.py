@@ -7,35 +7,28 @@ from pathlib import Path
 
 from psycopg2 import sql
 
-from roles_assets.assets.final import apply_day
 from roles_assets.landing import day_files, sync_time
-from roles_assets.resources.io_managers import partition_table
 from roles_assets.resources.postgres import PostgresResource
+from roles_assets.warehouse.apply import apply_day
+from roles_assets.warehouse.sql import attach_partition, create_table_like, drop_table
+from roles_assets.warehouse.staging import partition_table
 
 
 def _copy(cur, table: str, day: str, columns: list[str], rows) -> None:
-    partition = sql.Identifier(partition_table(table, day))
-    cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(partition))
-    cur.execute(
-        sql.SQL("CREATE TABLE {} (LIKE {} INCLUDING DEFAULTS)").format(
-            partition, sql.Identifier(table)
-        )
-    )
+    partition = partition_table(table, day)
+    drop_table(cur, partition)
+    create_table_like(cur, partition, table)
     buffer = io.StringIO()
     for row in rows:
         buffer.write("\t".join("\\N" if v is None else str(v) for v in row) + "\n")
     buffer.seek(0)
     cur.copy_expert(
         sql.SQL("COPY {} ({}) FROM STDIN").format(
-            partition, sql.SQL(", ").join(map(sql.Identifier, columns))
+            sql.Identifier(partition), sql.SQL(", ").join(map(sql.Identifier, columns))
         ),
         buffer,
     )
-    cur.execute(
-        sql.SQL("ALTER TABLE {} ATTACH PARTITION {} FOR VALUES IN ({})").format(
-            sql.Identifier(table), partition, sql.Literal(day)
-        )
-    )
+    attach_partition(cur, table, partition, day)
 
 
 def records(day_dir: Path):

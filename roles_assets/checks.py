@@ -10,8 +10,9 @@ from psycopg2 import sql
 
 from roles_assets.partitions import sync_day_partitions
 from roles_assets.resources.limits import GuardLimits
-from roles_assets.resources.postgres import PostgresResource, run_sql
+from roles_assets.resources.postgres import PostgresResource
 from roles_assets.schema import code_version
+from roles_assets.warehouse.sql import run_sql
 
 # Partitioned checks are a preview feature of the pinned Dagster; we rely on it knowingly.
 warnings.filterwarnings("ignore", message="Specifying a partitions_def on an AssetCheckSpec")

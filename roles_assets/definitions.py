@@ -17,11 +17,12 @@ from roles_assets.checks import ALL_CHECKS
 from roles_assets.extract.pull import today_utc
 from roles_assets.partitions import landed_days, register_days
 from roles_assets.resources.freshdesk import freshdesk_resource
-from roles_assets.resources.io_managers import PostgresPartitionIOManager, SparkParquetIOManager
 from roles_assets.resources.landing import LandingZone
 from roles_assets.resources.limits import GuardLimits
+from roles_assets.resources.parquet_io import SparkParquetIOManager
 from roles_assets.resources.postgres import PostgresResource
 from roles_assets.resources.spark import connect_config, spark_config, spark_resource
+from roles_assets.resources.staging_io import PostgresPartitionIOManager
 from roles_assets.schedules import daily_pull_schedule
 from roles_assets.sensors import landing_sensor
 from roles_assets.settings import Settings

@@ -20,7 +20,7 @@ from types import ModuleType
 import dagster as dg
 from pyspark.sql import types as T
 
-from roles_assets.resources.postgres import SQL_DIR
+from roles_assets.warehouse.sql import SQL_DIR
 
 
 @dataclass(frozen=True)

@@ -11,12 +11,12 @@ import uuid
 from dataclasses import dataclass
 
 from hypothesis import strategies as st
-from psycopg2 import sql
 from psycopg2.extras import execute_values
 
 from roles_assets.partitions import day_order
-from roles_assets.resources.io_managers import PostgresPartitionIOManager
 from roles_assets.resources.postgres import PostgresResource
+from roles_assets.warehouse.sql import create_table_like
+from roles_assets.warehouse.staging import swap_in
 
 ROLE_IDS = [1, 2, 3, 2**53 + 1]
 
@@ -206,18 +206,14 @@ def stage(postgres: PostgresResource, name: str, day: Day) -> None:
             [(*row, "generated") for row in day.error_rows(name)],
         ),
     }
-    manager = PostgresPartitionIOManager(postgres=postgres)
     for table, (columns, values) in rows.items():
         load_table = f"{table}__load_{uuid.uuid4().hex[:8]}"
         with postgres.transaction() as cur:
-            cur.execute(
-                sql.SQL("CREATE TABLE {} (LIKE {} INCLUDING DEFAULTS)").format(
-                    sql.Identifier(load_table), sql.Identifier(table)
-                )
-            )
+            create_table_like(cur, load_table, table)
             if values:
                 execute_values(cur, f"INSERT INTO {load_table} ({columns}) VALUES %s", values)
-        manager.swap_in(table, name, load_table)
+        with postgres.transaction() as cur:
+            swap_in(cur, table, name, load_table)
 
 
 def final_tables(postgres: PostgresResource) -> tuple[dict, ...]:

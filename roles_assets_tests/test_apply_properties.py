@@ -13,8 +13,8 @@ import uuid
 
 from hypothesis import HealthCheck, given, settings
 
-from roles_assets.assets.final import MassRemovalRefused, apply_day
 from roles_assets.resources.postgres import PostgresResource
+from roles_assets.warehouse.apply import MassRemovalRefused, apply_day
 from roles_assets_dev import local_postgres
 from roles_assets_tests.model import (
     MAX_REMOVAL_SHARE,

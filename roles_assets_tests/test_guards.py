@@ -11,13 +11,10 @@ import dagster as dg
 import psycopg2
 import pytest
 
-from roles_assets.resources.io_managers import PostgresPartitionIOManager, StagingWriteFailed
-from roles_assets.resources.postgres import (
-    ADVISORY_LOCK_NAMESPACE,
-    APPLY_LOCK,
-    DatabaseUnavailable,
-    PostgresResource,
-)
+from roles_assets.resources.postgres import DatabaseUnavailable, PostgresResource
+from roles_assets.resources.staging_io import PostgresPartitionIOManager, StagingWriteFailed
+from roles_assets.warehouse.sql import ADVISORY_LOCK_NAMESPACE, APPLY_LOCK
+from roles_assets.warehouse.staging import drop_abandoned_load_tables
 from roles_assets_tests.helpers import (
     D,
     assert_secret_kept,
@@ -405,10 +402,9 @@ def test_load_tables_abandoned_by_killed_runs_are_swept(graph):
     PostgresResource(database_url=graph.database_url).connect().close()
     fresh = f"stg_roles__load_{int(time.time())}_live"
     graph.query(f"CREATE TABLE stg_roles__load_1000_dead (x int); CREATE TABLE {fresh} (x int)")
-    manager = PostgresPartitionIOManager(postgres=PostgresResource(database_url=graph.database_url))
     conn = psycopg2.connect(graph.database_url)
     with conn, conn.cursor() as cur:
-        manager._drop_abandoned_load_tables(cur, "stg_roles")
+        drop_abandoned_load_tables(cur, "stg_roles")
     conn.close()
     assert graph.query(
         "SELECT tablename FROM pg_tables WHERE tablename LIKE 'stg_roles__load%%'"

@@ -10,10 +10,10 @@ import uuid
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from roles_assets.assets.final import apply_day
 from roles_assets.checks import query_check
 from roles_assets.partitions import day_order
 from roles_assets.resources.postgres import PostgresResource, migrate
+from roles_assets.warehouse.apply import apply_day
 from roles_assets_dev import local_postgres
 from roles_assets_tests.model import DAY_NUMBERS, Day, days_strategy, stage
 

@@ -6,9 +6,10 @@ import dagster as dg
 import psycopg2
 
 from roles_assets.definitions import defs
-from roles_assets.resources.io_managers import markdown_table
-from roles_assets.resources.postgres import SQL_DIR, migrate
+from roles_assets.resources.postgres import migrate
+from roles_assets.resources.staging_io import markdown_table
 from roles_assets.schema import TABLES, code_version, referenced_sql, version_of
+from roles_assets.warehouse.sql import SQL_DIR
 from roles_assets_dev import local_postgres
 from roles_assets_tests.helpers import ASSETS, POSTGRES_ASSETS
 
@@ -107,14 +108,14 @@ def test_a_code_version_changes_with_any_sql_text():
 
 
 def test_a_code_version_covers_the_sql_its_module_names(tmp_path):
-    from roles_assets.assets import final
+    from roles_assets.warehouse import apply as final
 
     with open(final.__file__) as source:
         named = referenced_sql(source.read())
     assert {"upsert_roles.sql", "rebuild_agent_role_mapping.sql", "apply_day_removals.sql"} <= set(
         named
     )
-    assert code_version(final) == code_version("roles_assets.assets.final")
+    assert code_version(final) == code_version("roles_assets.warehouse.apply")
     assert code_version(final) != code_version(final, sql=["schema/*.sql"])
 
     # A copy of the SQL folder gives the same version; editing one file there changes it.

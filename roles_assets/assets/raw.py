@@ -32,7 +32,7 @@ RAW_COLUMNS = {
     # The storage root (dagster/uri) is added by build_definitions, which knows ROLES_RAW_PATH.
     metadata={"dagster/column_schema": spark_column_schema(RAW_SCHEMA, RAW_COLUMNS)},
     code_version=code_version(
-        __name__, "roles_assets.transforms.parse", "roles_assets.resources.io_managers"
+        __name__, "roles_assets.transforms.parse", "roles_assets.resources.parquet_io"
     ),
 )
 def raw_roles(

@@ -19,7 +19,9 @@ CODE_VERSION = code_version(
     "roles_assets.transforms.stage",
     "roles_assets.transforms.validate",
     "roles_assets.transforms.assignments",
-    "roles_assets.resources.io_managers",
+    "roles_assets.resources.staging_io",
+    "roles_assets.warehouse.staging",
+    "roles_assets.warehouse.sql",
     sql=["schema/*.sql"],
 )
 

@@ -1,15 +1,13 @@
-"""PostgreSQL: connections with bounded retries, schema migrations, and the SQL files.
+"""PostgreSQL: connections with bounded retries, and schema migrations.
 
 The SQL ships inside the package (``roles_assets/sql``) and is read through
-``importlib.resources``, so an installed wheel finds it as a checkout does.
+``importlib.resources`` (``warehouse/sql.py``), so an installed wheel finds it as a checkout does.
 """
 
 import contextlib
-import importlib.resources
 import logging
 import time
-from collections.abc import Iterator, Mapping
-from functools import cache
+from collections.abc import Iterator
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 import dagster as dg
@@ -17,20 +15,9 @@ import psycopg2
 import psycopg2.extensions
 from pydantic import PrivateAttr
 
+from roles_assets.warehouse.sql import SQL_DIR, lock_migration, sql_file
+
 log = logging.getLogger(__name__)
-
-SQL_DIR = importlib.resources.files("roles_assets") / "sql"
-
-# One key for the whole project; the second half of each advisory lock names what it guards.
-ADVISORY_LOCK_NAMESPACE = 0x526F6C65  # "Role"
-MIGRATION_LOCK = 1
-APPLY_LOCK = 2
-
-
-@cache
-def sql_file(name: str) -> str:
-    """The text of ``roles_assets/sql/<name>``."""
-    return SQL_DIR.joinpath(*name.split("/")).read_text()
 
 
 class DatabaseUnavailable(RuntimeError):
@@ -148,10 +135,6 @@ class PostgresResource(dg.ConfigurableResource):
         return properties
 
 
-def run_sql(cur: psycopg2.extensions.cursor, name: str, params: Mapping | None = None) -> None:
-    cur.execute(sql_file(name), params)
-
-
 def migrate(conn: psycopg2.extensions.connection) -> list[str]:
     """Applies the ``sql/schema/NNN_*.sql`` steps this database has not seen yet, in order.
 
@@ -162,9 +145,7 @@ def migrate(conn: psycopg2.extensions.connection) -> list[str]:
     )
     applied = []
     with conn, conn.cursor() as cur:
-        cur.execute(
-            "SELECT pg_advisory_xact_lock(%s, %s)", (ADVISORY_LOCK_NAMESPACE, MIGRATION_LOCK)
-        )
+        lock_migration(cur)
         cur.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations ("
             " step TEXT PRIMARY KEY,"

@@ -1,0 +1,82 @@
+"""The raw layer's IO manager: a day's DataFrame as Parquet, one folder per run.
+
+It always reports the row count it stored.
+"""
+
+import time
+
+import dagster as dg
+import fsspec
+from dagster_pyspark import LazyPySparkResource
+from pyspark.sql import DataFrame, Observation
+from pyspark.sql import functions as F
+
+
+class SparkParquetIOManager(dg.ConfigurableIOManager):
+    """Stores DataFrames as Parquet under ``<base_path>/<asset>/sync_day=<day>/run_id=<run>``.
+
+    Each run writes a folder of its own, so two runs of the same day (a sensor run racing a
+    manual one) never write into each other's files; a run reads the folder it wrote, or else
+    the newest one. Folders of earlier runs older than ``keep_seconds`` are deleted.
+    ``base_path`` is a local folder or an object-store URL (``s3://...``): Spark writes and reads
+    it, and fsspec lists and deletes the run folders, so the same code serves a local session
+    and a remote one (a cluster or a Spark Connect server, whose executors must reach the path).
+    """
+
+    base_path: str
+    spark: dg.ResourceDependency[LazyPySparkResource]
+    keep_seconds: int = 3600
+
+    def _day_path(self, asset_key: dg.AssetKey, sync_day: str) -> str:
+        return (
+            f"{self.base_path.rstrip('/')}/{asset_key.to_python_identifier()}/sync_day={sync_day}"
+        )
+
+    def _runs(self, day_path: str) -> list[tuple[str, float]]:
+        """The day's run folders (name, modified at as epoch seconds), newest first."""
+        fs, path = fsspec.core.url_to_fs(day_path)
+        if not fs.exists(path):
+            return []
+        folders = [
+            (entry["name"].rstrip("/").rsplit("/", 1)[-1], _modified_at(entry))
+            for entry in fs.ls(path, detail=True)
+            if entry["type"] == "directory"
+        ]
+        runs = [(name, modified) for name, modified in folders if name.startswith("run_id=")]
+        return sorted(runs, key=lambda run: run[1], reverse=True)
+
+    def handle_output(self, context: dg.OutputContext, df: DataFrame) -> None:
+        day_path = self._day_path(context.asset_key, context.partition_key)
+        path = f"{day_path}/run_id={context.run_id}"
+        # Counted while written: no second pass over the data.
+        written = Observation(f"{context.asset_key.to_python_identifier()}_rows")
+        df.observe(written, F.count(F.lit(1)).alias("row_count")).write.mode("overwrite").parquet(
+            path
+        )
+        context.add_output_metadata(
+            {"dagster/row_count": written.get["row_count"], "dagster/uri": path}
+        )
+        self._delete_stale_runs(day_path, keep=f"run_id={context.run_id}")
+
+    def _delete_stale_runs(self, day_path: str, keep: str) -> None:
+        cutoff = time.time() - self.keep_seconds
+        fs, path = fsspec.core.url_to_fs(day_path)
+        for name, modified in self._runs(day_path):
+            if name != keep and modified < cutoff:
+                fs.rm(f"{path}/{name}", recursive=True)
+
+    def load_input(self, context: dg.InputContext) -> DataFrame:
+        day_path = self._day_path(context.asset_key, context.partition_key)
+        names = [name for name, _ in self._runs(day_path)]
+        own = f"run_id={context.upstream_output.run_id}"
+        if not names:
+            raise FileNotFoundError(f"no {context.asset_key.to_user_string()} data at {day_path}")
+        return self.spark.spark_session.read.parquet(
+            f"{day_path}/{own if own in names else names[0]}"
+        )
+
+
+def _modified_at(entry: dict) -> float:
+    """An fsspec listing entry's modification time: ``mtime`` locally, ``LastModified`` on S3."""
+    modified = entry.get("mtime", entry.get("LastModified"))
+    return modified.timestamp() if hasattr(modified, "timestamp") else float(modified or 0)

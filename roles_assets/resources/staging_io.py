@@ -1,0 +1,154 @@
+"""The staging layer's IO manager: a day's DataFrame into a load table through Spark's JDBC
+writer, then swapped in as the day's partition of its PostgreSQL table (``warehouse/staging.py``).
+
+It always reports the row count it stored.
+"""
+
+import re
+from collections.abc import Iterable, Sequence
+
+import dagster as dg
+import psycopg2
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from roles_assets.resources.postgres import PostgresResource
+from roles_assets.warehouse import staging
+from roles_assets.warehouse.sql import create_table_like, drop_table
+
+MAX_CELL_CHARS = 120
+
+
+def markdown_table(columns: Sequence[str], rows: Iterable[tuple]) -> str:
+    """Rows as a markdown table; long values are cut, and ``|`` and line breaks escaped."""
+
+    def cell(value) -> str:
+        text = "" if value is None else " ".join(str(value).split())
+        if len(text) > MAX_CELL_CHARS:
+            text = text[: MAX_CELL_CHARS - 1] + "…"
+        return text.replace("\\", "\\\\").replace("|", "\\|")
+
+    lines = ["| " + " | ".join(columns) + " |", "|" + " --- |" * len(columns)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines) if len(lines) > 2 else "(no rows)"
+
+
+class StagingWriteFailed(RuntimeError):
+    """Spark could not write a day's rows into their load table."""
+
+
+def _timestamps_as_text(df: DataFrame) -> DataFrame:
+    """``df`` with its timestamp columns as ISO text, which PostgreSQL casts to its column type.
+
+    Spark's JDBC writer hands timestamps to the driver through the JVM's default time zone,
+    which a cluster or a Spark Connect server sets, not us; text carries the UTC wall time as is.
+    """
+    return df.select(
+        *(
+            F.col(field.name).cast("string").alias(field.name)
+            if isinstance(field.dataType, (T.TimestampType, T.TimestampNTZType))
+            else F.col(field.name)
+            for field in df.schema.fields
+        )
+    )
+
+
+_MISSING_DRIVER_HINT = (
+    ". The Spark session has no PostgreSQL JDBC driver: a local or cluster session adds it "
+    "(ROLES_JDBC_JAR), a Spark Connect server must be started with it on its class path "
+    "(start-connect-server.sh --jars /path/to/postgresql.jar)"
+)
+
+
+def _lacks_jdbc_driver(error: Exception) -> bool:
+    text = str(error)
+    return "No suitable driver" in text or "ClassNotFoundException: org.postgresql.Driver" in text
+
+
+def _innermost_cause(error: Exception) -> Exception | str:
+    """The deepest ``Caused by`` message of a Spark job failure (the driver's own words, such as
+    a violated constraint), else the error itself."""
+    causes = re.findall(r"^Caused by: [\w.$]+: (.+)$", str(error), flags=re.MULTILINE)
+    return causes[-1] if causes else error
+
+
+class PostgresPartitionIOManager(dg.ConfigurableIOManager):
+    """Writes a day's DataFrame into the asset's staging table, replacing that day as a whole.
+
+    Spark appends into a fresh table; one transaction then drops the day's old partition and
+    attaches the new one, so readers see either the old day or the new one, never a mix.
+    The target table is the asset's ``dagster/table_name`` metadata, or else its name. The
+    day's row count is reported as ``dagster/row_count``. A ``count_by`` metadata entry names a
+    column whose value counts are reported too, one number each (``error_type/INVALID_VALUE``),
+    with 0 for each of the ``count_values`` the day lacks; ``sample_columns`` names columns of a
+    few of the day's rows to show as a markdown table (``sample_rows``).
+    """
+
+    postgres: dg.ResourceDependency[PostgresResource]
+
+    def handle_output(self, context: dg.OutputContext, df: DataFrame) -> None:
+        metadata = context.definition_metadata or {}
+        table = metadata.get("dagster/table_name", context.asset_key.path[-1])
+        count_by = metadata.get("count_by")
+        sample_columns = metadata.get("sample_columns") or []
+        row_count, counts, sample = self.replace_partition(
+            table, context.partition_key, df, count_by, sample_columns
+        )
+        output = {"dagster/row_count": row_count}
+        if count_by:
+            every = {value: 0 for value in metadata.get("count_values") or []} | counts
+            output |= {f"{count_by}/{value}": int(n) for value, n in sorted(every.items())}
+        if sample_columns:
+            output["sample_rows"] = dg.MetadataValue.md(markdown_table(sample_columns, sample))
+        context.add_output_metadata(output)
+
+    def load_input(self, context: dg.InputContext) -> DataFrame:
+        raise NotImplementedError(
+            "staging tables are read by the SQL apply steps; depend on them with `deps`"
+        )
+
+    def replace_partition(
+        self,
+        table: str,
+        sync_day: str,
+        df: DataFrame,
+        count_by: str | None = None,
+        sample_columns: Sequence[str] = (),
+    ) -> tuple[int, dict[str, int], list[tuple]]:
+        """Replaces the day's rows of ``table`` with ``df``; returns the row count, the row
+        count per value of the ``count_by`` column (if any), and up to ``staging.SAMPLE_ROWS``
+        rows of ``sample_columns``."""
+        load_table = staging.load_table_name(table)
+        with self.postgres.transaction() as cur:
+            staging.drop_abandoned_load_tables(cur, table)
+            create_table_like(cur, load_table, table)
+        try:
+            try:
+                _timestamps_as_text(df).write.jdbc(
+                    self.postgres.jdbc_url(),
+                    table=load_table,
+                    mode="append",
+                    properties={**self.postgres.jdbc_properties(), "batchsize": "10000"},
+                )
+            except Exception as error:  # Spark's own errors, or the driver's, via Py4J or gRPC
+                raise StagingWriteFailed(
+                    f"writing {table} for sync day {sync_day!r} to PostgreSQL at "
+                    f"{self.postgres.target} failed; the day's previous rows are kept: "
+                    f"{self.postgres.error_summary(_innermost_cause(error))}"
+                    + (_MISSING_DRIVER_HINT if _lacks_jdbc_driver(error) else "")
+                ) from error
+            try:
+                with self.postgres.transaction() as cur:
+                    return staging.swap_in(
+                        cur, table, sync_day, load_table, count_by, sample_columns
+                    )
+            except psycopg2.IntegrityError as error:  # the new partition's key index refused them
+                raise StagingWriteFailed(
+                    f"the {table} rows for sync day {sync_day!r} break the table's key; the day's "
+                    f"previous rows are kept: {self.postgres.error_summary(error)}"
+                    + (f" ({error.diag.message_detail})" if error.diag.message_detail else "")
+                ) from error
+        finally:
+            with self.postgres.transaction() as cur:
+                drop_table(cur, load_table)

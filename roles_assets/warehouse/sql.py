@@ -1,0 +1,88 @@
+"""The SQL files, and the few statements the warehouse composes in many places, written once.
+
+The SQL is package data (``roles_assets/sql``) read through ``importlib.resources``, so an
+installed wheel finds it as a checkout does.
+
+Each helper takes a psycopg2 cursor and names tables through ``sql.Identifier``, so no name ever
+becomes SQL text. The advisory locks are transaction-scoped: they end with the transaction.
+"""
+
+import importlib.resources
+from collections.abc import Mapping
+from functools import cache
+
+import psycopg2.extensions
+from psycopg2 import sql
+
+SQL_DIR = importlib.resources.files("roles_assets") / "sql"
+
+# One key for the whole project; the second half of each advisory lock names what it guards.
+ADVISORY_LOCK_NAMESPACE = 0x526F6C65  # "Role"
+MIGRATION_LOCK = 1
+APPLY_LOCK = 2
+
+Cursor = psycopg2.extensions.cursor
+
+
+@cache
+def sql_file(name: str) -> str:
+    """The text of ``roles_assets/sql/<name>``."""
+    return SQL_DIR.joinpath(*name.split("/")).read_text()
+
+
+def run_sql(cur: Cursor, name: str, params: Mapping | None = None) -> None:
+    cur.execute(sql_file(name), params)
+
+
+def drop_table(cur: Cursor, name: str) -> None:
+    cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(name)))
+
+
+def create_table_like(cur: Cursor, name: str, like: str) -> None:
+    """An empty table with ``like``'s columns and defaults (no constraints, no partitions)."""
+    cur.execute(
+        sql.SQL("CREATE TABLE {} (LIKE {} INCLUDING DEFAULTS)").format(
+            sql.Identifier(name), sql.Identifier(like)
+        )
+    )
+
+
+def rename_table(cur: Cursor, name: str, new_name: str) -> None:
+    cur.execute(
+        sql.SQL("ALTER TABLE {} RENAME TO {}").format(
+            sql.Identifier(name), sql.Identifier(new_name)
+        )
+    )
+
+
+def attach_partition(cur: Cursor, table: str, partition: str, sync_day: str) -> None:
+    """Makes ``partition`` the day's list partition of ``table``."""
+    cur.execute(
+        sql.SQL("ALTER TABLE {} ATTACH PARTITION {} FOR VALUES IN ({})").format(
+            sql.Identifier(table), sql.Identifier(partition), sql.Literal(sync_day)
+        )
+    )
+
+
+def detach_partition(cur: Cursor, table: str, partition: str) -> None:
+    cur.execute(
+        sql.SQL("ALTER TABLE {} DETACH PARTITION {}").format(
+            sql.Identifier(table), sql.Identifier(partition)
+        )
+    )
+
+
+def lock_apply(cur: Cursor, shared: bool = False) -> None:
+    """The apply lock until the transaction ends: exclusive for an apply, shared for a swap."""
+    function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+    cur.execute(f"SELECT {function}(%s, %s)", (ADVISORY_LOCK_NAMESPACE, APPLY_LOCK))
+
+
+def lock_migration(cur: Cursor) -> None:
+    """The migration lock until the transaction ends: one process migrates at a time."""
+    cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", (ADVISORY_LOCK_NAMESPACE, MIGRATION_LOCK))
+
+
+def lock_partition(cur: Cursor, partition: str) -> None:
+    """A lock on one day's partition until the transaction ends: same-day swaps take turns."""
+    cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (partition,))
