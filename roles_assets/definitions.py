@@ -33,6 +33,7 @@ class PartitionRegistrationFailed(RuntimeError):
 
 
 def build_resources(settings: Settings, database_url: str | dg.EnvVar) -> dict:
+    """Every resource of the code location, from the settings and the warehouse's URL."""
     postgres = PostgresResource(database_url=database_url)
     spark = spark_resource(
         connect_config(settings.spark_remote)
@@ -88,6 +89,7 @@ def with_storage(asset: dg.AssetsDefinition, uri: str) -> dg.AssetsDefinition:
 
 
 def build_definitions(resources: dict, freshdesk_configured: bool = False) -> dg.Definitions:
+    """The code location on ``resources``; the daily pull runs only with the API configured."""
     raw_root = resources["parquet_io_manager"].base_path.rstrip("/")
     return dg.Definitions(
         assets=[

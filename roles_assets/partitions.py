@@ -23,6 +23,7 @@ _TOKENS = re.compile(r"\d+|\D+")
 
 
 def is_safe_day(name: str) -> bool:
+    """Letters, digits, ``.``, ``_`` and ``-``, not only dots: a key safe in paths and SQL."""
     return bool(_SAFE_KEY.fullmatch(name)) and name.strip(".") != ""
 
 

@@ -144,6 +144,7 @@ TABLES: dict[str, Table] = {
 
 
 def column_schema(table: Table) -> dg.TableSchema:
+    """The table as the UI shows it: each column's type, description and NULL-ability, and keys."""
     single_unique = {k[0] for k in (table.primary_key, *table.unique_keys) if len(k) == 1}
     constraints = [f"PRIMARY KEY ({', '.join(table.primary_key)})"] if table.primary_key else []
     constraints += [f"UNIQUE ({', '.join(key)})" for key in table.unique_keys]

@@ -105,6 +105,8 @@ def final_tables(
     landing: LandingZone,
     limits: GuardLimits,
 ):
+    """Folds the staged day into the final tables and their histories in one transaction, with
+    the removal guard's verdict as a check and the tables' counts as metadata."""
     sync_day = context.partition_key
     synced_at = sync_time(landing.day_dir(sync_day))
     try:

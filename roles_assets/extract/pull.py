@@ -39,6 +39,7 @@ class PullReport:
 
 
 def today_utc() -> str:
+    """Today's date in UTC, as a sync-day key (``2026-12-01``): the only day the API can give."""
     return dt.datetime.now(dt.UTC).date().isoformat()
 
 

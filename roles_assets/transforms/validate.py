@@ -41,6 +41,7 @@ their rules run once; a test may leave them as they are (``no_cache``)."""
 
 
 def no_cache(df: DataFrame) -> DataFrame:
+    """The intermediate as it is (recomputed by each output that reads it)."""
     return df
 
 

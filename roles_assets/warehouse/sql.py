@@ -31,10 +31,12 @@ def sql_file(name: str) -> str:
 
 
 def run_sql(cur: Cursor, name: str, params: Mapping | None = None) -> None:
+    """Runs ``sql/<name>`` with bound ``params``."""
     cur.execute(sql_file(name), params)
 
 
 def drop_table(cur: Cursor, name: str) -> None:
+    """Drops table ``name`` if it exists."""
     cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(name)))
 
 
@@ -48,6 +50,7 @@ def create_table_like(cur: Cursor, name: str, like: str) -> None:
 
 
 def rename_table(cur: Cursor, name: str, new_name: str) -> None:
+    """Renames table ``name`` to ``new_name``."""
     cur.execute(
         sql.SQL("ALTER TABLE {} RENAME TO {}").format(
             sql.Identifier(name), sql.Identifier(new_name)
@@ -65,6 +68,7 @@ def attach_partition(cur: Cursor, table: str, partition: str, sync_day: str) -> 
 
 
 def detach_partition(cur: Cursor, table: str, partition: str) -> None:
+    """Takes ``partition`` out of ``table``, keeping it as a table of its own."""
     cur.execute(
         sql.SQL("ALTER TABLE {} DETACH PARTITION {}").format(
             sql.Identifier(table), sql.Identifier(partition)
