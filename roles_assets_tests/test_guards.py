@@ -16,6 +16,7 @@ from roles_assets.resources.staging_io import PostgresPartitionIOManager, Stagin
 from roles_assets.warehouse.sql import ADVISORY_LOCK_NAMESPACE, APPLY_LOCK
 from roles_assets.warehouse.staging import drop_abandoned_load_tables
 from roles_assets_tests.helpers import (
+    POSTGRES_ASSETS,
     D,
     assert_secret_kept,
     cli_env,
@@ -466,7 +467,7 @@ def test_a_failed_spark_job_leaves_every_table_as_it_was(graph, landing):
         partition_key="2026-01-01",
         instance=graph.instance,
         raise_on_error=False,
-        asset_selection=[dg.AssetKey(name) for name in STAGED_AND_FINAL],
+        asset_selection=[dg.AssetKey(name) for name in POSTGRES_ASSETS],
     )
     assert not failed.success
     assert "staging_tables" in [
@@ -479,9 +480,6 @@ def test_a_failed_spark_job_leaves_every_table_as_it_was(graph, landing):
     assert graph.query(
         "SELECT count(*) FROM pg_tables WHERE tablename LIKE '%%\\_\\_load\\_%%'"
     ) == [(0,)]
-
-
-STAGED_AND_FINAL = ("stg_roles", "stg_agent_roles", "role_errors", "roles", "agent_role_mapping")
 
 
 def failed_step_text(result, step_key: str) -> str:
