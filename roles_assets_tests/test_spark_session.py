@@ -41,6 +41,4 @@ def test_spark_starts_without_the_archive_when_it_is_missing(tmp_path):
         not in spark_config(class_archive=missing)["spark.driver.extraJavaOptions"]
     )
     loaded = _spark_class_source(tmp_path, f"spark_config(class_archive=Path({str(missing)!r}))")
-    assert len(loaded) == 1 and "source: jar:file:" in loaded[0] and "spark-core" in loaded[0], (
-        loaded
-    )
+    assert len(loaded) == 1 and loaded[0].endswith(".jar") and "/spark-core_" in loaded[0], loaded
