@@ -3,8 +3,6 @@
 Staging checks block: a day with broken keys never reaches the final tables.
 """
 
-import warnings
-
 import dagster as dg
 from psycopg2 import sql
 
@@ -13,9 +11,6 @@ from roles_assets.resources.limits import GuardLimits
 from roles_assets.resources.postgres import PostgresResource
 from roles_assets.schema import code_version
 from roles_assets.warehouse.sql import run_sql
-
-# Partitioned checks are a preview feature of the pinned Dagster; we rely on it knowingly.
-warnings.filterwarnings("ignore", message="Specifying a partitions_def on an AssetCheckSpec")
 
 SAMPLE_SIZE = 5
 # Checks have no code_version of their own in Dagster: each declares it as metadata instead.

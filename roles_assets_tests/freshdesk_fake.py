@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
+from roles_assets_tests.helpers import role
+
 API_KEY = "fake-key-3f9c1e7a"  # distinctive, so a test can search output for it
 LIST_ONLY = ("role_ids", "group_ids", "skill_ids")  # fields only an agent's detail carries
 
@@ -133,16 +135,9 @@ class FakeFreshdesk:
 
 def api_role(role_id: int, name: str = "Role", **fields) -> dict:
     """A role as the API lists it: no agent_ids (assignments come from the agents' details)."""
-    return {
-        "id": role_id,
-        "name": name,
-        "description": f"{name} description",
-        "default": False,
-        "agent_type": 1,
-        "created_at": "2025-01-01T00:00:00Z",
-        "updated_at": "2026-01-01T00:00:00Z",
-        **fields,
-    }
+    record = role(role_id, name, **fields)
+    del record["agent_ids"]
+    return record
 
 
 def api_agent(agent_id: int, role_ids: list[int], **fields) -> dict:
