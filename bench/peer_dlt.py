@@ -1,8 +1,11 @@
 """The peer a user would pick instead: dlt, merging the same records by primary key.
 
 dlt keeps no removal status; it only upserts the roles and the (agent, role) pairs it sees.
+The benchmark runs it as a script, `python -m bench.peer_dlt DATABASE_URL DAY_DIR PIPELINES_DIR`,
+as a user would, so its figures include the process start and imports, like the graph's CLI runs.
 """
 
+import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -35,3 +38,7 @@ def load_day(database_url: str, day_dir: Path, pipelines_dir: Path) -> None:
         dataset_name=f"dlt_{parts.path.strip('/')}",
     )
     pipeline.run([roles(), assignments()])
+
+
+if __name__ == "__main__":
+    load_day(sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3]))

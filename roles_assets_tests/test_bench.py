@@ -52,7 +52,8 @@ def test_benchmark_runs_on_a_tiny_scale(tmp_path):
     assert graph["spark_session_start"] > 1  # a fresh process starts its own session
     assert 0 < graph["dagster_cli_overhead"] < graph["total"]
     assert all(results["large_day"][k] > 0 for k in ("floor", "dlt_merge"))
-    assert results["spark_start_stop"] > 0 and results["spark_start_stop_without_class_archive"] > 0
+    assert results["spark_start_stop"] > 0 and results["spark_start_stop_pyspark_defaults"] > 0
+    assert 0 < results["dagster_floor"] < graph["total"]
     assert "large day, dlt merge" in run.stdout and "history: last day" in run.stdout
     for mode in ("sample_day", "large_day"):  # on a warm Spark Connect server: every stage
         assert set(results["connect"][mode]) == set(graph)
