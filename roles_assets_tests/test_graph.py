@@ -5,10 +5,13 @@ import os
 import shutil
 import time
 
+import dagster as dg
 import pytest
 
 from roles_assets.checks import key_check, query_check
+from roles_assets.resources.parquet_io import SparkParquetIOManager
 from roles_assets.resources.postgres import PostgresResource
+from roles_assets.resources.spark import spark_resource
 from roles_assets_dev.config import SAMPLE_LANDING_DIR
 from roles_assets_tests.helpers import BIG, D, materialized, role, write_day
 
@@ -273,6 +276,26 @@ def test_reruns_keep_recent_raw_folders_and_delete_old_ones(graph, landing):
     os.utime(day_path / f"run_id={first.run_id}", (two_hours_ago, two_hours_ago))
     third = graph.run("2026-01-01")
     assert _folders(day_path) == _run_folders(second, third)
+
+
+def test_a_small_stored_day_is_read_as_one_spark_partition(spark, tmp_path):
+    rows = spark.range(1000).repartition(4)
+
+    def stored_and_read(one_partition_bytes: int):
+        io_manager = SparkParquetIOManager(
+            base_path=str(tmp_path),
+            spark=spark_resource(),
+            one_partition_bytes=one_partition_bytes,
+        )
+        day = {"asset_key": dg.AssetKey("raw_roles"), "partition_key": "2026-01-01"}
+        output = dg.build_output_context(**day, run_id=f"run_{one_partition_bytes}")
+        io_manager.handle_output(output, rows)
+        return io_manager.load_input(dg.build_input_context(**day, upstream_output=output))
+
+    small, above_the_limit = stored_and_read(1024 * 1024), stored_and_read(0)
+    assert small.rdd.getNumPartitions() == 1
+    assert above_the_limit.rdd.getNumPartitions() > 1  # as Spark packs the four files
+    assert sorted(small.collect()) == sorted(above_the_limit.collect()) == sorted(rows.collect())
 
 
 def _folders(path) -> list[str]:

@@ -17,7 +17,9 @@ class SparkParquetIOManager(dg.ConfigurableIOManager):
 
     Each run writes a folder of its own, so two runs of the same day (a sensor run racing a
     manual one) never write into each other's files; a run reads the folder it wrote, or else
-    the newest one. Folders of earlier runs older than ``keep_seconds`` are deleted.
+    the newest one. Folders of earlier runs older than ``keep_seconds`` are deleted. A stored
+    day of at most ``one_partition_bytes`` is read as one Spark partition: the steps downstream
+    then need no shuffles, whose jobs and tasks cost a small day more than its data does.
     ``base_path`` is a local folder or an object-store URL (``s3://...``): Spark writes and reads
     it, and fsspec lists and deletes the run folders, so the same code serves a local session
     and a remote one (a cluster or a Spark Connect server, whose executors must reach the path).
@@ -26,6 +28,7 @@ class SparkParquetIOManager(dg.ConfigurableIOManager):
     base_path: str
     spark: dg.ResourceDependency[LazyPySparkResource]
     keep_seconds: int = 3600
+    one_partition_bytes: int = 1024 * 1024
 
     def _day_path(self, asset_key: dg.AssetKey, sync_day: str) -> str:
         return (
@@ -71,9 +74,10 @@ class SparkParquetIOManager(dg.ConfigurableIOManager):
         own = f"run_id={context.upstream_output.run_id}"
         if not names:
             raise FileNotFoundError(f"no {context.asset_key.to_user_string()} data at {day_path}")
-        return self.spark.spark_session.read.parquet(
-            f"{day_path}/{own if own in names else names[0]}"
-        )
+        folder = f"{day_path}/{own if own in names else names[0]}"
+        df = self.spark.spark_session.read.parquet(folder)
+        fs, path = fsspec.core.url_to_fs(folder)
+        return df.coalesce(1) if fs.du(path) <= self.one_partition_bytes else df
 
 
 def _modified_at(entry: dict) -> float:
