@@ -15,10 +15,9 @@ from roles_assets.partitions import day_order
 from roles_assets.resources.postgres import PostgresResource, migrate
 from roles_assets.warehouse.apply import apply_day
 from roles_assets_dev import local_postgres
+from roles_assets_tests.helpers import BIG, D
 from roles_assets_tests.model import DAY_NUMBERS, Day, days_strategy, stage
 
-BIG = 2**53 + 1  # an agent and a role id a float would round
-D = dt.datetime
 HISTORY_TABLES = ["roles", "agent_role_mapping", "agent_role_history", "role_history", "sync_days"]
 HISTORY_CHECKS = [
     ("overlapping_intervals.sql", "bad_intervals"),

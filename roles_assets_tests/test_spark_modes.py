@@ -22,10 +22,9 @@ from roles_assets.resources.spark import jdbc_driver_jar
 from roles_assets_dev import local_postgres
 from roles_assets_dev.config import SAMPLE_LANDING_DIR
 from roles_assets_dev.spark_connect import SPARK_HOME, SparkConnectServer
-from roles_assets_tests.helpers import cli_env, free_port, start_materialize
+from roles_assets_tests.helpers import BIG, cli_env, free_port, start_materialize
 
 SAMPLE_DAYS = ["2026-11-22", "2026-11-23", "2026-11-24"]
-BIG = 2**53 + 1
 
 
 @pytest.fixture(scope="module")
