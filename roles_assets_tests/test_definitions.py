@@ -29,6 +29,14 @@ def test_definitions_load():
     assert job.executor_def.name == "in_process"
 
 
+def test_the_warehouse_applies_every_table_the_staging_assets_write():
+    from roles_assets.assets.staging import staging_tables
+    from roles_assets.warehouse.staging import STAGING_TABLES
+
+    written = {spec.metadata["dagster/table_name"] for spec in staging_tables.specs}
+    assert set(STAGING_TABLES) == written
+
+
 def test_sensor_registers_new_days_and_requests_runs_in_natural_order(landing):
     for day in ["day10", "day9", "bad day"]:
         write_day(landing, day, roles=[role(1)])
