@@ -195,8 +195,7 @@ class FreshdeskClient:
                 if status in (401, 403):
                     raise FreshdeskAuthError(
                         f"{what}: HTTP {status}{detail}; check FRESHDESK_API_KEY and that its "
-                        "agent "
-                        "may read roles and agents (not retried)"
+                        "agent may read roles and agents (not retried)"
                     )
                 if status == 404:
                     raise FreshdeskNotFound(f"{what}: HTTP 404{detail}")
