@@ -44,11 +44,13 @@ def _col(name: str, type_: str, description: str, nullable: bool = True) -> Colu
     return Column(name, type_, description, nullable)
 
 
+# Staging stores a malformed value as NULL; the final tables keep the last good one instead.
+_NULL_WHEN = "NULL when absent (in staging, also when malformed)."
 _ROLE_VALUES = (
     _col("name", "TEXT", "The role's name."),
-    _col("description", "TEXT", "The role's description; NULL when absent or invalid."),
+    _col("description", "TEXT", f"The role's description; {_NULL_WHEN}"),
     _col("is_default", "BOOLEAN", "Freshdesk's `default` flag: a built-in role."),
-    _col("agent_type", "INTEGER", "Freshdesk's agent type of the role; NULL when invalid."),
+    _col("agent_type", "INTEGER", f"Freshdesk's agent type of the role; {_NULL_WHEN}"),
     _col("created_at", "TIMESTAMP", "When the role was created, UTC wall time."),
     _col("updated_at", "TIMESTAMP", "When the role was last updated, UTC wall time."),
 )
@@ -100,6 +102,12 @@ TABLES: dict[str, Table] = {
                 _col("role_id", "BIGINT", "Freshdesk's role id.", nullable=False),
                 _col("name", "TEXT", "The role's name, from the latest day it was valid.", False),
                 *_ROLE_VALUES[1:],
+                _col(
+                    "deleted_at",
+                    "TIMESTAMP",
+                    "Sync time of the day whose complete snapshot no longer held the role; NULL "
+                    "while it exists.",
+                ),
             ),
             primary_key=("role_id",),
         ),

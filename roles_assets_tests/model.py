@@ -32,7 +32,6 @@ MAX_REMOVAL_SHARE = 0.5
 
 # Error rows that protect nothing: (error_type, field, names a role, names an agent).
 NOISE = [
-    ("INVALID_VALUE", "description", True, False),
     ("UNKNOWN_ROLE", "role_ids", True, True),
     ("INVALID_AGENT_ID", "id", False, False),
     ("MISSING_AGENT_ID", "id", False, False),
@@ -47,9 +46,16 @@ DAMAGE = [
 ]
 
 
+# A role's attributes in the order of ATTRIBUTES; each but the name can arrive malformed, under
+# its record's field name (INVALID_VALUE's field), and is then staged NULL.
+ATTRIBUTES = ("name", "description", "is_default", "agent_type", "created_at", "updated_at")
+MALFORMABLE = ("description", "default", "agent_type", "created_at", "updated_at")
+
+
 @dataclass(frozen=True)
 class Day:
-    roles: dict[int, tuple[str, str | None]]  # name, description
+    roles: dict[int, tuple]  # the valid roles' ATTRIBUTES, as the records hold them
+    malformed: dict[int, frozenset[str]]  # per valid role, its MALFORMABLE fields that were bad
     pairs: frozenset[tuple[int, int]]
     complete: bool
     rejected_roles: frozenset[int]  # a rejected record: MISSING_NAME, or DUPLICATE_ROLE if valid
@@ -68,18 +74,45 @@ class Day:
             (name, r, None, error_type, field)
             for r, (error_type, field) in self.damaged_roles.items()
         ]
+        rows += [
+            (name, r, None, "INVALID_VALUE", field)
+            for r, fields in self.malformed.items()
+            for field in sorted(fields)
+        ]
         rows += [(name, None, a, "INVALID_ROLE_IDS", "role_ids") for a in self.rejected_agents]
         rows += [(name, r, a, error_type, field) for error_type, field, r, a in self.noise]
         rows += [] if self.complete else [(name, None, None, "MALFORMED_JSON", None)]
         return rows
 
+    def staged_roles(self) -> dict[int, tuple]:
+        """The valid roles as staging holds them: a malformed value is NULL."""
+        return {
+            r: tuple(
+                None if field in self.malformed.get(r, ()) else value
+                for field, value in zip(("name", *MALFORMABLE), attributes, strict=True)
+            )
+            for r, attributes in self.roles.items()
+        }
+
 
 @st.composite
 def days_strategy(draw) -> Day:
     # At least one role: a day without one never reaches the apply (a blocking check stops it).
-    # A NULL description among the attributes: a version opens only on a real difference.
-    attributes = st.tuples(st.sampled_from(["a", "b", "c"]), st.sampled_from([None, "d"]))
+    # NULLs among the attributes: a version opens only on a real difference.
+    attributes = st.tuples(
+        st.sampled_from(["a", "b", "c"]),
+        st.sampled_from([None, "d"]),
+        st.sampled_from([None, True]),
+        st.sampled_from([None, 1]),
+        st.sampled_from([None, dt.datetime(2025, 1, 1)]),
+        st.sampled_from([None, dt.datetime(2025, 6, 1)]),
+    )
     roles = draw(st.dictionaries(st.sampled_from(ROLE_IDS), attributes, min_size=1))
+    malformed = {
+        r: fields
+        for r in sorted(roles)
+        if (fields := draw(st.frozensets(st.sampled_from(MALFORMABLE), max_size=2)))
+    }
     candidates = [(a, r) for a in AGENT_IDS for r in sorted(roles)]
     noise = []
     for error_type, field, names_role, names_agent in draw(
@@ -95,6 +128,7 @@ def days_strategy(draw) -> Day:
         )
     return Day(
         roles=roles,
+        malformed=malformed,
         pairs=draw(st.frozensets(st.sampled_from(candidates))),
         complete=draw(st.booleans()),
         rejected_roles=draw(st.frozensets(st.sampled_from(ROLE_IDS), max_size=3))
@@ -133,24 +167,35 @@ def histories(draw) -> list[tuple[str, Day, bool]]:
 
 
 def model(days: dict[str, Day]):
-    """The rules, applied one day at a time in natural order: roles, the mapping, and their
-    histories (per pair its intervals, per role its versions, each as [opened by day and time,
-    closed by day and time])."""
+    """The rules, applied one day at a time in natural order: roles (attributes, deleted_at),
+    the mapping, and their histories (per pair its intervals, per role its versions, each as
+    [opened by day and time, closed by day and time])."""
     roles, mapping, intervals, versions = {}, {}, {}, {}
     for name in sorted(days, key=day_order):
         day = days[name]
-        for role, attributes in day.roles.items():
-            if roles.get(role) != attributes:
-                if role in roles:
+        for role, staged in day.staged_roles().items():
+            # A malformed value keeps the last good one (None if there is none).
+            before = roles.get(role, ((None,) * len(ATTRIBUTES), None))
+            kept = tuple(
+                before[0][i] if field in day.malformed.get(role, ()) else staged[i]
+                for i, field in enumerate(("name", *MALFORMABLE))
+            )
+            deleted = role in roles and before[1] is not None
+            if role not in roles or deleted or before[0] != kept:
+                if role in roles and not deleted:
                     versions[role][-1][-2:] = [name, day.synced_at]
-                versions.setdefault(role, []).append([*attributes, name, day.synced_at, None, None])
-        roles.update(day.roles)
+                versions.setdefault(role, []).append([*kept, name, day.synced_at, None, None])
+            roles[role] = (kept, None)
         for pair in day.pairs:
             if pair not in mapping or mapping[pair][0] == "removed":
                 mapping[pair] = ("assigned", day.synced_at, None)
                 intervals.setdefault(pair, []).append([name, day.synced_at, None, None])
         if not day.complete:
             continue
+        for role, (attributes, deleted_at) in list(roles.items()):
+            if deleted_at is None and role not in day.roles and role not in day.rejected_roles:
+                roles[role] = (attributes, day.synced_at)
+                versions[role][-1][-2:] = [name, day.synced_at]
         protected_roles = day.rejected_roles | set(day.damaged_roles)
         for (agent, role), (status, assigned_at, _) in list(mapping.items()):
             if (
@@ -161,6 +206,7 @@ def model(days: dict[str, Day]):
             ):
                 mapping[(agent, role)] = ("removed", assigned_at, day.synced_at)
                 intervals[(agent, role)][-1][-2:] = [name, day.synced_at]
+    roles = {role: (*attributes, deleted_at) for role, (attributes, deleted_at) in roles.items()}
     return roles, mapping, as_tuples(intervals), as_tuples(versions)
 
 
@@ -182,11 +228,21 @@ def assigned(days: dict[str, Day]) -> set[tuple[int, int]]:
     return {pair for pair, state in model(days)[1].items() if state[0] == "assigned"}
 
 
+def live_roles(days: dict[str, Day]) -> set[int]:
+    return {role for role, row in model(days)[0].items() if row[-1] is None}
+
+
 def refused(applied: dict[str, Day], name: str, day: Day, allow: bool) -> bool:
-    """What the guard decides: the share of assigned pairs the load would un-assign."""
-    before = assigned(applied)
-    removed = len(before - assigned({**applied, name: day}))
-    return not allow and bool(before) and removed / len(before) > MAX_REMOVAL_SHARE
+    """What the guard decides: the share of assigned pairs the load would un-assign, and of
+    existing roles it would delete."""
+    after = {**applied, name: day}
+    return not allow and any(
+        before and len(before - now) / len(before) > MAX_REMOVAL_SHARE
+        for before, now in [
+            (assigned(applied), assigned(after)),
+            (live_roles(applied), live_roles(after)),
+        ]
+    )
 
 
 def stage(postgres: PostgresResource, name: str, day: Day) -> None:
@@ -194,8 +250,8 @@ def stage(postgres: PostgresResource, name: str, day: Day) -> None:
     applied partition aside when the day was applied before."""
     rows = {
         "stg_roles": (
-            "role_id, name, description, sync_day",
-            [(r, n, description, name) for r, (n, description) in day.roles.items()],
+            f"role_id, {', '.join(ATTRIBUTES)}, sync_day",
+            [(r, *attributes, name) for r, attributes in day.staged_roles().items()],
         ),
         "stg_agent_roles": (
             "agent_id, role_id, status, sync_day",
@@ -217,10 +273,10 @@ def stage(postgres: PostgresResource, name: str, day: Day) -> None:
 
 
 def final_tables(postgres: PostgresResource) -> tuple[dict, ...]:
-    """roles (id -> attributes), the mapping (pair -> state), the intervals (pair -> list in the
+    """roles (id -> attributes and deleted_at), the mapping (pair -> state), the intervals (pair -> list in the
     days' natural order), the versions (role -> the same) and the applied days' sync times."""
     with postgres.transaction() as cur:
-        cur.execute("SELECT role_id, name, description FROM roles")
+        cur.execute(f"SELECT role_id, {', '.join(ATTRIBUTES)}, deleted_at FROM roles")
         roles = {role: tuple(rest) for role, *rest in cur.fetchall()}
         cur.execute(
             "SELECT agent_id, role_id, status, assigned_at, removed_at FROM agent_role_mapping"
@@ -232,10 +288,12 @@ def final_tables(postgres: PostgresResource) -> tuple[dict, ...]:
         )
         intervals = grouped((((a, r), tuple(rest)) for a, r, *rest in cur.fetchall()), opened_by=0)
         cur.execute(
-            "SELECT role_id, name, description, from_day, valid_from, to_day, valid_to"
+            f"SELECT role_id, {', '.join(ATTRIBUTES)}, from_day, valid_from, to_day, valid_to"
             " FROM role_history"
         )
-        versions = grouped(((role, tuple(rest)) for role, *rest in cur.fetchall()), opened_by=2)
+        versions = grouped(
+            ((role, tuple(rest)) for role, *rest in cur.fetchall()), opened_by=len(ATTRIBUTES)
+        )
         cur.execute("SELECT sync_day, synced_at FROM sync_days WHERE applied")
         return roles, mapping, intervals, versions, dict(cur.fetchall())
 

@@ -1,6 +1,8 @@
 """roles, agent_role_mapping and their histories: a staged day applied by the warehouse
 (``warehouse/apply.py``), its mass-removal guard recorded as a check, its counts as metadata."""
 
+from collections.abc import Iterator
+
 import dagster as dg
 from pydantic import Field
 
@@ -10,7 +12,7 @@ from roles_assets.resources.landing import LandingZone
 from roles_assets.resources.limits import GuardLimits
 from roles_assets.resources.postgres import PostgresResource
 from roles_assets.schema import code_version, table_metadata
-from roles_assets.warehouse.apply import MassRemovalRefused, Removals, apply_day
+from roles_assets.warehouse.apply import Losses, MassRemovalRefused, apply_day
 
 # This module, the apply and the SQL files it names, the staging swaps it reads through, the
 # statement helpers, the schema steps.
@@ -29,24 +31,38 @@ class ApplyConfig(dg.Config):
         default=False,
         description=(
             "Apply the day even if it removes more than ROLES_MAX_REMOVAL_SHARE (default 0.5) "
-            "of the assigned mappings. Set it only for a day where that is really intended."
+            "of the assigned mappings or deletes more than that share of the roles. Set it only "
+            "for a day where that is really intended."
         ),
     )
 
 
 # The guard runs inside the apply (it needs the day's effect before committing it); recording it
-# as a check puts refusals on the asset's Checks tab and in its check history.
+# as checks puts refusals on the assets' Checks tabs and in their check history.
+_OVERRIDE = (
+    "a day that would is refused and nothing of it is applied. When that is really intended, "
+    "re-run the day with the final_tables config allow_mass_removal: true "
+    '(CLI: --config-json \'{"ops": {"final_tables": {"config": '
+    '{"allow_mass_removal": true}}}}\').'
+)
 REMOVALS_CHECK = dg.AssetCheckSpec(
     "agent_role_mapping_removals_within_limit",
     asset="agent_role_mapping",
     partitions_def=sync_day_partitions,
     metadata={"code_version": CODE_VERSION},
     description=(
-        "The day removes at most ROLES_MAX_REMOVAL_SHARE (default 0.5) of the assigned mappings; "
-        "a day that would remove more is refused and nothing of it is applied. When that is "
-        "really intended, re-run the day with the final_tables config allow_mass_removal: true "
-        '(CLI: --config-json \'{"ops": {"final_tables": {"config": '
-        '{"allow_mass_removal": true}}}}\').'
+        "The day removes at most ROLES_MAX_REMOVAL_SHARE (default 0.5) of the assigned "
+        f"mappings; {_OVERRIDE}"
+    ),
+)
+DELETIONS_CHECK = dg.AssetCheckSpec(
+    "roles_deletions_within_limit",
+    asset="roles",
+    partitions_def=sync_day_partitions,
+    metadata={"code_version": CODE_VERSION},
+    description=(
+        "The day deletes at most ROLES_MAX_REMOVAL_SHARE (default 0.5) of the existing roles; "
+        f"{_OVERRIDE}"
     ),
 )
 
@@ -59,7 +75,11 @@ REMOVALS_CHECK = dg.AssetCheckSpec(
         dg.AssetSpec(
             "roles",
             deps=["stg_roles"],
-            description="Every role ever valid, with its values from the latest day it was valid.",
+            description=(
+                "Every role ever valid, with its values from the latest day it was valid (a "
+                "malformed value keeps the last good one); deleted_at is set while a complete "
+                "snapshot no longer holds it."
+            ),
             kinds={"postgres"},
             metadata=table_metadata("roles"),
             code_version=CODE_VERSION,
@@ -96,7 +116,7 @@ REMOVALS_CHECK = dg.AssetCheckSpec(
             code_version=CODE_VERSION,
         ),
     ],
-    check_specs=[REMOVALS_CHECK],
+    check_specs=[REMOVALS_CHECK, DELETIONS_CHECK],
 )
 def final_tables(
     context: dg.AssetExecutionContext,
@@ -118,12 +138,16 @@ def final_tables(
             max_removal_share=limits.max_removal_share,
         )
     except MassRemovalRefused as refused:
-        yield _removals_check(refused.removals, allowed=False, description=str(refused))
+        yield from _guard_checks(refused.losses, allowed=False, description=str(refused))
         raise dg.Failure(description=str(refused)) from None
-    yield _removals_check(applied.removals, allowed=config.allow_mass_removal)
+    yield from _guard_checks(applied.losses, allowed=config.allow_mass_removal)
 
     mode = "incremental" if applied.incremental else "rebuild"
-    context.log.info(f"applied sync day {sync_day!r} ({mode}), {applied.removals.removed} removals")
+    losses = applied.losses
+    context.log.info(
+        f"applied sync day {sync_day!r} ({mode}): {losses.removed} removals, "
+        f"{losses.deleted} deleted roles"
+    )
     common = {"apply_mode": mode, "synced_at": synced_at.isoformat()}
     if applied.replayed_applied_staging:
         days = applied.replayed_applied_staging
@@ -136,7 +160,12 @@ def final_tables(
     # The final tables are not split by day: a day's materialization is the whole table.
     yield dg.MaterializeResult(
         asset_key="roles",
-        metadata={**common, "dagster/row_count": applied.role_count, **written.get("roles", {})},
+        metadata={
+            **common,
+            **applied.role_counts,
+            "deleted_by_this_day": losses.deleted,
+            **written.get("roles", {}),
+        },
     )
     by_status = applied.mapping_by_status
     yield dg.MaterializeResult(
@@ -146,7 +175,7 @@ def final_tables(
             "dagster/row_count": sum(by_status.values()),
             "assigned": by_status.get("assigned", 0),
             "removed": by_status.get("removed", 0),
-            "removed_by_this_day": applied.removals.removed,
+            "removed_by_this_day": losses.removed,
             **written.get("agent_role_mapping", {}),
         },
     )
@@ -156,17 +185,28 @@ def final_tables(
         )
 
 
-def _removals_check(
-    removals: Removals, allowed: bool, description: str | None = None
-) -> dg.AssetCheckResult:
-    """Passes within the limit; a day applied beyond it by allow_mass_removal is a warning."""
-    if not removals.within_limit and allowed:
-        description = "applied beyond the limit because allow_mass_removal was set for this run"
-    return dg.AssetCheckResult(
-        check_name=REMOVALS_CHECK.name,
-        asset_key="agent_role_mapping",
-        passed=removals.within_limit,
-        severity=dg.AssetCheckSeverity.WARN if allowed else dg.AssetCheckSeverity.ERROR,
-        description=description,
-        metadata={**removals.metadata(), "allow_mass_removal": allowed},
-    )
+def _guard_checks(
+    losses: Losses, allowed: bool, description: str | None = None
+) -> Iterator[dg.AssetCheckResult]:
+    """One result per guarded loss: passed within the limit; beyond it, failed (the day is
+    refused, ``description`` says why) or a warning (applied by allow_mass_removal)."""
+    guarded = [
+        (REMOVALS_CHECK, losses.removals_within_limit, losses.removal_metadata()),
+        (DELETIONS_CHECK, losses.deletions_within_limit, losses.deletion_metadata()),
+    ]
+    for spec, within_limit, metadata in guarded:
+        why = None
+        if not within_limit:
+            why = (
+                "applied beyond the limit because allow_mass_removal was set for this run"
+                if allowed
+                else description
+            )
+        yield dg.AssetCheckResult(
+            check_name=spec.name,
+            asset_key=spec.asset_key,
+            passed=within_limit,
+            severity=dg.AssetCheckSeverity.WARN if allowed else dg.AssetCheckSeverity.ERROR,
+            description=why,
+            metadata={**metadata, "allow_mass_removal": allowed},
+        )

@@ -1,5 +1,5 @@
--- Incremental: each role the newest day stages without a current version (new, or its version
--- just closed) opens one; a role repeated unchanged keeps its version.
+-- Incremental: each role the newest day stages without a current version (new, back after a
+-- deletion, or its version just closed) opens one; a role repeated unchanged keeps its version.
 INSERT INTO role_history (role_id, name, description, is_default, agent_type, created_at,
                           updated_at, from_day, valid_from)
 SELECT i.role_id, i.name, i.description, i.is_default, i.agent_type, i.created_at,

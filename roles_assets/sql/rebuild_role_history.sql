@@ -1,26 +1,46 @@
--- Rebuild: each role's versions over the applied days in natural order. A day opens a version
--- when the role's attributes differ from those of the last applied day that staged the role; the
--- version lasts until the next one opens (a role absent from later days keeps its last values,
--- as in roles). Only rows that differ are written, as in rebuild_agent_role_history.sql.
+-- Rebuild: each role's versions over its runs (replay_role_runs, made by rebuild_roles.sql). A
+-- run opens a version when it is the role's first, follows a deletion, or has other values than
+-- the run before it (a malformed value keeps the last good one, so it alone opens nothing). A
+-- version lasts until the role's deletion or its next version. Only rows that differ are
+-- written, as in rebuild_agent_role_history.sql.
 CREATE TEMP TABLE expected_role_history ON COMMIT DROP AS
-WITH staged AS (
-    SELECT s.role_id, s.name, s.description, s.is_default, s.agent_type, s.created_at,
-           s.updated_at, d.sync_day, d.synced_at, d.day_order,
-           (s.name, s.description, s.is_default, s.agent_type, s.created_at, s.updated_at)
-               IS DISTINCT FROM (
-                   lag(s.name) OVER w, lag(s.description) OVER w, lag(s.is_default) OVER w,
-                   lag(s.agent_type) OVER w, lag(s.created_at) OVER w, lag(s.updated_at) OVER w
-               ) AS opens_version
-    FROM stg_roles s
-    JOIN sync_days d ON d.sync_day = s.sync_day AND d.applied
-    WINDOW w AS (PARTITION BY s.role_id ORDER BY d.day_order)
+WITH runs AS (
+    SELECT r.*,
+           lag(r.n) OVER w IS NULL
+           OR lag(r.deletion_n) OVER w IS NOT NULL
+           OR (r.name, r.description, r.is_default, r.agent_type, r.created_at, r.updated_at)
+              IS DISTINCT FROM (
+                  lag(r.name) OVER w, lag(r.description) OVER w, lag(r.is_default) OVER w,
+                  lag(r.agent_type) OVER w, lag(r.created_at) OVER w, lag(r.updated_at) OVER w
+              ) AS opens_version
+    FROM replay_role_runs r
+    WINDOW w AS (PARTITION BY r.role_id ORDER BY r.n)
+), numbered AS (
+    SELECT runs.*,
+           count(*) FILTER (WHERE opens_version)
+               OVER (PARTITION BY role_id ORDER BY n) AS version_no
+    FROM runs
+), versions AS (
+    -- A version's runs share its values; only its last run can end in a deletion.
+    SELECT DISTINCT ON (role_id, version_no)
+           role_id, version_no, name, description, is_default, agent_type, created_at, updated_at,
+           min(n) OVER v AS from_n,
+           last_value(deletion_n) OVER v AS deletion_n
+    FROM numbered
+    WINDOW v AS (PARTITION BY role_id, version_no ORDER BY n
+                 ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
+    ORDER BY role_id, version_no
+), bounded AS (
+    SELECT versions.*,
+           coalesce(deletion_n, lead(from_n) OVER (PARTITION BY role_id ORDER BY from_n)) AS to_n
+    FROM versions
 )
-SELECT role_id, name, description, is_default, agent_type, created_at, updated_at,
-       sync_day AS from_day, synced_at AS valid_from,
-       lead(sync_day) OVER w AS to_day, lead(synced_at) OVER w AS valid_to
-FROM staged
-WHERE opens_version
-WINDOW w AS (PARTITION BY role_id ORDER BY day_order);
+SELECT b.role_id, b.name, b.description, b.is_default, b.agent_type, b.created_at,
+       b.updated_at, opened.sync_day AS from_day, opened.synced_at AS valid_from,
+       closed.sync_day AS to_day, closed.synced_at AS valid_to
+FROM bounded b
+JOIN replay_days opened ON opened.n = b.from_n
+LEFT JOIN replay_days closed ON closed.n = b.to_n;
 
 DELETE FROM role_history h
 WHERE NOT EXISTS (

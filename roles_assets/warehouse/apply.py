@@ -25,51 +25,88 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
-class Removals:
-    """What a day does to the assigned mappings, against the mass-removal limit."""
+class Losses:
+    """What a day takes away, against the mass-removal limit: assigned mappings it removes and
+    existing roles it deletes, each as a share of what there was before it."""
 
     removed: int  # pairs assigned before the day and not after it
     assigned_before: int
+    deleted: int  # roles not deleted before the day and deleted (or gone) after it
+    roles_before: int
     max_share: float
 
     @property
-    def share(self) -> float:
+    def removal_share(self) -> float:
         return self.removed / self.assigned_before if self.assigned_before else 0.0
 
     @property
-    def within_limit(self) -> bool:
-        return self.share <= self.max_share
+    def deletion_share(self) -> float:
+        return self.deleted / self.roles_before if self.roles_before else 0.0
 
-    def metadata(self) -> dict:
+    @property
+    def removals_within_limit(self) -> bool:
+        return self.removal_share <= self.max_share
+
+    @property
+    def deletions_within_limit(self) -> bool:
+        return self.deletion_share <= self.max_share
+
+    @property
+    def within_limit(self) -> bool:
+        return self.removals_within_limit and self.deletions_within_limit
+
+    def removal_metadata(self) -> dict:
         return {
             "removed": self.removed,
             "assigned_before": self.assigned_before,
-            "removal_share": self.share,
+            "removal_share": self.removal_share,
             "max_removal_share": self.max_share,
         }
+
+    def deletion_metadata(self) -> dict:
+        return {
+            "deleted": self.deleted,
+            "roles_before": self.roles_before,
+            "deletion_share": self.deletion_share,
+            "max_removal_share": self.max_share,
+        }
+
+    def refusal(self) -> str:
+        """What is beyond the limit, in words."""
+        beyond = []
+        if not self.removals_within_limit:
+            beyond.append(
+                f"remove {self.removed} of {self.assigned_before} assigned mappings "
+                f"({self.removal_share:.0%})"
+            )
+        if not self.deletions_within_limit:
+            beyond.append(
+                f"delete {self.deleted} of {self.roles_before} roles ({self.deletion_share:.0%})"
+            )
+        return " and ".join(beyond)
 
 
 @dataclass(frozen=True)
 class AppliedDay:
     incremental: bool
-    removals: Removals
+    losses: Losses
     rows_written: dict[str, int]  # per table; incremental applies only
-    role_count: int
+    role_counts: dict[str, int]  # all roles, and the deleted ones
     mapping_by_status: dict[str, int]
     history_counts: dict[str, dict[str, int]]  # per history table: all rows, and the open ones
     replayed_applied_staging: list[str]  # days whose newer, unapplied staging the replay skipped
 
 
 class MassRemovalRefused(Exception):
-    """The day would remove too large a share of the assigned mappings; nothing was applied."""
+    """The day would take away too large a share of the assigned mappings or of the roles;
+    nothing was applied."""
 
-    def __init__(self, sync_day: str, removals: Removals):
-        self.removals = removals
+    def __init__(self, sync_day: str, losses: Losses):
+        self.losses = losses
         super().__init__(
-            f"sync day {sync_day!r} would remove {removals.removed} of "
-            f"{removals.assigned_before} assigned mappings ({removals.share:.0%}), more than the "
-            f"allowed {removals.max_share:.0%}; nothing was applied. If this is intended, re-run "
-            "the day with the final_tables config allow_mass_removal: true."
+            f"sync day {sync_day!r} would {losses.refusal()}, more than the allowed "
+            f"{losses.max_share:.0%}; nothing was applied. If this is intended, re-run the day "
+            "with the final_tables config allow_mass_removal: true."
         )
 
 
@@ -84,8 +121,8 @@ def apply_day(
     params = {"sync_day": sync_day, "day_order": day_order(sync_day), "synced_at": synced_at}
     with postgres.transaction() as cur:
         lock_apply(cur)
-        cur.execute("SELECT count(*) FROM agent_role_mapping WHERE status = 'assigned'")
-        (assigned_before,) = cur.fetchone()
+        run_sql(cur, "count_live_rows.sql")
+        assigned_before, roles_before = cur.fetchone()
         run_sql(cur, "register_day.sql", params)
         (incremental,) = cur.fetchone()
         drop_applied_copies(cur, STAGING_TABLES, sync_day)
@@ -96,13 +133,13 @@ def apply_day(
             if incremental
             else applied_staging(cur, STAGING_TABLES, except_day=sync_day) as replayed
         ):
-            removed, rows_written = _apply(cur, params, incremental)
-        removals = Removals(removed, assigned_before, max_removal_share)
-        if not removals.within_limit and not allow_mass_removal:
+            (removed, deleted), rows_written = _apply(cur, params, incremental)
+        losses = Losses(removed, assigned_before, deleted, roles_before, max_removal_share)
+        if not losses.within_limit and not allow_mass_removal:
             # Raising rolls the transaction back: the final tables stay as they were.
-            raise MassRemovalRefused(sync_day, removals)
-        cur.execute("SELECT count(*) FROM roles")
-        (role_count,) = cur.fetchone()
+            raise MassRemovalRefused(sync_day, losses)
+        cur.execute("SELECT count(*), count(deleted_at) FROM roles")
+        role_count, deleted_roles = cur.fetchone()
         cur.execute("SELECT status, count(*) FROM agent_role_mapping GROUP BY status")
         by_status = dict(cur.fetchall())
         cur.execute(
@@ -115,13 +152,15 @@ def apply_day(
         "agent_role_history": {"dagster/row_count": intervals, "open_intervals": open_intervals},
         "role_history": {"dagster/row_count": versions, "current_versions": current_versions},
     }
-    return AppliedDay(incremental, removals, rows_written, role_count, by_status, history, replayed)
+    roles = {"dagster/row_count": role_count, "deleted": deleted_roles}
+    return AppliedDay(incremental, losses, rows_written, roles, by_status, history, replayed)
 
 
 def _apply(
     cur: psycopg2.extensions.cursor, params: dict, incremental: bool
-) -> tuple[int, dict[str, int]]:
-    """Runs the day's SQL; returns the pairs it removed and, if incremental, rows written."""
+) -> tuple[tuple[int, int], dict[str, int]]:
+    """Runs the day's SQL; returns the pairs it removed and the roles it deleted, and, if
+    incremental, the rows written."""
     if incremental:
         run_sql(cur, "apply_day_roles.sql", params)
         run_sql(cur, "upsert_roles.sql")
@@ -129,6 +168,10 @@ def _apply(
         versions_written = _rowcounts(
             cur, params, "apply_day_close_role_versions.sql", "apply_day_open_role_versions.sql"
         )
+        run_sql(cur, "apply_day_deletions.sql", params)
+        deleted = cur.rowcount
+        run_sql(cur, "apply_day_close_deleted_versions.sql", params)
+        versions_written += cur.rowcount
         run_sql(cur, "apply_day_reassignments.sql", params)
         assigned = cur.rowcount
         run_sql(cur, "apply_day_assignments.sql", params)
@@ -138,22 +181,22 @@ def _apply(
         intervals_written = _rowcounts(
             cur, params, "apply_day_open_intervals.sql", "apply_day_close_intervals.sql"
         )
-        return removed, {
-            "roles": roles_written,
+        return (removed, deleted), {
+            "roles": roles_written + deleted,
             "role_history": versions_written,
             "agent_role_mapping": assigned + removed,
             "agent_role_history": intervals_written,
         }
-    run_sql(cur, "snapshot_assigned_pairs.sql")
+    run_sql(cur, "snapshot_before_rebuild.sql")
+    run_sql(cur, "replay_days.sql")
     run_sql(cur, "rebuild_roles.sql")
     run_sql(cur, "upsert_roles.sql")
     run_sql(cur, "rebuild_role_history.sql")
     run_sql(cur, "rebuild_agent_role_mapping.sql")
     run_sql(cur, "rebuild_agent_role_history.sql")
     run_sql(cur, "clear_pending_replays.sql")
-    run_sql(cur, "count_removed_since_snapshot.sql")
-    (removed,) = cur.fetchone()
-    return removed, {}
+    run_sql(cur, "count_lost_since_snapshot.sql")
+    return cur.fetchone(), {}
 
 
 def _rowcounts(cur: psycopg2.extensions.cursor, params: dict, *files: str) -> int:

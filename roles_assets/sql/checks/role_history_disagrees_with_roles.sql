@@ -1,10 +1,12 @@
--- Roles without exactly one current version in role_history equal to their row in roles, and
--- current versions of roles that are not in roles.
+-- Roles not deleted without exactly one current version in role_history equal to their row in
+-- roles, and current versions of roles that are deleted or not in roles.
 WITH current_versions AS (
     SELECT * FROM role_history WHERE to_day IS NULL
+), live_roles AS (
+    SELECT * FROM roles WHERE deleted_at IS NULL
 ), bad AS (
     SELECT coalesce(r.role_id, c.role_id) AS role_id
-    FROM roles r
+    FROM live_roles r
     FULL JOIN current_versions c ON c.role_id = r.role_id
     WHERE (r.role_id, r.name, r.description, r.is_default, r.agent_type, r.created_at, r.updated_at)
           IS DISTINCT FROM

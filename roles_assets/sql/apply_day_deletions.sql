@@ -1,0 +1,19 @@
+-- Incremental: roles the newest day's complete snapshot no longer holds are deleted at its sync
+-- time, unless the day protects them (a rejected record: the role is there, its values unknown;
+-- see schema/004_damaged_role_lists.sql). An incomplete day deletes nothing. They keep their
+-- values; apply_day_close_deleted_versions.sql closes their current version.
+CREATE TEMP TABLE deleted_roles ON COMMIT DROP AS
+WITH deleted AS (
+UPDATE roles r
+SET deleted_at = %(synced_at)s
+WHERE r.deleted_at IS NULL
+  AND NOT EXISTS (SELECT 1 FROM incomplete_days i WHERE i.sync_day = %(sync_day)s)
+  AND NOT EXISTS (
+      SELECT 1 FROM stg_roles s WHERE s.sync_day = %(sync_day)s AND s.role_id = r.role_id
+  )
+  AND NOT EXISTS (
+      SELECT 1 FROM protected_roles p WHERE p.sync_day = %(sync_day)s AND p.role_id = r.role_id
+  )
+RETURNING r.role_id
+)
+SELECT role_id FROM deleted;
