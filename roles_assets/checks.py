@@ -171,6 +171,48 @@ def role_errors_rejection_rate(
     )
 
 
+@dg.asset_check(
+    asset="role_errors",
+    partitions_def=sync_day_partitions,
+    additional_deps=["stg_roles"],
+    metadata=VERSION,
+)
+def role_errors_no_source_drift(
+    context: dg.AssetCheckExecutionContext, postgres: PostgresResource, limits: GuardLimits
+):
+    """Warns when one field is malformed in more than ROLES_MAX_MALFORMED_SHARE (default 0.5) of
+    a day's staged roles: the source changed that field's type or format, rather than a few
+    records being bad. The final tables keep the field's last good values meanwhile."""
+    limit = limits.max_malformed_share
+    with postgres.transaction() as cur:
+        run_sql(cur, "checks/malformed_fields.sql", {"sync_day": context.partition_key})
+        fields = cur.fetchall()
+    shares = {field: malformed / staged for field, malformed, staged, _ in fields if staged}
+    drifted = [field for field, share in shares.items() if share > limit]
+    metadata = {"max_malformed_share": limit, "malformed_share": dg.MetadataValue.json(shares)}
+    description = None
+    if fields:
+        field, malformed, staged, sample = fields[0]  # the most malformed field
+        metadata |= {
+            "field": field,
+            "malformed_records": malformed,
+            "staged_roles": staged,
+            "sample": dg.MetadataValue.json(sample),
+        }
+    if drifted:
+        description = (
+            f"field {', '.join(drifted)} malformed in more than {limit:.0%} of sync day "
+            f"{context.partition_key!r}'s {staged} roles ({malformed} for {field}): the source "
+            "likely changed it; the final tables keep the last good values"
+        )
+    return dg.AssetCheckResult(
+        passed=not drifted,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=description,
+        metadata=metadata,
+    )
+
+
 @dg.asset_check(asset="roles", partitions_def=sync_day_partitions, metadata=VERSION)
 def roles_keys_unique(postgres: PostgresResource):
     """role_id is non-NULL and unique across the table."""
@@ -224,6 +266,7 @@ ALL_CHECKS = [
     stg_agent_roles_keys_valid,
     stg_agent_roles_reference_staged_roles,
     role_errors_rejection_rate,
+    role_errors_no_source_drift,
     roles_keys_unique,
     agent_role_mapping_keys_unique,
     agent_role_mapping_status_consistent,

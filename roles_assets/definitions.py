@@ -46,6 +46,7 @@ def build_resources(settings: Settings, database_url: str | dg.EnvVar) -> dict:
         "limits": GuardLimits(
             max_removal_share=settings.max_removal_share,
             max_rejection_rate=settings.max_rejection_rate,
+            max_malformed_share=settings.max_malformed_share,
         ),
         "postgres": postgres,
         "spark": spark,

@@ -24,6 +24,7 @@ FRESHDESK_VARIABLES = ("FRESHDESK_BASE_URL", "FRESHDESK_DOMAIN", "FRESHDESK_API_
 
 DEFAULT_MAX_REMOVAL_SHARE = 0.5
 DEFAULT_MAX_REJECTION_RATE = 0.2
+DEFAULT_MAX_MALFORMED_SHARE = 0.5
 
 _TRUE, _FALSE = ("true", "1", "yes"), ("false", "0", "no")
 
@@ -49,6 +50,7 @@ class Settings:
     raw_path: str  # a local folder or any Hadoop path Spark can write (s3a://...)
     max_removal_share: float
     max_rejection_rate: float
+    max_malformed_share: float
     jdbc_jar: str | None  # None: the driver `make setup` copies into the venv, or Debian's
     spark_ui: bool
     spark_remote: str | None  # sc://host:port: every Spark step on that Spark Connect server
@@ -74,6 +76,9 @@ class Settings:
             raw_path=_raw_path(env, checkout),
             max_removal_share=_share(env, "ROLES_MAX_REMOVAL_SHARE", DEFAULT_MAX_REMOVAL_SHARE),
             max_rejection_rate=_share(env, "ROLES_MAX_REJECTION_RATE", DEFAULT_MAX_REJECTION_RATE),
+            max_malformed_share=_share(
+                env, "ROLES_MAX_MALFORMED_SHARE", DEFAULT_MAX_MALFORMED_SHARE
+            ),
             jdbc_jar=env.get("ROLES_JDBC_JAR") or None,
             spark_ui=_flag(env, "ROLES_SPARK_UI", default=False),
             spark_remote=_spark_remote(env),

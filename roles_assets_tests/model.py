@@ -273,8 +273,9 @@ def stage(postgres: PostgresResource, name: str, day: Day) -> None:
 
 
 def final_tables(postgres: PostgresResource) -> tuple[dict, ...]:
-    """roles (id -> attributes and deleted_at), the mapping (pair -> state), the intervals (pair -> list in the
-    days' natural order), the versions (role -> the same) and the applied days' sync times."""
+    """roles (id -> attributes and deleted_at), the mapping (pair -> state), the intervals
+    (pair -> list in the days' natural order), the versions (role -> the same) and the applied
+    days' sync times."""
     with postgres.transaction() as cur:
         cur.execute(f"SELECT role_id, {', '.join(ATTRIBUTES)}, deleted_at FROM roles")
         roles = {role: tuple(rest) for role, *rest in cur.fetchall()}

@@ -157,3 +157,14 @@ def _one_row_per_record(parsed: DataFrame) -> DataFrame:
         ).alias("unreadable_file"),
         "file_error",
     )
+
+
+def record_fields(raw: DataFrame) -> DataFrame:
+    """Raw records (``RAW_SCHEMA``) -> each top-level field name the day's records carry, per
+    source folder (``source_folder``, ``field``), once."""
+    keys = F.expr("json_object_keys(to_json(record))")
+    return (
+        raw.where(F.col("record").isNotNull())
+        .select("source_folder", F.explode(keys).alias("field"))
+        .distinct()
+    )
