@@ -5,6 +5,7 @@ resources; the secrets (``ROLES_DATABASE_URL``, ``FRESHDESK_API_KEY``) are read 
 ``dg.EnvVar`` at run time.
 """
 
+import datetime as dt
 from pathlib import Path
 
 import dagster as dg
@@ -88,7 +89,13 @@ def with_storage(asset: dg.AssetsDefinition, uri: str) -> dg.AssetsDefinition:
     return asset.map_asset_specs(lambda spec: spec.merge_attributes(metadata={"dagster/uri": uri}))
 
 
-def build_definitions(resources: dict, freshdesk_configured: bool = False) -> dg.Definitions:
+def with_freshness(asset: dg.AssetsDefinition, hours: float) -> dg.AssetsDefinition:
+    """The asset, failing its freshness when it has not been materialized for ``hours``."""
+    policy = dg.FreshnessPolicy.time_window(fail_window=dt.timedelta(hours=hours))
+    return asset.map_asset_specs(lambda spec: spec.replace_attributes(freshness_policy=policy))
+
+
+def build_definitions(resources: dict, settings: Settings) -> dg.Definitions:
     """The code location on ``resources``; the daily pull runs only with the API configured."""
     raw_root = resources["parquet_io_manager"].base_path.rstrip("/")
     return dg.Definitions(
@@ -96,11 +103,11 @@ def build_definitions(resources: dict, freshdesk_configured: bool = False) -> dg
             with_storage(landed_day, str(Path(resources["landing"].root).resolve())),
             with_storage(raw_roles, f"{raw_root}/{raw_roles.key.to_python_identifier()}"),
             staging_tables,
-            final_tables,
+            with_freshness(final_tables, settings.freshness_hours),
         ],
         asset_checks=ALL_CHECKS,
         sensors=[landing_sensor],
-        schedules=[daily_pull_schedule(freshdesk_configured)],
+        schedules=[daily_pull_schedule(settings.freshdesk_configured, settings.pull_cron)],
         resources=resources,
         # One process per run: every step shares one Spark session instead of starting its own.
         executor=dg.in_process_executor,
@@ -110,6 +117,4 @@ def build_definitions(resources: dict, freshdesk_configured: bool = False) -> dg
 SETTINGS = Settings.from_env()
 register_landed_days(SETTINGS)
 
-defs = build_definitions(
-    build_resources(SETTINGS, dg.EnvVar("ROLES_DATABASE_URL")), SETTINGS.freshdesk_configured
-)
+defs = build_definitions(build_resources(SETTINGS, dg.EnvVar("ROLES_DATABASE_URL")), SETTINGS)

@@ -66,7 +66,7 @@ class Graph:
         )
         url = dg.EnvVar(through_env_var) if through_env_var else database_url
         resources = build_resources(settings, url)
-        self.job = build_definitions(resources).resolve_implicit_global_asset_job_def()
+        self.job = build_definitions(resources, settings).resolve_implicit_global_asset_job_def()
 
     def register(self, day: str) -> None:
         register_days(self.instance, [day])
