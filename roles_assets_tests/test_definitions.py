@@ -7,6 +7,7 @@ import os
 import dagster as dg
 import pytest
 
+from roles_assets.assets import LOAD_POOL
 from roles_assets.definitions import build_definitions, build_resources
 from roles_assets.resources.landing import LandingZone
 from roles_assets.sensors import landing_sensor
@@ -50,6 +51,18 @@ def test_the_final_tables_declare_their_freshness_from_the_setting(landing):
     settings = Settings.from_env({"ROLES_LANDING_DIR": str(landing), "ROLES_FRESHNESS_HOURS": "8"})
     eight = build_definitions(build_resources(settings, "postgresql://unused"), settings)
     assert fail_windows(eight) == {table: dt.timedelta(hours=8) for table in FINAL_TABLES}
+
+
+def test_the_spark_and_apply_steps_share_one_concurrency_pool():
+    from roles_assets import defs
+
+    job = defs.resolve_implicit_global_asset_job_def()
+    pooled = {node.name: node.definition.pool for node in job.graph.nodes if node.definition.pool}
+    assert pooled == {
+        "raw_roles": LOAD_POOL,
+        "staging_tables": LOAD_POOL,
+        "final_tables": LOAD_POOL,
+    }
 
 
 def test_the_warehouse_applies_every_table_the_staging_assets_write():
