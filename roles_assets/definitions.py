@@ -17,6 +17,7 @@ from roles_assets.assets.staging import staging_tables
 from roles_assets.checks import ALL_CHECKS
 from roles_assets.extract.pull import today_utc
 from roles_assets.partitions import landed_days, register_days
+from roles_assets.resources.alert_webhook import alert_webhook_resource
 from roles_assets.resources.freshdesk import freshdesk_resource
 from roles_assets.resources.landing import LandingZone
 from roles_assets.resources.limits import GuardLimits
@@ -25,7 +26,7 @@ from roles_assets.resources.postgres import PostgresResource
 from roles_assets.resources.spark import connect_config, spark_config, spark_resource
 from roles_assets.resources.staging_io import PostgresPartitionIOManager
 from roles_assets.schedules import daily_pull_schedule
-from roles_assets.sensors import landing_sensor
+from roles_assets.sensors import failure_alert_sensor, landing_sensor
 from roles_assets.settings import Settings
 
 
@@ -44,6 +45,7 @@ def build_resources(settings: Settings, database_url: str | dg.EnvVar) -> dict:
     return {
         "landing": LandingZone(root=str(settings.landing_dir)),
         "freshdesk": freshdesk_resource(settings.freshdesk_variables),
+        "alert_webhook": alert_webhook_resource(settings),
         "limits": GuardLimits(
             max_removal_share=settings.max_removal_share,
             max_rejection_rate=settings.max_rejection_rate,
@@ -96,7 +98,8 @@ def with_freshness(asset: dg.AssetsDefinition, hours: float) -> dg.AssetsDefinit
 
 
 def build_definitions(resources: dict, settings: Settings) -> dg.Definitions:
-    """The code location on ``resources``; the daily pull runs only with the API configured."""
+    """The code location on ``resources``; the daily pull runs only with the API configured,
+    the failure alerts only with a webhook."""
     raw_root = resources["parquet_io_manager"].base_path.rstrip("/")
     return dg.Definitions(
         assets=[
@@ -106,7 +109,7 @@ def build_definitions(resources: dict, settings: Settings) -> dg.Definitions:
             with_freshness(final_tables, settings.freshness_hours),
         ],
         asset_checks=ALL_CHECKS,
-        sensors=[landing_sensor],
+        sensors=[landing_sensor, failure_alert_sensor(settings.alert_webhook_set)],
         schedules=[daily_pull_schedule(settings.freshdesk_configured, settings.pull_cron)],
         resources=resources,
         # One process per run: every step shares one Spark session instead of starting its own.

@@ -17,6 +17,7 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 # Dagster's own check of a cron string, run here so that a bad ROLES_PULL_CRON is named.
 from dagster._utils.schedules import is_valid_cron_string
@@ -32,6 +33,7 @@ DEFAULT_MAX_REJECTION_RATE = 0.2
 DEFAULT_PULL_CRON = "0 * * * *"
 # A day and some hours: one daily load, late by a few hours at most, still counts as fresh.
 DEFAULT_FRESHNESS_HOURS = 30.0
+ALERT_WEBHOOK_VARIABLE = "ROLES_ALERT_WEBHOOK_URL"
 
 _TRUE, _FALSE = ("true", "1", "yes"), ("false", "0", "no")
 
@@ -67,6 +69,10 @@ class Settings:
     freshdesk_variables: frozenset[str] = frozenset()
     pull_cron: str = DEFAULT_PULL_CRON  # the daily_pull schedule's ticks, in UTC
     freshness_hours: float = DEFAULT_FRESHNESS_HOURS  # the final tables' freshness fail window
+    # Whether ROLES_ALERT_WEBHOOK_URL is set; the URL itself (it carries a token) is read at
+    # run time through dg.EnvVar by the alert webhook resource.
+    alert_webhook_set: bool = False
+    ui_url: str | None = None  # the Dagster UI, for links to a failed run in alerts
 
     @property
     def freshdesk_configured(self) -> bool:
@@ -92,6 +98,8 @@ class Settings:
             freshdesk_variables=frozenset(name for name in FRESHDESK_VARIABLES if env.get(name)),
             pull_cron=_cron(env, "ROLES_PULL_CRON", DEFAULT_PULL_CRON),
             freshness_hours=_hours(env, "ROLES_FRESHNESS_HOURS", DEFAULT_FRESHNESS_HOURS),
+            alert_webhook_set=_alert_webhook_set(env),
+            ui_url=_http_url(env, "ROLES_UI_URL", shown=True),
         )
 
 
@@ -179,3 +187,20 @@ def _cron(env: Mapping[str, str], name: str, default: str) -> str:
 def _hours(env: Mapping[str, str], name: str, default: float) -> float:
     wanted = f"a number of hours: give one above 0, e.g. {default:g}"
     return _number(env, name, default, lambda value: 0 < value < math.inf, wanted)
+
+
+def _alert_webhook_set(env: Mapping[str, str]) -> bool:
+    return _http_url(env, ALERT_WEBHOOK_VARIABLE, shown=False) is not None
+
+
+def _http_url(env: Mapping[str, str], name: str, shown: bool) -> str | None:
+    """An http(s) URL, or None when unset; an error quotes the value only when ``shown`` (a
+    webhook's URL carries its token)."""
+    text = env.get(name, "").strip()
+    if not text:
+        return None
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        value = f"={text!r}" if shown else " (value not shown)"
+        raise SettingsError(f"{name}{value} is not an http(s) URL: give https://host/...")
+    return text

@@ -65,6 +65,18 @@ def test_the_spark_and_apply_steps_share_one_concurrency_pool():
     }
 
 
+def test_failure_alerts_run_by_default_only_with_a_webhook(landing):
+    from roles_assets import defs
+
+    alerts = defs.resolve_sensor_def("failure_alert")
+    assert isinstance(alerts, dg.RunStatusSensorDefinition)
+    assert alerts.default_status == dg.DefaultSensorStatus.STOPPED
+    env = {"ROLES_LANDING_DIR": str(landing), "ROLES_ALERT_WEBHOOK_URL": "http://127.0.0.1:9/h"}
+    settings = Settings.from_env(env)
+    on = build_definitions(build_resources(settings, "postgresql://unused"), settings)
+    assert on.resolve_sensor_def("failure_alert").default_status == dg.DefaultSensorStatus.RUNNING
+
+
 def test_the_warehouse_applies_every_table_the_staging_assets_write():
     from roles_assets.assets.staging import staging_tables
     from roles_assets.warehouse.staging import STAGING_TABLES
