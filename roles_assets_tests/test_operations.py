@@ -1,6 +1,6 @@
 """Unattended operation on a PostgreSQL-backed instance, as a deployment runs it: the instance
-`make run` writes bounds runs and the load pool, and `dagster-daemon` posts one alert per failed
-run to a chat webhook on 127.0.0.1."""
+`make run` writes bounds runs and the load pool, two runs at once take turns in the pool, and
+`dagster-daemon` posts one alert per failed run to a chat webhook on 127.0.0.1."""
 
 import os
 import signal
@@ -12,8 +12,15 @@ from pathlib import Path
 import dagster as dg
 
 from roles_assets.assets import LOAD_POOL
-from roles_assets_dev import config
-from roles_assets_tests.helpers import free_port, postgres_home, role, write_day
+from roles_assets_dev import config, local_postgres
+from roles_assets_tests.helpers import (
+    cli_env,
+    free_port,
+    postgres_home,
+    role,
+    start_materialize,
+    write_day,
+)
 from roles_assets_tests.webhook_fake import TOKEN, RecordingWebhook
 
 DAEMON = str(Path(sys.executable).parent / "dagster-daemon")
@@ -49,6 +56,48 @@ def test_the_limits_are_settings_of_make_run():
     )
     assert bad.returncode != 0
     assert "ROLES_LOAD_POOL_LIMIT='one' is not a count" in bad.stderr
+
+
+POOLED_STEPS = {"raw_roles", "staging_tables", "final_tables"}
+
+
+def pooled_step_spans(instance, run_id: str) -> list[tuple[float, float]]:
+    """(start, end) of each step of the run that takes a slot of the load pool."""
+    starts, spans = {}, []
+    for entry in instance.all_logs(run_id):
+        event = entry.dagster_event
+        if event is None or event.step_key not in POOLED_STEPS:
+            continue
+        if event.event_type == dg.DagsterEventType.STEP_START:
+            starts[event.step_key] = entry.timestamp
+        elif event.event_type in (
+            dg.DagsterEventType.STEP_SUCCESS,
+            dg.DagsterEventType.STEP_FAILURE,
+        ):
+            spans.append((starts[event.step_key], entry.timestamp))
+    return spans
+
+
+def test_two_runs_at_once_never_run_two_pooled_steps_at_once(tmp_path, pg_admin_url, landing):
+    for day in ["day1", "day2"]:
+        write_day(landing, day, roles=[role(1, agent_ids=[10]), role(2, agent_ids=[20])])
+    database_url = local_postgres.create_database(pg_admin_url, "pooled_runs")
+    env = cli_env(tmp_path, landing, database_url)
+    postgres_home(Path(env["DAGSTER_HOME"]), pg_admin_url, "dagster_pooled", pool_limit=1)
+    runs = [start_materialize(day, env) for day in ["day1", "day2"]]
+    for run in runs:
+        _, stderr = run.communicate(timeout=600)
+        assert run.returncode == 0, stderr[-3000:]
+
+    with dg.DagsterInstance.from_config(env["DAGSTER_HOME"]) as instance:
+        records = instance.get_run_records()
+        spans = [pooled_step_spans(instance, record.dagster_run.run_id) for record in records]
+    assert [len(run_spans) for run_spans in spans] == [3, 3]
+    # The runs were in progress together, so only the pool kept their heavy steps apart.
+    first, second = records
+    assert first.start_time < second.end_time and second.start_time < first.end_time
+    overlapping = [(a, b) for a in spans[0] for b in spans[1] if a[0] < b[1] and b[0] < a[1]]
+    assert overlapping == []
 
 
 def sensor_ticks(home: Path, name: str) -> int:
