@@ -71,9 +71,13 @@ def test_a_failure_whose_message_holds_a_secret_is_sent_without_it(webhook, erro
     assert "***" in text
 
 
-def test_alerts_are_off_without_a_webhook(webhook):
-    assert AlertWebhook(url="").send(RUN, []) is False
+def test_a_sensor_started_without_a_webhook_says_so(webhook, caplog):
+    with caplog.at_level(logging.WARNING, logger="roles_assets.resources.alert_webhook"):
+        assert AlertWebhook(url="").send(RUN, []) is False
     assert webhook.received == []
+    assert caplog.messages == [
+        "no alert sent for run 6b1f0c2e-run: ROLES_ALERT_WEBHOOK_URL is not set"
+    ]
 
 
 def test_a_webhook_that_refuses_costs_a_warning_without_its_url(caplog):

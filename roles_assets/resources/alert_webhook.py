@@ -1,9 +1,13 @@
 """Where run-failure alerts go: ROLES_ALERT_WEBHOOK_URL, with ROLES_UI_URL for the run's link."""
 
+import logging
+
 import dagster as dg
 
 from roles_assets.alerts import FailedRun, alert_text, post_alert
 from roles_assets.settings import ALERT_WEBHOOK_VARIABLE, Settings
+
+log = logging.getLogger(__name__)
 
 # Long enough for a chat service's webhook, short enough that a hung one never holds the sensor.
 DEFAULT_TIMEOUT_SECONDS = 5.0
@@ -23,6 +27,7 @@ class AlertWebhook(dg.ConfigurableResource):
     def send(self, run: FailedRun, secrets: list[str]) -> bool:
         """Posts the run's alert, with ``secrets`` and the webhook's own URL scrubbed from it."""
         if not self.url:
+            log.warning("no alert sent for run %s: ROLES_ALERT_WEBHOOK_URL is not set", run.run_id)
             return False
         text = alert_text(run, self.ui_url or None, [*secrets, self.url])
         return post_alert(self.url, text, self.timeout_seconds)
