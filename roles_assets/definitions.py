@@ -5,6 +5,7 @@ resources; the secrets (``ROLES_DATABASE_URL``, ``FRESHDESK_API_KEY``) are read 
 ``dg.EnvVar`` at run time.
 """
 
+import datetime as dt
 from pathlib import Path
 
 import dagster as dg
@@ -16,6 +17,7 @@ from roles_assets.assets.staging import staging_tables
 from roles_assets.checks import ALL_CHECKS
 from roles_assets.extract.pull import today_utc
 from roles_assets.partitions import landed_days, register_days
+from roles_assets.resources.alert_webhook import alert_webhook_resource
 from roles_assets.resources.freshdesk import freshdesk_resource
 from roles_assets.resources.landing import LandingZone
 from roles_assets.resources.limits import GuardLimits
@@ -24,7 +26,7 @@ from roles_assets.resources.postgres import PostgresResource
 from roles_assets.resources.spark import connect_config, spark_config, spark_resource
 from roles_assets.resources.staging_io import PostgresPartitionIOManager
 from roles_assets.schedules import daily_pull_schedule
-from roles_assets.sensors import landing_sensor
+from roles_assets.sensors import failure_alert_sensor, landing_sensor
 from roles_assets.settings import Settings
 
 
@@ -43,6 +45,7 @@ def build_resources(settings: Settings, database_url: str | dg.EnvVar) -> dict:
     return {
         "landing": LandingZone(root=str(settings.landing_dir)),
         "freshdesk": freshdesk_resource(settings.freshdesk_variables),
+        "alert_webhook": alert_webhook_resource(settings),
         "limits": GuardLimits(
             max_removal_share=settings.max_removal_share,
             max_rejection_rate=settings.max_rejection_rate,
@@ -89,19 +92,26 @@ def with_storage(asset: dg.AssetsDefinition, uri: str) -> dg.AssetsDefinition:
     return asset.map_asset_specs(lambda spec: spec.merge_attributes(metadata={"dagster/uri": uri}))
 
 
-def build_definitions(resources: dict, freshdesk_configured: bool = False) -> dg.Definitions:
-    """The code location on ``resources``; the daily pull runs only with the API configured."""
+def with_freshness(asset: dg.AssetsDefinition, hours: float) -> dg.AssetsDefinition:
+    """The asset, failing its freshness when it has not been materialized for ``hours``."""
+    policy = dg.FreshnessPolicy.time_window(fail_window=dt.timedelta(hours=hours))
+    return asset.map_asset_specs(lambda spec: spec.replace_attributes(freshness_policy=policy))
+
+
+def build_definitions(resources: dict, settings: Settings) -> dg.Definitions:
+    """The code location on ``resources``; the daily pull runs only with the API configured,
+    the failure alerts only with a webhook."""
     raw_root = resources["parquet_io_manager"].base_path.rstrip("/")
     return dg.Definitions(
         assets=[
             with_storage(landed_day, str(Path(resources["landing"].root).resolve())),
             with_storage(raw_roles, f"{raw_root}/{raw_roles.key.to_python_identifier()}"),
             staging_tables,
-            final_tables,
+            with_freshness(final_tables, settings.freshness_hours),
         ],
         asset_checks=ALL_CHECKS,
-        sensors=[landing_sensor],
-        schedules=[daily_pull_schedule(freshdesk_configured)],
+        sensors=[landing_sensor, failure_alert_sensor(settings.alert_webhook_set)],
+        schedules=[daily_pull_schedule(settings.freshdesk_configured, settings.pull_cron)],
         resources=resources,
         # One process per run: every step shares one Spark session instead of starting its own.
         executor=dg.in_process_executor,
@@ -111,6 +121,4 @@ def build_definitions(resources: dict, freshdesk_configured: bool = False) -> dg
 SETTINGS = Settings.from_env()
 register_landed_days(SETTINGS)
 
-defs = build_definitions(
-    build_resources(SETTINGS, dg.EnvVar("ROLES_DATABASE_URL")), SETTINGS.freshdesk_configured
-)
+defs = build_definitions(build_resources(SETTINGS, dg.EnvVar("ROLES_DATABASE_URL")), SETTINGS)

@@ -1,12 +1,18 @@
-"""New or re-landed sync days -> partitions and runs, while ``dagster dev`` keeps running."""
+"""New or re-landed sync days -> partitions and runs, while ``dagster dev`` keeps running; and
+failed runs -> an alert on the team's chat webhook."""
 
 import json
 
 import dagster as dg
+from dagster_shared.error import SerializableErrorInfo
 
+from roles_assets.alerts import FailedRun
 from roles_assets.landing import PULL_RECORD, fingerprint
 from roles_assets.partitions import landed_days, sync_day_partitions
+from roles_assets.resources.alert_webhook import AlertWebhook
+from roles_assets.resources.freshdesk import FreshdeskResource
 from roles_assets.resources.landing import LandingZone
+from roles_assets.resources.postgres import PostgresResource
 
 FINAL_ASSET = dg.AssetKey("agent_role_mapping")
 
@@ -57,3 +63,60 @@ def landing_sensor(context: dg.SensorEvaluationContext, landing: LandingZone) ->
         ),
         cursor=json.dumps(seen, sort_keys=True),
     )
+
+
+def failure_alert_sensor(alerts_on: bool) -> dg.SensorDefinition:
+    """One webhook message per failed run of this code location; running by default only when
+    ROLES_ALERT_WEBHOOK_URL is set."""
+
+    @dg.run_failure_sensor(
+        name="failure_alert",
+        default_status=dg.DefaultSensorStatus.RUNNING
+        if alerts_on
+        else dg.DefaultSensorStatus.STOPPED,
+    )
+    def failure_alert(
+        context: dg.RunFailureSensorContext,
+        alert_webhook: AlertWebhook,
+        postgres: PostgresResource,
+        freshdesk: FreshdeskResource,
+    ) -> None:
+        """A webhook that is down or slow costs a logged warning, never the sensor: the next
+        failed run is still reported."""
+        alert_webhook.send(failed_run(context), secrets=[postgres.database_url, freshdesk.api_key])
+
+    return failure_alert
+
+
+def failed_run(context: dg.RunFailureSensorContext) -> FailedRun:
+    """The run's day and its first failed step with that step's error; the run's own error when
+    no step failed (it could not start, or was stopped)."""
+    run = context.dagster_run
+    step_failures = context.get_step_failure_events()
+    if step_failures:
+        step, error = step_failures[0].step_key, step_failures[0].step_failure_data.error
+    else:
+        step, error = None, context.failure_event.job_failure_data.error
+    return FailedRun(
+        run_id=run.run_id,
+        sync_day=run.tags.get("dagster/partition"),
+        step=step,
+        error=_user_error(error).message if error else context.failure_event.message or "",
+    )
+
+
+# Dagster's wrappers around the code's own exception ("Error occurred while executing op ...",
+# "... while handling output ...", "Error executing resource_fn ...").
+_DAGSTER_WRAPPERS = {
+    "DagsterExecutionStepExecutionError",
+    "DagsterExecutionHandleOutputError",
+    "DagsterExecutionLoadInputError",
+    "DagsterResourceFunctionError",
+}
+
+
+def _user_error(error: SerializableErrorInfo) -> SerializableErrorInfo:
+    """The code's own exception, which says what went wrong, inside Dagster's wrappers."""
+    while error.cls_name in _DAGSTER_WRAPPERS and error.cause is not None:
+        error = error.cause
+    return error

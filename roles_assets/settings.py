@@ -12,10 +12,15 @@ write into: raw Parquet defaults to ``$DAGSTER_HOME/roles_assets/raw`` and the l
 must be set.
 """
 
+import math
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
+
+# Dagster's own check of a cron string, run here so that a bad ROLES_PULL_CRON is named.
+from dagster._utils.schedules import is_valid_cron_string
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 SAMPLE_LANDING = Path("data") / "landing"  # the bundled sample, relative to a checkout
@@ -25,6 +30,11 @@ FRESHDESK_VARIABLES = ("FRESHDESK_BASE_URL", "FRESHDESK_DOMAIN", "FRESHDESK_API_
 DEFAULT_MAX_REMOVAL_SHARE = 0.5
 DEFAULT_MAX_REJECTION_RATE = 0.2
 DEFAULT_MAX_MALFORMED_SHARE = 0.5
+# Hourly: a day missed by one tick (the API down, a failed run) is tried again within the hour.
+DEFAULT_PULL_CRON = "0 * * * *"
+# A day and some hours: one daily load, late by a few hours at most, still counts as fresh.
+DEFAULT_FRESHNESS_HOURS = 30.0
+ALERT_WEBHOOK_VARIABLE = "ROLES_ALERT_WEBHOOK_URL"
 
 _TRUE, _FALSE = ("true", "1", "yes"), ("false", "0", "no")
 
@@ -59,6 +69,12 @@ class Settings:
     # The FRESHDESK_* variables that are set; their values (the key is a secret) are read at
     # run time through dg.EnvVar by the Freshdesk resource.
     freshdesk_variables: frozenset[str] = frozenset()
+    pull_cron: str = DEFAULT_PULL_CRON  # the daily_pull schedule's ticks, in UTC
+    freshness_hours: float = DEFAULT_FRESHNESS_HOURS  # the final tables' freshness fail window
+    # Whether ROLES_ALERT_WEBHOOK_URL is set; the URL itself (it carries a token) is read at
+    # run time through dg.EnvVar by the alert webhook resource.
+    alert_webhook_set: bool = False
+    ui_url: str | None = None  # the Dagster UI, for links to a failed run in alerts
 
     @property
     def freshdesk_configured(self) -> bool:
@@ -85,6 +101,10 @@ class Settings:
             spark_master=env.get("ROLES_SPARK_MASTER") or "local[*]",
             dagster_home=Path(env["DAGSTER_HOME"]) if env.get("DAGSTER_HOME") else None,
             freshdesk_variables=frozenset(name for name in FRESHDESK_VARIABLES if env.get(name)),
+            pull_cron=_cron(env, "ROLES_PULL_CRON", DEFAULT_PULL_CRON),
+            freshness_hours=_hours(env, "ROLES_FRESHNESS_HOURS", DEFAULT_FRESHNESS_HOURS),
+            alert_webhook_set=_alert_webhook_set(env),
+            ui_url=_http_url(env, "ROLES_UI_URL", shown=True),
         )
 
 
@@ -128,6 +148,14 @@ def _spark_remote(env: Mapping[str, str]) -> str | None:
 
 
 def _share(env: Mapping[str, str], name: str, default: float) -> float:
+    wanted = f"a share: give a number from 0 to 1, e.g. {default}"
+    return _number(env, name, default, lambda value: 0 <= value <= 1, wanted)
+
+
+def _number(
+    env: Mapping[str, str], name: str, default: float, fits: Callable[[float], bool], wanted: str
+) -> float:
+    """A number that ``fits`` (NaN fits no range), or ``default`` when unset."""
     text = env.get(name, "").strip()
     if not text:
         return default
@@ -135,10 +163,8 @@ def _share(env: Mapping[str, str], name: str, default: float) -> float:
         value = float(text)
     except ValueError:
         value = float("nan")
-    if not 0 <= value <= 1:  # NaN fails this too
-        raise SettingsError(
-            f"{name}={text!r} is not a share: give a number from 0 to 1, e.g. {default}."
-        )
+    if not fits(value):
+        raise SettingsError(f"{name}={text!r} is not {wanted}.")
     return value
 
 
@@ -149,3 +175,37 @@ def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
     if text in _TRUE or text in _FALSE:
         return text in _TRUE
     raise SettingsError(f"{name}={env[name]!r} is not a flag: give true or false.")
+
+
+def _cron(env: Mapping[str, str], name: str, default: str) -> str:
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    if not is_valid_cron_string(text):
+        raise SettingsError(
+            f"{name}={text!r} is not a cron schedule: give five fields (minute hour day month "
+            f"weekday), e.g. {default!r} for every hour."
+        )
+    return text
+
+
+def _hours(env: Mapping[str, str], name: str, default: float) -> float:
+    wanted = f"a number of hours: give one above 0, e.g. {default:g}"
+    return _number(env, name, default, lambda value: 0 < value < math.inf, wanted)
+
+
+def _alert_webhook_set(env: Mapping[str, str]) -> bool:
+    return _http_url(env, ALERT_WEBHOOK_VARIABLE, shown=False) is not None
+
+
+def _http_url(env: Mapping[str, str], name: str, shown: bool) -> str | None:
+    """An http(s) URL, or None when unset; an error quotes the value only when ``shown`` (a
+    webhook's URL carries its token)."""
+    text = env.get(name, "").strip()
+    if not text:
+        return None
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        value = f"={text!r}" if shown else " (value not shown)"
+        raise SettingsError(f"{name}{value} is not an http(s) URL: give https://host/...")
+    return text

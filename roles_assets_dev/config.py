@@ -38,3 +38,19 @@ except ValueError:
     ) from None
 LOCAL_SPARK_CONNECT_DIR = LOCAL_DIR / "spark-connect"
 OWN_SPARK = bool(os.environ.get("ROLES_SPARK_REMOTE") or os.environ.get("ROLES_SPARK_MASTER"))
+
+
+def _count(name: str, default: int) -> int:
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    if not text.isdigit():
+        raise SystemExit(f"{name}={text!r} is not a count: give a whole number, e.g. {default}")
+    return int(text)
+
+
+# The instance `make run` and `make dev` write: how many runs may be in progress at once (each
+# may hold a Spark driver), and how many heavy steps (Spark, the final apply; the pool
+# roles_assets.assets.LOAD_POOL) run at once across them.
+MAX_CONCURRENT_RUNS = _count("ROLES_MAX_CONCURRENT_RUNS", 2)
+LOAD_POOL_LIMIT = _count("ROLES_LOAD_POOL_LIMIT", 1)

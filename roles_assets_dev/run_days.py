@@ -24,8 +24,14 @@ _WRITTEN_BY = "# Written by roles_assets_dev.run_days; rewritten by each `make r
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
-def dagster_yaml(port: int, database: str = DAGSTER_DATABASE) -> str:
-    """An instance in ``database`` of the project-local server (trust auth, no password)."""
+def dagster_yaml(
+    port: int,
+    database: str = DAGSTER_DATABASE,
+    max_concurrent_runs: int = config.MAX_CONCURRENT_RUNS,
+    pool_limit: int = config.LOAD_POOL_LIMIT,
+) -> str:
+    """An instance in ``database`` of the project-local server (trust auth, no password), with
+    its run queue and its pools' slots bounded for a small machine."""
     return f"""\
 {_WRITTEN_BY}
 storage:
@@ -41,9 +47,14 @@ telemetry:
   enabled: false
 nux:
   enabled: false
-run_queue:
-  # Each run holds a Spark driver; two at a time fit a small machine.
-  max_concurrent_runs: 2
+concurrency:
+  runs:
+    # Each run may hold a Spark driver; two at a time fit a small machine.
+    max_concurrent_runs: {max_concurrent_runs}
+  pools:
+    # The heavy steps' pool (roles_load) and any other: one at a time by default, so a backfill
+    # never runs two Spark passes or two applies at once.
+    default_limit: {pool_limit}
 """
 
 

@@ -66,7 +66,7 @@ class Graph:
         )
         url = dg.EnvVar(through_env_var) if through_env_var else database_url
         resources = build_resources(settings, url)
-        self.job = build_definitions(resources).resolve_implicit_global_asset_job_def()
+        self.job = build_definitions(resources, settings).resolve_implicit_global_asset_job_def()
 
     def register(self, day: str) -> None:
         register_days(self.instance, [day])
@@ -234,12 +234,13 @@ def materialize(day: str, env: dict, config: dict | None = None) -> subprocess.C
     return subprocess.CompletedProcess(run.args, run.returncode, stdout, stderr)
 
 
-def postgres_home(home: Path, admin_url: str, database: str) -> Path:
-    """A DAGSTER_HOME whose instance lives in a fresh ``database`` of the test server."""
+def postgres_home(home: Path, admin_url: str, database: str, pool_limit: int = 10) -> Path:
+    """A DAGSTER_HOME whose instance lives in a fresh ``database`` of the test server; its pool
+    limit lets the runs a race test starts together all reach their steps (`make run`'s is 1)."""
     local_postgres.create_database(admin_url, database)
     home.mkdir(parents=True, exist_ok=True)
     port = int(admin_url.rsplit(":", 1)[1].split("/")[0])
-    (home / "dagster.yaml").write_text(run_days.dagster_yaml(port, database))
+    (home / "dagster.yaml").write_text(run_days.dagster_yaml(port, database, pool_limit=pool_limit))
     return home
 
 

@@ -1,13 +1,17 @@
 """The code location loads, and the sensor turns landed days into partitions and runs."""
 
+import datetime as dt
 import json
 import os
 
 import dagster as dg
 import pytest
 
+from roles_assets.assets import LOAD_POOL
+from roles_assets.definitions import build_definitions, build_resources
 from roles_assets.resources.landing import LandingZone
 from roles_assets.sensors import landing_sensor
+from roles_assets.settings import Settings
 from roles_assets_tests.helpers import ASSETS, role, write_day
 
 pytestmark = pytest.mark.fast
@@ -27,6 +31,50 @@ def test_definitions_load():
     )
     job = defs.resolve_implicit_global_asset_job_def()
     assert job.executor_def.name == "in_process"
+
+
+FINAL_TABLES = {"roles", "agent_role_mapping", "role_history", "agent_role_history"}
+
+
+def test_the_final_tables_declare_their_freshness_from_the_setting(landing):
+    from roles_assets import defs
+
+    def fail_windows(definitions: dg.Definitions) -> dict:
+        graph = definitions.resolve_asset_graph()
+        return {
+            key.path[-1]: graph.get(key).freshness_policy.fail_window.to_timedelta()
+            for key in graph.get_all_asset_keys()
+            if graph.get(key).freshness_policy is not None
+        }
+
+    assert fail_windows(defs) == {table: dt.timedelta(hours=30) for table in FINAL_TABLES}
+    settings = Settings.from_env({"ROLES_LANDING_DIR": str(landing), "ROLES_FRESHNESS_HOURS": "8"})
+    eight = build_definitions(build_resources(settings, "postgresql://unused"), settings)
+    assert fail_windows(eight) == {table: dt.timedelta(hours=8) for table in FINAL_TABLES}
+
+
+def test_the_spark_and_apply_steps_share_one_concurrency_pool():
+    from roles_assets import defs
+
+    job = defs.resolve_implicit_global_asset_job_def()
+    pooled = {node.name: node.definition.pool for node in job.graph.nodes if node.definition.pool}
+    assert pooled == {
+        "raw_roles": LOAD_POOL,
+        "staging_tables": LOAD_POOL,
+        "final_tables": LOAD_POOL,
+    }
+
+
+def test_failure_alerts_run_by_default_only_with_a_webhook(landing):
+    from roles_assets import defs
+
+    alerts = defs.resolve_sensor_def("failure_alert")
+    assert isinstance(alerts, dg.RunStatusSensorDefinition)
+    assert alerts.default_status == dg.DefaultSensorStatus.STOPPED
+    env = {"ROLES_LANDING_DIR": str(landing), "ROLES_ALERT_WEBHOOK_URL": "http://127.0.0.1:9/h"}
+    settings = Settings.from_env(env)
+    on = build_definitions(build_resources(settings, "postgresql://unused"), settings)
+    assert on.resolve_sensor_def("failure_alert").default_status == dg.DefaultSensorStatus.RUNNING
 
 
 def test_the_warehouse_applies_every_table_the_staging_assets_write():

@@ -10,6 +10,7 @@ from roles_assets.extract.client import (
     FreshdeskAuthError,
     FreshdeskClient,
     FreshdeskError,
+    FreshdeskWaitTooLong,
     RetryPolicy,
 )
 from roles_assets.extract.pull import pull_day, why_not_pullable
@@ -65,14 +66,32 @@ def test_a_429_waits_what_retry_after_asks_then_succeeds(fake):
     )
 
 
-def test_a_long_retry_after_is_capped(fake):
-    fake.fail("/api/v2/roles", Fault(429, {"Retry-After": "3600"}))
+@pytest.mark.parametrize("retry_after", ["3600", "Wed, 21 Oct 2099 07:28:00 GMT"])
+def test_a_retry_after_beyond_the_cap_fails_at_once_naming_the_wait(fake, landing, retry_after):
+    fake.fail("/api/v2/roles", Fault(429, {"Retry-After": retry_after}))
     waits = []
-    with client_for(
-        fake, retry=RetryPolicy(attempts=2, max_wait_seconds=0.2), sleep=waits.append
-    ) as client:
+    with (
+        client_for(fake, retry=RetryPolicy(max_wait_seconds=60.0), sleep=waits.append) as client,
+        pytest.raises(FreshdeskWaitTooLong) as raised,
+    ):
+        pull_day(client, landing, "2026-12-01")
+    assert waits == [] and len(fake.requests) == 1  # neither waited out nor tried again
+    message = str(raised.value)
+    assert message.startswith("GET /api/v2/roles: HTTP 429; Freshdesk asked to wait ")
+    assert message.endswith(
+        " s (Retry-After), more than the 60 s a run waits; the next pull tick retries"
+    )
+    asked = float(message.split("wait ")[1].split(" s ")[0])
+    assert asked == 3600 if retry_after == "3600" else asked > 60
+    assert list(landing.iterdir()) == []  # no day folder, and no .partial folder either
+
+
+def test_a_retry_after_at_the_cap_is_waited(fake):
+    fake.fail("/api/v2/roles", Fault(429, {"Retry-After": "2"}))
+    waits = []
+    with client_for(fake, sleep=waits.append) as client:
         list(client.pages("/api/v2/roles"))
-    assert waits == [0.2]
+    assert waits == [2.0]
 
 
 def test_a_503_is_retried_then_succeeds(fake):

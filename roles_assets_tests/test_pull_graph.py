@@ -2,6 +2,7 @@
 
 import datetime as dt
 import json
+import time
 
 import dagster as dg
 import psycopg2
@@ -12,7 +13,6 @@ from roles_assets.extract.client import FreshdeskClient
 from roles_assets.extract.pull import pull_day, today_utc
 from roles_assets.resources.freshdesk import FreshdeskResource
 from roles_assets.resources.landing import LandingZone
-from roles_assets.schedules import daily_pull_schedule
 from roles_assets.sensors import landing_sensor
 from roles_assets.settings import Settings
 from roles_assets_dev import local_postgres
@@ -43,7 +43,7 @@ def pull_job(landing, fake, database_url):
     )
     resources = build_resources(settings, database_url)
     resources["freshdesk"] = FreshdeskResource(base_url=fake.base_url, api_key=API_KEY, **PATIENCE)
-    return build_definitions(resources).resolve_implicit_global_asset_job_def()
+    return build_definitions(resources, settings).resolve_implicit_global_asset_job_def()
 
 
 def event_log_text(instance, run_id) -> str:
@@ -125,27 +125,101 @@ def test_a_past_day_never_landed_fails_without_calling_the_api(landing, fake):
         assert fake.requests == []
 
 
-def test_the_daily_schedule_registers_today_and_requests_its_run(landing):
-    assert (
-        daily_pull_schedule(api_configured=True).default_status == dg.DefaultScheduleStatus.RUNNING
-    )
+def pull_schedule(landing, env: dict | None = None):
+    """The daily_pull schedule, and the repository it belongs to, of a location built on ``env``."""
     settings = Settings.from_env(
-        {"ROLES_LANDING_DIR": str(landing), "ROLES_RAW_PATH": str(landing / "raw")}
+        {"ROLES_LANDING_DIR": str(landing), "ROLES_RAW_PATH": str(landing / "raw"), **(env or {})}
     )
-    defs = build_definitions(build_resources(settings, "postgresql://unused"))
-    schedule = defs.resolve_schedule_def("daily_pull")
-    assert schedule.cron_schedule == "30 0 * * *" and schedule.execution_timezone == "UTC"
+    defs = build_definitions(build_resources(settings, "postgresql://unused"), settings)
+    return defs.resolve_schedule_def("daily_pull"), defs.get_repository_def()
+
+
+def tick(schedule, repository, instance, at: dt.datetime):
+    """The schedule's answer to a tick at ``at``: its run requests, or its skip reason."""
+    context = dg.build_schedule_context(
+        instance=instance, scheduled_execution_time=at, repository_def=repository
+    )
+    result = schedule.evaluate_tick(context)
+    return result.run_requests or [], result.skip_message
+
+
+DAY, MIDNIGHT = "2026-12-01", dt.datetime(2026, 12, 1, 0, 0, tzinfo=dt.UTC)
+
+
+def test_the_pull_schedule_ticks_hourly_by_default_and_on_the_cron_set(landing):
+    schedule, _ = pull_schedule(landing)
+    assert schedule.cron_schedule == "0 * * * *" and schedule.execution_timezone == "UTC"
+    assert schedule.default_status == dg.DefaultScheduleStatus.STOPPED  # no API configured
+    configured, _ = pull_schedule(
+        landing,
+        {
+            "ROLES_PULL_CRON": "*/20 6-18 * * *",
+            "FRESHDESK_DOMAIN": "acme",
+            "FRESHDESK_API_KEY": "k",
+        },
+    )
+    assert configured.cron_schedule == "*/20 6-18 * * *"
+    assert configured.default_status == dg.DefaultScheduleStatus.RUNNING
+
+
+def test_each_tick_requests_today_as_a_new_run_until_its_final_tables_load(landing):
+    schedule, repository = pull_schedule(landing)
     with dg.instance_for_test() as instance:
-        # 00:30 UTC is still the evening before in Sao Paulo (the suite's zone): the day is UTC's.
-        tick_time = dt.datetime(2026, 12, 1, 0, 30, tzinfo=dt.UTC)
-        tick = dg.build_schedule_context(
-            instance=instance,
-            scheduled_execution_time=tick_time,
-            repository_def=defs.get_repository_def(),
-        )
-        (request,) = schedule.evaluate_tick(tick).run_requests
-        assert (request.partition_key, request.run_key) == ("2026-12-01", "2026-12-01")
-        assert instance.get_dynamic_partitions("sync_day") == ["2026-12-01"]
+        # 00:00 UTC is still the evening before in Sao Paulo (the suite's zone): the day is UTC's.
+        (first,), _ = tick(schedule, repository, instance, MIDNIGHT)
+        assert first.partition_key == DAY
+        assert instance.get_dynamic_partitions("sync_day") == [DAY]
+
+        # The first try failed: the next tick asks again, under a run key Dagster has not seen.
+        instance.add_run(run_of(DAY))
+        (second,), _ = tick(schedule, repository, instance, MIDNIGHT + dt.timedelta(hours=1))
+        assert second.partition_key == DAY and second.run_key != first.run_key
+
+        # Loaded yesterday, or only some of today's tables: not loaded.
+        for asset in ["roles", "agent_role_mapping", "role_history", "agent_role_history"]:
+            report_materialization(instance, asset, "2026-11-30")
+        for asset in ["roles", "agent_role_mapping", "role_history"]:
+            report_materialization(instance, asset, DAY)
+        (third,), _ = tick(schedule, repository, instance, MIDNIGHT + dt.timedelta(hours=2))
+        assert third.partition_key == DAY
+
+        report_materialization(instance, "agent_role_history", DAY)
+        requests, skipped = tick(schedule, repository, instance, MIDNIGHT + dt.timedelta(hours=3))
+        assert requests == []
+        assert skipped == f"sync day {DAY} has loaded: its final tables are materialized"
+
+
+def test_a_tick_while_todays_run_is_still_going_requests_nothing(landing):
+    schedule, repository = pull_schedule(landing)
+    with dg.instance_for_test() as instance:
+        instance.add_run(run_of(DAY, "running-run", dg.DagsterRunStatus.STARTED))
+        requests, skipped = tick(schedule, repository, instance, MIDNIGHT)
+        assert requests == []
+        assert skipped == f"sync day {DAY} is still loading in run running-run"
+
+
+def run_of(day: str, run_id: str = "failed-run", status=dg.DagsterRunStatus.FAILURE):
+    return dg.DagsterRun(
+        job_name="__ASSET_JOB", run_id=run_id, status=status, tags={"dagster/partition": day}
+    )
+
+
+def report_materialization(instance, asset: str, day: str) -> None:
+    instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=asset, partition=day))
+
+
+def test_a_retry_after_beyond_the_cap_fails_the_run_at_once_and_lands_nothing(landing, fake):
+    fake.fail("/api/v2/roles", Fault(429, {"Retry-After": "3600"}))
+    with dg.instance_for_test() as instance:
+        started = time.monotonic()
+        result = run_without_spark(landing, fake, today_utc(), instance)
+        assert not result.success and time.monotonic() - started < 30
+        assert (
+            "GET /api/v2/roles: HTTP 429; Freshdesk asked to wait 3600 s (Retry-After), more than "
+            "the 1 s a run waits; the next pull tick retries"
+        ) in failure_text(result)
+        assert len(fake.requests) == 1
+        assert list(landing.iterdir()) == []
 
 
 @pytest.mark.slow

@@ -27,6 +27,10 @@ def test_every_variable_is_parsed():
             "ROLES_SPARK_MASTER": "spark://spark-master:7077",
             "DAGSTER_HOME": "/var/dagster",
             "FRESHDESK_DOMAIN": "acme",
+            "ROLES_PULL_CRON": "*/20 6-18 * * 1-5",
+            "ROLES_FRESHNESS_HOURS": "26.5",
+            "ROLES_ALERT_WEBHOOK_URL": "https://hooks.example.com/services/T0/B0/x",
+            "ROLES_UI_URL": "https://dagster.example.com",
         }
     )
     assert settings == Settings(
@@ -40,7 +44,12 @@ def test_every_variable_is_parsed():
         spark_master="spark://spark-master:7077",
         dagster_home=Path("/var/dagster"),
         freshdesk_variables=frozenset({"FRESHDESK_DOMAIN"}),
+        pull_cron="*/20 6-18 * * 1-5",
+        freshness_hours=26.5,
+        alert_webhook_set=True,
+        ui_url="https://dagster.example.com",
     )
+    assert "hooks.example.com" not in repr(settings)  # the webhook's URL carries its token
     remote = Settings.from_env({"ROLES_SPARK_REMOTE": "sc://spark-connect:15002"})
     assert (remote.spark_remote, remote.spark_master) == ("sc://spark-connect:15002", "local[*]")
 
@@ -53,6 +62,8 @@ def test_a_checkout_defaults_to_the_sample_and_local_raw():
     assert (settings.max_removal_share, settings.max_rejection_rate) == (0.5, 0.2)
     assert (settings.jdbc_jar, settings.spark_ui, settings.dagster_home) == (None, False, None)
     assert (settings.spark_remote, settings.spark_master) == (None, "local[*]")
+    assert (settings.pull_cron, settings.freshness_hours) == ("0 * * * *", 30.0)
+    assert (settings.alert_webhook_set, settings.ui_url) == (False, None)
 
 
 def test_an_installed_package_keeps_raw_under_dagster_home_and_needs_a_landing_dir(tmp_path):
@@ -85,12 +96,24 @@ def test_an_installed_package_keeps_raw_under_dagster_home_and_needs_a_landing_d
             "spark-connect:15002",
             "ROLES_SPARK_REMOTE='spark-connect:15002' is not a Spark Connect URL",
         ),
+        ("ROLES_PULL_CRON", "hourly", "ROLES_PULL_CRON='hourly' is not a cron schedule"),
+        ("ROLES_PULL_CRON", "61 * * * *", "ROLES_PULL_CRON='61 * * * *' is not a cron schedule"),
+        ("ROLES_FRESHNESS_HOURS", "0", "ROLES_FRESHNESS_HOURS='0' is not a number of hours"),
+        ("ROLES_FRESHNESS_HOURS", "a day", "ROLES_FRESHNESS_HOURS='a day' is not a number"),
+        ("ROLES_FRESHNESS_HOURS", "inf", "ROLES_FRESHNESS_HOURS='inf' is not a number of hours"),
+        ("ROLES_UI_URL", "dagster:3000", "ROLES_UI_URL='dagster:3000' is not an http(s) URL"),
+        (
+            "ROLES_ALERT_WEBHOOK_URL",
+            "hooks.example.com/T0K3N",
+            "ROLES_ALERT_WEBHOOK_URL (value not shown) is not an http(s) URL",
+        ),
     ],
 )
 def test_bad_values_are_named(name, value, expected):
     with pytest.raises(SettingsError) as raised:
         Settings.from_env({name: value})
     assert str(raised.value).startswith(expected)
+    assert "T0K3N" not in str(raised.value)  # a webhook's URL carries a token: never quoted
 
 
 def test_a_spark_connect_server_and_a_master_are_not_both_set():

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 import dagster as dg
 from pydantic import Field
 
+from roles_assets.assets import LOAD_POOL
 from roles_assets.landing import sync_time
 from roles_assets.partitions import sync_day_partitions
 from roles_assets.resources.landing import LandingZone
@@ -69,6 +70,7 @@ DELETIONS_CHECK = dg.AssetCheckSpec(
 
 @dg.multi_asset(
     partitions_def=sync_day_partitions,
+    pool=LOAD_POOL,
     group_name="roles",
     can_subset=False,
     specs=[

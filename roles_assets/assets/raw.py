@@ -6,6 +6,7 @@ import dagster as dg
 from dagster_pyspark import LazyPySparkResource
 from pyspark.sql import DataFrame
 
+from roles_assets.assets import LOAD_POOL
 from roles_assets.assets.landed import landed_day
 from roles_assets.landing import day_files
 from roles_assets.partitions import day_order, sync_day_partitions
@@ -28,6 +29,7 @@ RAW_COLUMNS = {
 
 @dg.asset(
     partitions_def=sync_day_partitions,
+    pool=LOAD_POOL,
     io_manager_key="parquet_io_manager",
     group_name="roles",
     kinds={"spark", "parquet"},

@@ -7,6 +7,7 @@ from pyspark import StorageLevel
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from roles_assets.assets import LOAD_POOL
 from roles_assets.partitions import sync_day_partitions
 from roles_assets.schema import code_version, table_metadata
 from roles_assets.transforms.stage import stage_day
@@ -52,6 +53,7 @@ def _staging_out(table: str, description: str, **metadata) -> dg.AssetOut:
 
 @dg.multi_asset(
     partitions_def=sync_day_partitions,
+    pool=LOAD_POOL,
     group_name="roles",
     outs={
         "stg_roles": _staging_out("stg_roles", "The day's valid roles, one row per role id."),

@@ -42,12 +42,17 @@ class FreshdeskNotFound(FreshdeskError):
     """404: the record does not exist (for an agent, it was deleted after being listed)."""
 
 
+class FreshdeskWaitTooLong(FreshdeskError):
+    """429 with a ``Retry-After`` beyond what a run waits (an hourly limit): a later run retries."""
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     """How often and how long to retry a transient failure (429, 5xx, connect or read timeout).
 
-    ``attempts`` counts the first request. Waits double from ``backoff_seconds``; a 429 waits
-    what its ``Retry-After`` asks. Every wait is capped at ``max_wait_seconds``.
+    ``attempts`` counts the first request. Waits double from ``backoff_seconds``, capped at
+    ``max_wait_seconds``; a 429 waits what its ``Retry-After`` asks, and one that asks more than
+    ``max_wait_seconds`` fails the request at once.
     """
 
     attempts: int = 5
@@ -217,7 +222,12 @@ class FreshdeskClient:
         raise AssertionError("unreachable: the last attempt returns or raises")
 
     def _retry_after(self, response: requests.Response, attempt: int) -> float:
-        """The wait a 429 asks for (seconds or an HTTP date), capped; back-off when it asks none."""
+        """The wait a 429 asks for (seconds or an HTTP date); back-off when it asks none.
+
+        A wait beyond ``max_wait_seconds`` (an account's hourly limit is spent) is not waited
+        out: sleeping through it would hold the run, and its Spark and database slots, for
+        nothing, while the schedule's next tick tries again anyway.
+        """
         value = response.headers.get("Retry-After", "").strip()
         try:
             seconds = float(value)
@@ -226,7 +236,14 @@ class FreshdeskClient:
                 seconds = email.utils.parsedate_to_datetime(value).timestamp() - time.time()
             except (TypeError, ValueError):
                 return self._retry.backoff(attempt)
-        return min(max(seconds, 0.0), self._retry.max_wait_seconds)
+        if seconds > self._retry.max_wait_seconds:
+            cap = self._retry.max_wait_seconds
+            raise FreshdeskWaitTooLong(
+                f"{self._describe(response.url)}: HTTP 429; Freshdesk asked to wait "
+                f"{seconds:.0f} s (Retry-After), more than the {cap:.0f} s a run waits; "
+                "the next pull tick retries"
+            )
+        return max(seconds, 0.0)
 
     def _note_rate_limit(self, response: requests.Response) -> None:
         remaining = response.headers.get("X-RateLimit-Remaining")
