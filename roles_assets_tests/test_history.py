@@ -26,9 +26,15 @@ HISTORY_CHECKS = [
 ]
 
 
+def attributes(name: str, description: str | None = None) -> tuple:
+    """A role's ATTRIBUTES (model.py), the other values absent."""
+    return (name, description, None, None, None, None)
+
+
 def day(at: dt.datetime, pairs=(), roles=None, complete=True) -> Day:
     return Day(
-        roles=roles or {BIG: ("Administrator", None)},
+        roles=roles or {BIG: attributes("Administrator")},
+        malformed={},
         pairs=frozenset(pairs),
         complete=complete,
         rejected_roles=frozenset(),
@@ -144,12 +150,12 @@ def test_an_incomplete_day_closes_nothing(pg_admin_url):
 
 def test_a_role_repeated_unchanged_opens_no_version(pg_admin_url):
     postgres = new_database(pg_admin_url)
-    names = [("a", None), ("a", None), ("a", "now described"), ("a", "now described"), ("a", None)]
+    descriptions = [None, None, "now described", "now described", None]
     load(
         postgres,
         [
-            (f"day{n}", day(D(2026, 11, n), roles={BIG: attributes}))
-            for n, attributes in enumerate(names, start=1)
+            (f"day{n}", day(D(2026, 11, n), roles={BIG: attributes("a", description)}))
+            for n, description in enumerate(descriptions, start=1)
         ],
     )
     assert query(
