@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from roles_assets.instance import open_instance
 from roles_assets_dev import config, local_postgres
@@ -65,7 +66,7 @@ def prepare_environment(
     if yaml.exists() and not yaml.read_text().startswith(_WRITTEN_BY):
         print(f"keeping your {yaml}", file=sys.stderr)
     else:
-        yaml.write_text(dagster_yaml(port))
+        yaml.write_text(dagster_yaml(urlsplit(warehouse_url).port))
     open_instance(home).dispose()
 
 

@@ -11,7 +11,14 @@ import sqlalchemy.exc
 
 from roles_assets.partitions import register_days, sync_day_partitions
 from roles_assets_dev import local_postgres, run_days
-from roles_assets_tests.helpers import Server, postgres_home, query, role, write_day
+from roles_assets_tests.helpers import (
+    Server,
+    free_port,
+    postgres_home,
+    query,
+    role,
+    write_day,
+)
 
 CHECKOUT = Path(__file__).resolve().parent.parent
 
@@ -191,3 +198,35 @@ def test_make_runs_instance_is_on_postgres(tmp_path, monkeypatch, capsys):
     finally:
         server.remove()
 
+
+def test_make_run_uses_the_local_server_already_running_on_another_port(
+    tmp_path, monkeypatch, capfd
+):
+    server = Server()  # as left running by an earlier `make run`
+    try:
+        monkeypatch.delenv("ROLES_DATABASE_URL", raising=False)
+        monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "unused"))  # restored after the test
+        capfd.readouterr()
+        home, other_port = tmp_path / "dagster_home", free_port()
+        run_days.prepare_environment(home=home, data_dir=server.data_dir, port=other_port)
+
+        notices = [line for line in capfd.readouterr().err.splitlines() if "running" in line]
+        assert notices == [
+            f"Using the PostgreSQL server already running from {server.data_dir} on port "
+            f"{server.port}, not {other_port}; to move it, stop it first: "
+            f"python -m roles_assets_dev.local_postgres stop {server.data_dir}"
+        ]
+        warehouse = f"postgresql://{local_postgres.USER}@127.0.0.1:{server.port}/roles"
+        assert os.environ["ROLES_DATABASE_URL"] == warehouse
+        assert query(warehouse, "SELECT current_database()") == [("roles",)]
+        assert f"port: {server.port}" in (home / "dagster.yaml").read_text()
+        with dg.DagsterInstance.from_config(str(home)) as instance:
+            instance.add_dynamic_partitions("sync_day", ["day1"])
+        dagster_db = server.admin_url.rsplit("/", 1)[0] + "/dagster"
+        assert query(dagster_db, "SELECT partition FROM dynamic_partitions") == [("day1",)]
+
+        # On its own port, no notice.
+        assert local_postgres.start(server.data_dir, server.port) == warehouse
+        assert "running" not in capfd.readouterr().err
+    finally:
+        server.remove()
