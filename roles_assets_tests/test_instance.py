@@ -4,6 +4,7 @@ and a registration that cannot reach the instance failing the load with why and 
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import dagster as dg
@@ -69,6 +70,9 @@ def test_first_loads_racing_on_fresh_postgres_instances(tmp_path, pg_admin_url, 
         )
         for _ in range(3)
     ]
+    # A hung racer is killed, so that its next line reads as empty and the test fails.
+    kill_hung_racers = threading.Timer(600, lambda: [racer.kill() for racer in racers])
+    kill_hung_racers.start()
     try:
         for racer in racers:
             assert racer.stdout.readline() == "ready\n"
@@ -91,6 +95,7 @@ def test_first_loads_racing_on_fresh_postgres_instances(tmp_path, pg_admin_url, 
         with dg.DagsterInstance.from_config(str(home)) as instance:
             assert sorted(instance.get_dynamic_partitions("sync_day")) == sorted(days)
     finally:
+        kill_hung_racers.cancel()
         for racer in racers:
             racer.kill()
             racer.wait(timeout=30)
