@@ -16,6 +16,7 @@ from roles_assets.assets.raw import raw_roles
 from roles_assets.assets.staging import staging_tables
 from roles_assets.checks import ALL_CHECKS
 from roles_assets.extract.pull import today_utc
+from roles_assets.instance import open_instance
 from roles_assets.partitions import landed_days, register_days
 from roles_assets.resources.alert_webhook import alert_webhook_resource
 from roles_assets.resources.freshdesk import freshdesk_resource
@@ -65,6 +66,7 @@ def register_landed_days(settings: Settings) -> None:
     `dagster asset materialize --partition DAY` checks DAY against the instance before any code
     runs, so on a fresh DAGSTER_HOME the days must be known by the time the code location loads
     (days landing later are registered by the sensor, later todays by the daily pull schedule).
+    On a brand-new PostgreSQL instance, the first load creates its storage, one process at a time.
     A failure stops the load: a location that loaded without its days would only fail later,
     with Dagster's "Could not find a partition".
     """
@@ -75,7 +77,7 @@ def register_landed_days(settings: Settings) -> None:
     if settings.freshdesk_configured and today_utc() not in days:
         days.append(today_utc())
     try:
-        register_days(dg.DagsterInstance.get(), days)
+        register_days(open_instance(home), days)
     except Exception as error:
         reason = (str(error).strip().splitlines() or [type(error).__name__])[0][:500]
         raise PartitionRegistrationFailed(

@@ -41,7 +41,8 @@ _FOLDER_HINT = (
 
 
 def start(data_dir: Path = LOCAL_PG_DATA_DIR, port: int = LOCAL_PG_PORT) -> str:
-    """Creates the cluster if needed, starts it if stopped, and returns its database URL."""
+    """Creates the cluster if needed, starts it on ``port`` if stopped, and returns its database
+    URL; a server already running keeps its port, with a notice when that is not ``port``."""
     data_dir = data_dir.resolve()
     cluster = data_dir / "cluster"
     sockets = data_dir / "sockets"
@@ -67,7 +68,18 @@ def start(data_dir: Path = LOCAL_PG_DATA_DIR, port: int = LOCAL_PG_PORT) -> str:
     status = subprocess.run(
         _as_server_user([str(PG_BIN / "pg_ctl"), "-D", str(cluster), "status"]), capture_output=True
     )
-    if status.returncode != 0:
+    if status.returncode == 0:
+        # postmaster.pid holds the server's pid, data folder, start time, then its port.
+        running_port = int((cluster / "postmaster.pid").read_text().splitlines()[3])
+        if running_port != port:
+            print(
+                f"Using the PostgreSQL server already running from {data_dir} on port "
+                f"{running_port}, not {port}; to move it, stop it first: "
+                f"python -m roles_assets_dev.local_postgres stop {data_dir}",
+                file=sys.stderr,
+            )
+            port = running_port
+    else:
         options = f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off"
         _run(
             [

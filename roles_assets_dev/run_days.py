@@ -13,7 +13,9 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
+from roles_assets.instance import open_instance
 from roles_assets_dev import config, local_postgres
 from roles_assets_dev.spark_connect import SparkConnectServer
 
@@ -63,8 +65,9 @@ def prepare_environment(
     data_dir: Path = config.LOCAL_PG_DATA_DIR,
     port: int = config.LOCAL_PG_PORT,
 ) -> None:
-    """Starts the local server, sets ROLES_DATABASE_URL (if unset) and DAGSTER_HOME, and writes
-    ``home/dagster.yaml``, unless that file is one of the user's own."""
+    """Starts the local server, sets ROLES_DATABASE_URL (if unset) and DAGSTER_HOME, writes
+    ``home/dagster.yaml``, unless that file is one of the user's own, and creates the instance's
+    storage if missing, before the processes of `make dev` would all create it at once."""
     warehouse_url = local_postgres.start(data_dir, port)
     local_postgres.create_database(warehouse_url.rsplit("/", 1)[0] + "/postgres", DAGSTER_DATABASE)
     os.environ.setdefault("ROLES_DATABASE_URL", warehouse_url)
@@ -73,8 +76,9 @@ def prepare_environment(
     yaml = home / "dagster.yaml"
     if yaml.exists() and not yaml.read_text().startswith(_WRITTEN_BY):
         print(f"keeping your {yaml}", file=sys.stderr)
-        return
-    yaml.write_text(dagster_yaml(port))
+    else:
+        yaml.write_text(dagster_yaml(urlsplit(warehouse_url).port))
+    open_instance(home).dispose()
 
 
 def materialize_landed_days() -> int:

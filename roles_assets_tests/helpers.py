@@ -6,14 +6,17 @@ import datetime as dt
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
+from contextlib import suppress
 from pathlib import Path
 
 import dagster as dg
 import psycopg2
+import requests
 
 from roles_assets.definitions import build_definitions, build_resources
 from roles_assets.partitions import register_days
@@ -252,3 +255,47 @@ def query(url: str, statement: str) -> list[tuple]:
             return cur.fetchall()
     finally:
         conn.close()
+
+
+def start_process_group(args: list[str], env: dict, log: Path, cwd: Path) -> subprocess.Popen:
+    """Starts ``args`` in a process group of its own, its output going to the file ``log``."""
+    with open(log, "w") as output:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen(
+            args,
+            cwd=cwd,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def stop_process_group(process: subprocess.Popen, grace: float = 20) -> None:
+    """SIGINT to the process's group, then SIGKILL to whatever is left after ``grace`` seconds:
+    `dagster dev`, the webserver and the daemon may outlive a SIGINT for many seconds."""
+    with suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGINT)
+    with suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=grace)
+    with suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=20)
+
+
+class NotReady(Exception):
+    """The webserver answered with an HTTP error."""
+
+
+class Webserver:
+    """The GraphQL API of a Dagster webserver on 127.0.0.1, as the UI drives it."""
+
+    def __init__(self, port: int):
+        self.url = f"http://127.0.0.1:{port}/graphql"
+
+    def query(self, text: str, **variables) -> dict:
+        response = requests.post(self.url, json={"query": text, "variables": variables}, timeout=60)
+        if response.status_code != 200:
+            raise NotReady(f"HTTP {response.status_code}: {response.text[:2000]}")
+        body = response.json()
+        assert "errors" not in body, body["errors"]
+        return body["data"]

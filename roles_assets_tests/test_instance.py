@@ -1,9 +1,10 @@
-"""The Dagster instance on PostgreSQL: `make run`'s, registration of landed days racing itself,
+"""The Dagster instance on PostgreSQL: `make run`'s, first loads racing on a fresh instance,
 and a registration that cannot reach the instance failing the load with why and what to do."""
 
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import dagster as dg
@@ -11,50 +12,93 @@ import sqlalchemy.exc
 
 from roles_assets.partitions import register_days, sync_day_partitions
 from roles_assets_dev import local_postgres, run_days
-from roles_assets_tests.helpers import Server, postgres_home, query, role, write_day
+from roles_assets_tests.helpers import (
+    Server,
+    free_port,
+    postgres_home,
+    query,
+    role,
+    write_day,
+)
 
 CHECKOUT = Path(__file__).resolve().parent.parent
 
 
-# Each process imports Dagster, says it is ready, waits for the gate file, then loads the code
-# location, which registers the landed days: both reach the fresh instance at the same moment.
-_LOAD_AT_GATE = """
-import os, sys, time
-import dagster, sqlalchemy
+# Each racer imports the code location once, with no DAGSTER_HOME (so nothing is registered
+# then), and says it is ready. For each trial it reads a fresh DAGSTER_HOME and a gate file, waits
+# for the gate, then runs the load's registration: the racers open the brand-new instance, and so
+# create its storage, together. Their starts spread over a tenth of a second: racers that start
+# in step collide on the first table, back off together and never meet again, while a spread lets
+# one reach a table just as another creates it.
+_RACER = """
+import os, random, sys, time
+from roles_assets.definitions import register_landed_days
+from roles_assets.settings import Settings
 print("ready", flush=True)
-while not os.path.exists(sys.argv[1]):
-    time.sleep(0.005)
-import roles_assets
+for line in sys.stdin:
+    home, gate = line.split()
+    os.environ["DAGSTER_HOME"] = home
+    settings = Settings.from_env()
+    while not os.path.exists(gate):
+        time.sleep(0.001)
+    time.sleep(random.uniform(0, 0.1))
+    try:
+        register_landed_days(settings)
+        print("ok", flush=True)
+    except Exception as error:
+        print("failed:", str(error).splitlines()[0], flush=True)
 """
 
+RACE_TRIALS = 30
 
-def test_registration_racing_itself_on_a_fresh_postgres_instance(tmp_path, pg_admin_url, landing):
+
+def test_first_loads_racing_on_fresh_postgres_instances(tmp_path, pg_admin_url, landing):
+    """Three processes load the code location at once on a brand-new PostgreSQL instance, again
+    and again: each creates the instance's storage and registers the landed days."""
     days = [f"day{i}" for i in range(1, 41)]
     for day in days:
         (landing / day).mkdir()
-    home = postgres_home(tmp_path / "home", pg_admin_url, "dagster_race")
-    gate = tmp_path / "gate"
-    env = {**os.environ, "DAGSTER_HOME": str(home), "ROLES_LANDING_DIR": str(landing)}
+    env = {key: value for key, value in os.environ.items() if key != "DAGSTER_HOME"}
+    env["ROLES_LANDING_DIR"] = str(landing)
     racers = [
         subprocess.Popen(
-            [sys.executable, "-c", _LOAD_AT_GATE, str(gate)],
+            [sys.executable, "-c", _RACER],
             env=env,
+            stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
             text=True,
         )
-        for _ in range(2)
+        for _ in range(3)
     ]
-    for racer in racers:
-        assert racer.stdout.readline() == "ready\n"
-    gate.touch()
-    for racer in racers:
-        _, stderr = racer.communicate(timeout=180)
-        assert racer.returncode == 0, stderr[-3000:]
-    with dg.DagsterInstance.from_config(str(home)) as instance:
-        assert sorted(instance.get_dynamic_partitions("sync_day")) == sorted(days)
-    dagster_db = pg_admin_url.rsplit("/", 1)[0] + "/dagster_race"
-    assert query(dagster_db, "SELECT count(*) FROM dynamic_partitions") == [(40,)]
+    # A hung racer is killed, so that its next line reads as empty and the test fails.
+    kill_hung_racers = threading.Timer(600, lambda: [racer.kill() for racer in racers])
+    kill_hung_racers.start()
+    try:
+        for racer in racers:
+            assert racer.stdout.readline() == "ready\n"
+        failed_trials, partition_counts = {}, set()
+        for trial in range(RACE_TRIALS):
+            database = f"dagster_race_{trial}"
+            home = postgres_home(tmp_path / database, pg_admin_url, database)
+            gate = tmp_path / f"{database}.gate"
+            for racer in racers:
+                racer.stdin.write(f"{home} {gate}\n")
+                racer.stdin.flush()
+            gate.touch()
+            outcomes = [racer.stdout.readline().strip() for racer in racers]
+            if outcomes != ["ok"] * 3:
+                failed_trials[trial] = outcomes
+            dagster_db = pg_admin_url.rsplit("/", 1)[0] + "/" + database
+            partition_counts |= set(query(dagster_db, "SELECT count(*) FROM dynamic_partitions"))
+        assert failed_trials == {}, f"{len(failed_trials)} of {RACE_TRIALS} trials failed"
+        assert partition_counts == {(40,)}
+        with dg.DagsterInstance.from_config(str(home)) as instance:
+            assert sorted(instance.get_dynamic_partitions("sync_day")) == sorted(days)
+    finally:
+        kill_hung_racers.cancel()
+        for racer in racers:
+            racer.kill()
+            racer.wait(timeout=30)
 
 
 def test_a_registration_that_loses_the_race_on_the_unique_index_succeeds():
@@ -129,10 +173,14 @@ def test_make_runs_instance_is_on_postgres(tmp_path, monkeypatch, capsys):
         yaml = (home / "dagster.yaml").read_text()
         assert f"port: {server.port}" in yaml and "db_name: dagster" in yaml
         assert "nux:\n  enabled: false" in yaml and "telemetry:\n  enabled: false" in yaml
+        dagster_db = server.admin_url.rsplit("/", 1)[0] + "/dagster"
+        storage_tables = (
+            "SELECT tablename FROM pg_tables WHERE tablename IN ('runs', 'event_logs', 'jobs')"
+        )
+        assert sorted(query(dagster_db, storage_tables)) == [("event_logs",), ("jobs",), ("runs",)]
 
         assert run_days.materialize_landed_days() == 0
         assert "3 of 3 days loaded" in capsys.readouterr().out
-        dagster_db = server.admin_url.rsplit("/", 1)[0] + "/dagster"
         runs = query(
             dagster_db,
             "SELECT r.status, t.value FROM runs r JOIN run_tags t"
@@ -152,5 +200,38 @@ def test_make_runs_instance_is_on_postgres(tmp_path, monkeypatch, capsys):
             warehouse, "SELECT count(*) FROM agent_role_mapping WHERE status = 'assigned'"
         ) == [(13,)]
         assert not (home / "history").exists()  # where SQLite run storage would be
+    finally:
+        server.remove()
+
+
+def test_make_run_uses_the_local_server_already_running_on_another_port(
+    tmp_path, monkeypatch, capfd
+):
+    server = Server()  # as left running by an earlier `make run`
+    try:
+        monkeypatch.delenv("ROLES_DATABASE_URL", raising=False)
+        monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "unused"))  # restored after the test
+        capfd.readouterr()
+        home, other_port = tmp_path / "dagster_home", free_port()
+        run_days.prepare_environment(home=home, data_dir=server.data_dir, port=other_port)
+
+        notices = [line for line in capfd.readouterr().err.splitlines() if "running" in line]
+        assert notices == [
+            f"Using the PostgreSQL server already running from {server.data_dir} on port "
+            f"{server.port}, not {other_port}; to move it, stop it first: "
+            f"python -m roles_assets_dev.local_postgres stop {server.data_dir}"
+        ]
+        warehouse = f"postgresql://{local_postgres.USER}@127.0.0.1:{server.port}/roles"
+        assert os.environ["ROLES_DATABASE_URL"] == warehouse
+        assert query(warehouse, "SELECT current_database()") == [("roles",)]
+        assert f"port: {server.port}" in (home / "dagster.yaml").read_text()
+        with dg.DagsterInstance.from_config(str(home)) as instance:
+            instance.add_dynamic_partitions("sync_day", ["day1"])
+        dagster_db = server.admin_url.rsplit("/", 1)[0] + "/dagster"
+        assert query(dagster_db, "SELECT partition FROM dynamic_partitions") == [("day1",)]
+
+        # On its own port, no notice.
+        assert local_postgres.start(server.data_dir, server.port) == warehouse
+        assert "running" not in capfd.readouterr().err
     finally:
         server.remove()

@@ -1,11 +1,8 @@
 """`dagster dev` on the sample, driven through the webserver's GraphQL API as the UI drives it:
 a backfill of every landed day, then each asset's row count, column schema and check results."""
 
-import contextlib
 import os
 import shutil
-import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -16,7 +13,16 @@ import requests
 from roles_assets.partitions import sync_day_partitions
 from roles_assets_dev import local_postgres
 from roles_assets_dev.config import SAMPLE_LANDING_DIR
-from roles_assets_tests.helpers import ASSETS, POSTGRES_ASSETS, cli_env, free_port
+from roles_assets_tests.helpers import (
+    ASSETS,
+    POSTGRES_ASSETS,
+    NotReady,
+    Webserver,
+    cli_env,
+    free_port,
+    start_process_group,
+    stop_process_group,
+)
 
 DAGSTER = str(Path(sys.executable).parent / "dagster")
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -54,23 +60,6 @@ query ($day: String!) {
 """
 
 
-class NotReady(Exception):
-    """The webserver answered with an HTTP error."""
-
-
-class Webserver:
-    def __init__(self, port: int):
-        self.url = f"http://127.0.0.1:{port}/graphql"
-
-    def query(self, text: str, **variables) -> dict:
-        response = requests.post(self.url, json={"query": text, "variables": variables}, timeout=60)
-        if response.status_code != 200:
-            raise NotReady(f"HTTP {response.status_code}: {response.text[:2000]}")
-        body = response.json()
-        assert "errors" not in body, body["errors"]
-        return body["data"]
-
-
 @pytest.fixture
 def dev_server(tmp_path, landing, pg_admin_url):
     """`dagster dev` in a process group of its own, on a fresh DAGSTER_HOME and database."""
@@ -84,25 +73,13 @@ def dev_server(tmp_path, landing, pg_admin_url):
         "  class: QueuedRunCoordinator\n  config:\n    max_concurrent_runs: 2\n"
     )
     port = free_port()
-    # The child keeps its own copy of the log's descriptor.
-    with open(tmp_path / "dagster_dev.log", "w") as log:
-        process = subprocess.Popen(
-            [
-                DAGSTER,
-                "dev",
-                "-w",
-                str(PROJECT_DIR / "workspace.yaml"),
-                "-h",
-                "127.0.0.1",
-                "-p",
-                str(port),
-            ],
-            cwd=PROJECT_DIR,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    workspace = str(PROJECT_DIR / "workspace.yaml")
+    process = start_process_group(
+        [DAGSTER, "dev", "-w", workspace, "-h", "127.0.0.1", "-p", str(port)],
+        env,
+        tmp_path / "dagster_dev.log",
+        cwd=PROJECT_DIR,
+    )
     server = Webserver(port)
     try:
         deadline, last_error = time.monotonic() + 180, None
@@ -133,14 +110,7 @@ def dev_server(tmp_path, landing, pg_admin_url):
         assert stopped["instigationState"]["status"] == "STOPPED", stopped
         yield server
     finally:
-        with_group = os.getpgid(process.pid)
-        os.killpg(with_group, signal.SIGINT)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(timeout=20)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(with_group, signal.SIGKILL)
-        process.wait(timeout=20)
-        log.close()
+        stop_process_group(process)
 
 
 @pytest.mark.slow

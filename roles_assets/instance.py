@@ -1,0 +1,63 @@
+"""The Dagster instance of a ``DAGSTER_HOME``, its storage created by one process at a time.
+
+dagster-postgres creates an instance's tables in each process that opens the instance, when it
+finds them missing. Processes opening a brand-new instance together race in that creation, and a
+loser can fail with an error dagster-postgres does not retry (a table or type "already exists").
+Opening the instance under a PostgreSQL advisory lock on the instance's own database makes the
+others wait until the tables are there. Any other storage (SQLite) is opened as it is.
+"""
+
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import dagster as dg
+import sqlalchemy
+import yaml
+from dagster._config import process_config
+from dagster._core.instance.ref import InstanceRef
+from dagster_postgres import DagsterPostgresStorage
+from dagster_postgres.utils import pg_url_from_config
+
+# The key every process opening the instance through here waits on, in the instance's database.
+STORAGE_LOCK_KEY = zlib.crc32(b"roles_assets: Dagster instance storage")
+
+
+def open_instance(home: Path) -> dg.DagsterInstance:
+    """The instance whose ``dagster.yaml`` is in ``home``, its storage created if missing."""
+    ref = InstanceRef.from_dir(str(home))
+    url = postgres_storage_url(ref)
+    if url is None:
+        return dg.DagsterInstance.from_ref(ref)
+    with storage_lock(url):
+        return dg.DagsterInstance.from_ref(ref)
+
+
+def postgres_storage_url(ref: InstanceRef) -> str | None:
+    """The URL of the instance's ``storage: postgres:``; None for any other storage, or for a
+    configuration that does not resolve (opening the instance then says what is wrong)."""
+    storage = ref.storage_data
+    if storage is None or storage.class_name != DagsterPostgresStorage.__name__:
+        return None
+    config = yaml.safe_load(storage.config_yaml)
+    resolved = process_config(DagsterPostgresStorage.config_type(), config)
+    return pg_url_from_config(resolved.value) if resolved.success else None
+
+
+@contextmanager
+def storage_lock(url: str) -> Iterator[None]:
+    """Holds the storage lock on the database of ``url``, waiting for it as long as it takes."""
+    engine = sqlalchemy.create_engine(
+        url, isolation_level="AUTOCOMMIT", poolclass=sqlalchemy.pool.NullPool
+    )
+    try:
+        with engine.connect() as conn:
+            lock = {"key": STORAGE_LOCK_KEY}
+            conn.execute(sqlalchemy.text("SELECT pg_advisory_lock(:key)"), lock)
+            try:
+                yield
+            finally:
+                conn.execute(sqlalchemy.text("SELECT pg_advisory_unlock(:key)"), lock)
+    finally:
+        engine.dispose()
