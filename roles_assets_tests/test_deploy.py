@@ -118,7 +118,6 @@ def test_the_deployment_loads_a_landed_day_through_the_daemons_sensor(
         "DAGSTER_PG_USER": local_postgres.USER,
         "DAGSTER_PG_PASSWORD": "unused-with-trust-auth",
         "DAGSTER_PG_DB": "deploy_dagster",
-        "DAGSTER_MAX_CONCURRENT_RUNS": "1",
     }
     code_env = instance_env | {
         "ROLES_DATABASE_URL": warehouse,
