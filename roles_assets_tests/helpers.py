@@ -19,6 +19,7 @@ import psycopg2
 import requests
 
 from roles_assets.definitions import build_definitions, build_resources
+from roles_assets.instance import open_instance
 from roles_assets.partitions import register_days
 from roles_assets.settings import Settings
 from roles_assets_dev import local_postgres, run_days
@@ -237,13 +238,19 @@ def materialize(day: str, env: dict, config: dict | None = None) -> subprocess.C
     return subprocess.CompletedProcess(run.args, run.returncode, stdout, stderr)
 
 
-def postgres_home(home: Path, admin_url: str, database: str, pool_limit: int = 10) -> Path:
+def postgres_home(
+    home: Path, admin_url: str, database: str, pool_limit: int = 10, create_storage: bool = True
+) -> Path:
     """A DAGSTER_HOME whose instance lives in a fresh ``database`` of the test server; its pool
-    limit lets the runs a race test starts together all reach their steps (`make run`'s is 1)."""
+    limit lets the runs a race test starts together all reach their steps (`make run`'s is 1).
+    Its storage is created first, as `make run` and a deployment's migrate step do, unless the
+    test races on a brand-new instance itself (``create_storage=False``)."""
     local_postgres.create_database(admin_url, database)
     home.mkdir(parents=True, exist_ok=True)
     port = int(admin_url.rsplit(":", 1)[1].split("/")[0])
     (home / "dagster.yaml").write_text(run_days.dagster_yaml(port, database, pool_limit=pool_limit))
+    if create_storage:
+        open_instance(home).dispose()
     return home
 
 

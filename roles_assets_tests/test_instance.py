@@ -79,7 +79,7 @@ def test_first_loads_racing_on_fresh_postgres_instances(tmp_path, pg_admin_url, 
         failed_trials, partition_counts = {}, set()
         for trial in range(RACE_TRIALS):
             database = f"dagster_race_{trial}"
-            home = postgres_home(tmp_path / database, pg_admin_url, database)
+            home = postgres_home(tmp_path / database, pg_admin_url, database, create_storage=False)
             gate = tmp_path / f"{database}.gate"
             for racer in racers:
                 racer.stdin.write(f"{home} {gate}\n")
