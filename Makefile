@@ -35,8 +35,9 @@ run: setup
 dev: setup
 	$(PY) -m roles_assets_dev.run_days --dev
 
+# The 25 slowest tests close the output, so the suite's cost stays in view (CI prints it).
 test: setup
-	TZ=$(TEST_TZ) $(PY) -m pytest
+	TZ=$(TEST_TZ) $(PY) -m pytest --durations=25
 
 # The fast layer (transforms, partitions, sensor, settings, the Freshdesk client): no servers.
 test-fast: setup
