@@ -22,7 +22,7 @@ def test_definitions_load():
 
     graph = defs.resolve_asset_graph()
     assert {key.path[-1] for key in graph.get_all_asset_keys()} == set(ASSETS)
-    assert len(list(graph.asset_check_keys)) == 14
+    assert len(list(graph.asset_check_keys)) == 15
     assert defs.resolve_sensor_def("landing_sensor") is not None
     assert graph.get(dg.AssetKey("raw_roles")).parent_keys == {dg.AssetKey("landed_day")}
     # Without FRESHDESK_* variables the daily pull could only fail, so it is off.

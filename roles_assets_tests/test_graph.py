@@ -44,7 +44,7 @@ def test_sample_days_end_to_end(graph, landing):
     assert materialized(results[2], "agent_role_mapping")["dagster/row_count"] == 13
     for result in results:
         checks = result.get_asset_check_evaluations()
-        assert len(checks) == 14 and all(c.passed for c in checks)
+        assert len(checks) == 15 and all(c.passed for c in checks)
 
     roles = {r[0]: r for r in graph.query("SELECT * FROM roles")}
     assert len(roles) == 7

@@ -185,8 +185,13 @@ def test_a_retyped_field_fails_the_drift_check_and_a_new_field_is_named(graph, l
         agents=[{"id": 10, "role_ids": [1], "ticket_scope": 2}],
     )
     first = graph.run(DAY1)
-    assert "new_fields" not in materialized(first, "raw_roles")  # nothing to compare with yet
     assert check(first, "role_errors_no_source_drift").passed
+    baseline = check(first, "stg_roles_no_new_source_fields")  # nothing to compare with yet
+    assert baseline.passed and baseline.metadata["compared"].value is False
+    assert materialized(first, "stg_roles")["source_fields"] == {
+        "admin_roles": sorted(role(1)),
+        "agent_details": ["id", "role_ids"],
+    }
 
     result = graph.run(DAY2)
     assert result.success  # a warning: the day still loads
@@ -204,8 +209,9 @@ def test_a_retyped_field_fails_the_drift_check_and_a_new_field_is_named(graph, l
     assert (record.partition, record.status.value) == (DAY2, "FAILED")
     assert graph.query("SELECT DISTINCT agent_type FROM roles") == [(1,)]
 
-    new_fields = materialized(result, "raw_roles")["new_fields"]
-    assert new_fields.splitlines() == [
-        f"- new field `team` in admin_roles since day {DAY2}",
-        f"- new field `ticket_scope` in agent_details since day {DAY2}",
+    new_fields = check(result, "stg_roles_no_new_source_fields")
+    assert not new_fields.passed and new_fields.severity == dg.AssetCheckSeverity.WARN
+    assert new_fields.metadata["new_fields"].value == [
+        f"new field `team` in admin_roles since day {DAY2}",
+        f"new field `ticket_scope` in agent_details since day {DAY2}",
     ]

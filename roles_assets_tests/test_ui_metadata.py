@@ -29,7 +29,7 @@ def test_every_asset_has_a_description_and_a_code_version():
 
 def test_every_check_has_a_description_and_a_code_version():
     graph, _ = asset_nodes()
-    assert len(graph.asset_check_keys) == 14
+    assert len(graph.asset_check_keys) == 15
     for key in graph.asset_check_keys:
         spec = graph.get_check_spec(key)
         assert spec.description, key.name

@@ -202,5 +202,5 @@ def test_the_webserver_shows_row_counts_schemas_and_checks_of_a_backfill(dev_ser
                 day=DAY,
             )["assetCheckExecutions"]
             checked[check["name"]] = (execution["partition"], execution["status"])
-    assert len(checked) == 14
+    assert len(checked) == 15
     assert set(checked.values()) == {(DAY, "SUCCEEDED")}, checked

@@ -8,8 +8,10 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from roles_assets.assets import LOAD_POOL
+from roles_assets.assets.source_fields import SOURCE_FIELDS, new_fields
 from roles_assets.partitions import sync_day_partitions
 from roles_assets.schema import code_version, table_metadata
+from roles_assets.transforms.parse import record_fields
 from roles_assets.transforms.stage import stage_day
 
 # The staging rows are made by the transforms and written by the IO manager into tables the
@@ -23,7 +25,22 @@ CODE_VERSION = code_version(
     "roles_assets.resources.staging_io",
     "roles_assets.warehouse.staging",
     "roles_assets.warehouse.sql",
+    "roles_assets.transforms.parse",
+    "roles_assets.assets.source_fields",
     sql=["schema/*.sql"],
+)
+
+# A field the source starts sending is kept in raw_roles and loaded nowhere: say so on the day.
+NEW_FIELDS_CHECK = dg.AssetCheckSpec(
+    "stg_roles_no_new_source_fields",
+    asset="stg_roles",
+    partitions_def=sync_day_partitions,
+    metadata={"code_version": CODE_VERSION},
+    description=(
+        "Warns when the day's role or agent records carry a field that no earlier day (in the "
+        "days' natural order) carried: the source changed shape. The field is kept in raw_roles "
+        "and loaded nowhere until the contract says what it means."
+    ),
 )
 
 # Every error type, so each day reports a count (0 included) for each and the UI plots them.
@@ -68,9 +85,17 @@ def _staging_out(table: str, description: str, **metadata) -> dg.AssetOut:
             sample_columns=["error_type", "role_id", "error_message", "source_file"],
         ),
     },
+    check_specs=[NEW_FIELDS_CHECK],
 )
-def staging_tables(context: dg.AssetExecutionContext, raw_roles: DataFrame) -> Iterator[dg.Output]:
-    """The day's raw records through the validation and dedup rules into its staging tables."""
+def staging_tables(
+    context: dg.AssetExecutionContext, raw_roles: DataFrame
+) -> Iterator[dg.Output | dg.AssetCheckResult]:
+    """The day's raw records through the validation and dedup rules into its staging tables, and
+    the fields they carry against earlier days'."""
+    fields: dict[str, list[str]] = {}
+    for row in record_fields(raw_roles).orderBy("source_folder", "field").collect():
+        fields.setdefault(row.source_folder, []).append(row.field)
+
     # Three tables are written from one set of records: decode them and apply the rules once.
     persisted: list[DataFrame] = []
 
@@ -86,8 +111,28 @@ def staging_tables(context: dg.AssetExecutionContext, raw_roles: DataFrame) -> I
             "ingested_at", F.expr("CAST(current_timestamp() AS TIMESTAMP_NTZ)")
         ),
         "stg_roles",
+        metadata={SOURCE_FIELDS: dg.MetadataValue.json(fields)},
     )
     yield dg.Output(staged.agent_roles, "stg_agent_roles")
     yield dg.Output(staged.errors, "role_errors")
+    yield _new_fields_check(context, fields)
     for df in persisted:
         df.unpersist()
+
+
+def _new_fields_check(
+    context: dg.AssetExecutionContext, fields: dict[str, list[str]]
+) -> dg.AssetCheckResult:
+    """Fails (a warning) naming each field no earlier day carried; the first day has nothing to
+    compare with and passes, saying so."""
+    new = new_fields(context, fields, recorded_on=NEW_FIELDS_CHECK.asset_key)
+    if new:
+        context.log.warning("; ".join(new))
+    return dg.AssetCheckResult(
+        check_name=NEW_FIELDS_CHECK.name,
+        asset_key=NEW_FIELDS_CHECK.asset_key,
+        passed=not new,
+        severity=dg.AssetCheckSeverity.WARN,
+        description="; ".join(new or []) or None,
+        metadata={"new_fields": dg.MetadataValue.json(new or []), "compared": new is not None},
+    )
