@@ -31,11 +31,7 @@ def landing_sensor(context: dg.SensorEvaluationContext, landing: LandingZone) ->
     materialized are only remembered, and so is a day pulled from the API when first seen: the
     run that pulled it is loading it.
     """
-    seen: dict[str, list] = {
-        # Cursors written before change counts hold the fingerprint alone.
-        day: state if isinstance(state, list) else [state, 0]
-        for day, state in (json.loads(context.cursor) if context.cursor else {}).items()
-    }
+    seen: dict[str, list] = json.loads(context.cursor) if context.cursor else {}
     first_tick = context.cursor is None
     materialized = (
         context.instance.get_materialized_partitions(FINAL_ASSET) if first_tick else set()

@@ -139,15 +139,3 @@ def test_sensor_runs_a_day_again_when_its_files_return_to_an_earlier_version(lan
             dg.build_sensor_context(instance=instance, cursor=cursor, resources=resources)
         )
         assert retried.run_requests == []
-
-
-def test_sensor_reads_a_cursor_of_fingerprints_alone(landing):
-    write_day(landing, "day1", roles=[role(1)])
-    resources = {"landing": LandingZone(root=str(landing))}
-    with dg.instance_for_test() as instance:
-        first = landing_sensor(dg.build_sensor_context(instance=instance, resources=resources))
-        old_cursor = json.dumps({day: state[0] for day, state in json.loads(first.cursor).items()})
-        again = landing_sensor(
-            dg.build_sensor_context(instance=instance, cursor=old_cursor, resources=resources)
-        )
-        assert again.run_requests == []

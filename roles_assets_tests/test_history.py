@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from roles_assets.checks import query_check
 from roles_assets.partitions import day_order
-from roles_assets.resources.postgres import PostgresResource, migrate
+from roles_assets.resources.postgres import PostgresResource
 from roles_assets.warehouse.apply import apply_day
 from roles_assets_dev import local_postgres
 from roles_assets_tests.helpers import BIG, D
@@ -224,25 +224,3 @@ def test_the_history_checks_catch_corrupted_history(pg_admin_url):
         " UPDATE roles SET description = 'edited'",
     )
     assert failed_checks(postgres) == ["role_history_disagrees_with_roles.sql"]
-
-
-def test_days_applied_before_the_history_existed_are_replayed_into_it(pg_admin_url):
-    fresh, upgraded = new_database(pg_admin_url), new_database(pg_admin_url)
-    load(fresh, REASSIGNED)
-    load(upgraded, REASSIGNED[:2])
-    # The database as it was before the history's schema step, with two days applied.
-    execute(
-        upgraded,
-        "DROP TABLE agent_role_history, role_history, pending_replays;"
-        " DROP FUNCTION role_holders_at;"
-        " DELETE FROM schema_migrations WHERE step = '005_role_history.sql'",
-    )
-    conn = upgraded.connect()
-    try:
-        assert migrate(conn) == ["005_role_history.sql"]
-    finally:
-        conn.close()
-    # Day 3 is the newest day, yet its apply replays all: the history of days 1 and 2 is written.
-    assert load(upgraded, REASSIGNED[2:]) == [False]
-    assert dump(upgraded) == dump(fresh)
-    assert load(upgraded, [("day4", day(D(2026, 11, 13), pairs=[(BIG, BIG)]))]) == [True]

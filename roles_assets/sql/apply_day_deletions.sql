@@ -1,6 +1,6 @@
 -- Incremental: roles the newest day's complete snapshot no longer holds are deleted at its sync
 -- time, unless the day protects them (a rejected record: the role is there, its values unknown;
--- see schema/004_damaged_role_lists.sql). An incomplete day deletes nothing. They keep their
+-- see schema/001_initial.sql). An incomplete day deletes nothing. They keep their
 -- values; apply_day_close_deleted_versions.sql closes their current version.
 CREATE TEMP TABLE deleted_roles ON COMMIT DROP AS
 WITH deleted AS (

@@ -1,6 +1,6 @@
 -- Incremental: assigned pairs the newest day no longer asserts become removed, unless bad data
 -- could explain their absence: the day is incomplete, or the pair's role or agent is protected
--- that day (see the views in schema/004_damaged_role_lists.sql).
+-- that day (see the views in schema/001_initial.sql).
 -- The day is a constant throughout, not a join column: the planner then evaluates the
 -- day-wide condition once and anti-joins whole tables instead of probing per mapping row.
 -- The removed pairs are kept for apply_day_close_intervals.sql, which then touches only them.

@@ -3,7 +3,7 @@
 -- incremental steps (apply_day_*.sql) do when days arrive in order.
 --
 -- Per pair, each day is an assertion (the pair is staged), a removal (the day is complete and
--- neither the role nor the agent is protected that day: schema/004_damaged_role_lists.sql), or
+-- neither the role nor the agent is protected that day: schema/001_initial.sql), or
 -- neutral. The pair ends
 -- removed if a removal follows its last assertion; it was last assigned at the first assertion
 -- after the latest removal that took effect.

@@ -1,5 +1,5 @@
 -- Rebuild: the applied days in natural order, numbered, with what the removal and deletion rules
--- need of each (schema/004_damaged_role_lists.sql): whether it is complete, and the roles and
+-- need of each (schema/001_initial.sql): whether it is complete, and the roles and
 -- agents it protects. The rebuild_*.sql files read these tables.
 CREATE TEMP TABLE replay_days ON COMMIT DROP AS
 SELECT d.sync_day,

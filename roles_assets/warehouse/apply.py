@@ -194,7 +194,6 @@ def _apply(
     run_sql(cur, "rebuild_role_history.sql")
     run_sql(cur, "rebuild_agent_role_mapping.sql")
     run_sql(cur, "rebuild_agent_role_history.sql")
-    run_sql(cur, "clear_pending_replays.sql")
     run_sql(cur, "count_lost_since_snapshot.sql")
     return cur.fetchone(), {}
 
