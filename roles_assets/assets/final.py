@@ -40,31 +40,30 @@ class ApplyConfig(dg.Config):
 
 # The guard runs inside the apply (it needs the day's effect before committing it); recording it
 # as checks puts refusals on the assets' Checks tabs and in their check history.
-_OVERRIDE = (
-    "a day that would is refused and nothing of it is applied. When that is really intended, "
-    "re-run the day with the final_tables config allow_mass_removal: true "
-    '(CLI: --config-json \'{"ops": {"final_tables": {"config": '
-    '{"allow_mass_removal": true}}}}\').'
-)
-REMOVALS_CHECK = dg.AssetCheckSpec(
+def _guard_spec(name: str, asset: str, verb: str, what: str) -> dg.AssetCheckSpec:
+    return dg.AssetCheckSpec(
+        name,
+        asset=asset,
+        partitions_def=sync_day_partitions,
+        metadata={"code_version": CODE_VERSION},
+        description=(
+            f"The day {verb} at most ROLES_MAX_REMOVAL_SHARE (default 0.5) of {what}; a day "
+            "that would take more is refused and nothing of it is applied. When that is really "
+            "intended, re-run the day with the final_tables config allow_mass_removal: true "
+            '(CLI: --config-json \'{"ops": {"final_tables": {"config": '
+            '{"allow_mass_removal": true}}}}\').'
+        ),
+    )
+
+
+REMOVALS_CHECK = _guard_spec(
     "agent_role_mapping_removals_within_limit",
-    asset="agent_role_mapping",
-    partitions_def=sync_day_partitions,
-    metadata={"code_version": CODE_VERSION},
-    description=(
-        "The day removes at most ROLES_MAX_REMOVAL_SHARE (default 0.5) of the assigned "
-        f"mappings; {_OVERRIDE}"
-    ),
+    "agent_role_mapping",
+    "removes",
+    "the assigned mappings",
 )
-DELETIONS_CHECK = dg.AssetCheckSpec(
-    "roles_deletions_within_limit",
-    asset="roles",
-    partitions_def=sync_day_partitions,
-    metadata={"code_version": CODE_VERSION},
-    description=(
-        "The day deletes at most ROLES_MAX_REMOVAL_SHARE (default 0.5) of the existing roles; "
-        f"{_OVERRIDE}"
-    ),
+DELETIONS_CHECK = _guard_spec(
+    "roles_deletions_within_limit", "roles", "deletes", "the roles not yet deleted"
 )
 
 
