@@ -9,9 +9,10 @@ histories quickly; the Spark side of the same rules is covered by test_transform
 test_graph.py.
 """
 
+import datetime as dt
 import uuid
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 
 from roles_assets.resources.postgres import PostgresResource
 from roles_assets.warehouse.apply import MassRemovalRefused, apply_day
@@ -29,6 +30,33 @@ from roles_assets_tests.model import (
 )
 
 
+def roles_only(*role_ids: int, hour: int) -> Day:
+    """A complete day of these roles (attributes alike) and nothing else."""
+    return Day(
+        roles={r: ("a", None, None, None, None, None) for r in role_ids},
+        malformed={},
+        pairs=frozenset(),
+        complete=True,
+        rejected_roles=frozenset(),
+        damaged_roles={},
+        rejected_agents=frozenset(),
+        noise=(),
+        synced_at=dt.datetime(2026, 1, 1, hour),
+    )
+
+
+# Deleting two roles of three, refused on either path unless allowed: rare in random histories.
+@example(
+    loads=[("day1", roles_only(1, 2, 3, hour=1), False), ("day2", roles_only(1, hour=2), False)]
+)
+@example(
+    loads=[
+        ("day1", roles_only(1, 2, 3, hour=1), False),
+        ("day2", roles_only(1, 2, 3, hour=2), False),
+        ("day2", roles_only(1, hour=2), False),
+        ("day2", roles_only(1, hour=2), True),
+    ]
+)
 @settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
