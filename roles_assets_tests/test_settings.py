@@ -38,6 +38,7 @@ def test_every_variable_is_parsed():
         raw_path="s3a://bucket/raw",
         max_removal_share=0.25,
         max_rejection_rate=1.0,
+        max_malformed_share=0.5,
         jdbc_jar="/opt/jdbc/postgresql.jar",
         spark_ui=True,
         spark_remote=None,
