@@ -8,8 +8,9 @@ from pyspark.sql import DataFrame
 
 from roles_assets.assets import LOAD_POOL
 from roles_assets.assets.landed import landed_day
+from roles_assets.days import day_order
 from roles_assets.landing import day_files
-from roles_assets.partitions import day_order, sync_day_partitions
+from roles_assets.partitions import sync_day_partitions
 from roles_assets.resources.landing import LandingZone
 from roles_assets.schema import code_version, spark_column_schema
 from roles_assets.transforms.parse import RAW_SCHEMA, parse_records, read_files, record_fields
