@@ -6,7 +6,6 @@ without a restart (the sensor registers it). The folder name is the key; only sa
 """
 
 import logging
-import warnings
 from pathlib import Path
 
 import dagster as dg
@@ -18,10 +17,6 @@ from roles_assets.landing import PARTIAL_PREFIX
 log = logging.getLogger(__name__)
 
 sync_day_partitions = dg.DynamicPartitionsDefinition(name="sync_day")
-
-# Checks partitioned like their assets are a preview feature of the pinned Dagster; every check
-# of the graph is, knowingly (here, since each module that defines one imports this).
-warnings.filterwarnings("ignore", message="Specifying a partitions_def on an AssetCheckSpec")
 
 
 def landed_days(landing_root: Path) -> list[str]:

@@ -11,20 +11,27 @@ import sqlalchemy.exc
 
 from roles_assets.partitions import register_days, sync_day_partitions
 from roles_assets_dev import local_postgres, run_days
-from roles_assets_tests.helpers import Server, postgres_home, query, role, write_day
+from roles_assets_tests.helpers import (
+    LOAD_CODE_LOCATION,
+    Server,
+    postgres_home,
+    query,
+    role,
+    write_day,
+)
 
 CHECKOUT = Path(__file__).resolve().parent.parent
 
 
 # Each process imports Dagster, says it is ready, waits for the gate file, then loads the code
 # location, which registers the landed days: both reach the fresh instance at the same moment.
-_LOAD_AT_GATE = """
+_LOAD_AT_GATE = f"""
 import os, sys, time
 import dagster, sqlalchemy
 print("ready", flush=True)
 while not os.path.exists(sys.argv[1]):
     time.sleep(0.005)
-import roles_assets
+{LOAD_CODE_LOCATION}
 """
 
 
@@ -100,7 +107,7 @@ def test_an_unreachable_instance_fails_the_load_saying_why_and_what_to_do(tmp_pa
         "DAGSTER_PG_PASSWORD": "Inst4nce-s3cret",
     }
     load = subprocess.run(
-        [sys.executable, "-c", "import roles_assets"],
+        [sys.executable, "-c", LOAD_CODE_LOCATION],
         env=env,
         cwd=tmp_path,
         capture_output=True,

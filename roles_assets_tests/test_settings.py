@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from roles_assets.settings import CHECKOUT_DIR, Settings, SettingsError, find_checkout
+from roles_assets_tests.helpers import LOAD_CODE_LOCATION
 
 pytestmark = pytest.mark.fast
 
@@ -133,7 +134,7 @@ def test_a_bad_value_fails_the_code_location_load(tmp_path):
         "PYTHONPATH": str(PACKAGE_DIR.parent),
     }
     load = subprocess.run(
-        [sys.executable, "-c", "import roles_assets"],
+        [sys.executable, "-c", LOAD_CODE_LOCATION],
         env=env,
         capture_output=True,
         text=True,
