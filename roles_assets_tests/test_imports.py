@@ -75,3 +75,21 @@ def test_importing_reads_no_setting_and_leaves_dagster_home_empty(tmp_path):
     }
     _import_every_module(env)
     assert list(home.iterdir()) == []
+
+
+def test_the_plain_modules_import_no_dagster():
+    """.importlinter lets settings.py import Dagster's cron check inside the function that uses
+    it; this holds the rest of the module to the contract at run time."""
+    plain = "roles_assets.days, roles_assets.landing, roles_assets.settings"
+    done = subprocess.run(
+        [sys.executable, "-c", f"import sys, {plain}; print(sorted(sys.modules))"],
+        env=_without_settings(),
+        cwd=CHECKOUT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    loaded = done.stdout.strip()
+    assert "'roles_assets.settings'" in loaded
+    assert "'dagster'" not in loaded and "'pyspark'" not in loaded

@@ -1,5 +1,5 @@
 """One settings surface: every ROLES_* variable parsed, checkout vs installed defaults, bad values
-named, and runtime code free of the developer tooling and of scattered environment reads."""
+named, and runtime code free of scattered environment reads (the imports are .importlinter's)."""
 
 import ast
 import subprocess
@@ -162,17 +162,6 @@ def test_runtime_code_reads_the_environment_only_in_settings():
                     readers.add(name)
     # spark.py only sets SPARK_LOCAL_IP, for Spark's launcher.
     assert readers == {"settings.py", "resources/spark.py"}
-
-
-def test_runtime_code_imports_nothing_of_the_developer_tooling():
-    for name, tree in _runtime_modules().items():
-        for node in ast.walk(tree):
-            modules = (
-                [a.name for a in node.names]
-                if isinstance(node, ast.Import)
-                else ([node.module or ""] if isinstance(node, ast.ImportFrom) else [])
-            )
-            assert not any(m.startswith("roles_assets_dev") for m in modules), name
 
 
 def test_the_freshdesk_api_is_configured_by_a_key_and_an_account():
