@@ -67,7 +67,7 @@ def test_the_installed_wheel_materializes_a_day_from_any_folder(tmp_path, pg_adm
     port = pg_admin_url.rsplit(":", 1)[1].split("/")[0]
     home = tmp_path / "dagster_home"
     home.mkdir()
-    # As the README's deployment section has it: every secret from the environment.
+    # As docs/deploy.md has it: every secret from the environment.
     (home / "dagster.yaml").write_text(f"""\
 storage:
   postgres:
