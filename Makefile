@@ -47,10 +47,13 @@ test-fast: setup
 test-integration: setup
 	TZ=$(TEST_TZ) $(PY) -m pytest -m integration
 
-# ruff: lint and format (pyproject.toml); CI runs it before the tests.
+# ruff: lint and format (pyproject.toml); import-linter: the package's floors (.importlinter),
+# without its cache, which served a stale import graph after a file was restored. CI runs it
+# before the tests.
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
 
 # The benchmark: the graph next to the floor and dlt; prints a table, writes .local/bench/results.json.
 # Scale it with BENCH_ARGS, e.g. `make bench BENCH_ARGS="--roles 20000 --repeats 1"`.

@@ -6,48 +6,17 @@ without a restart (the sensor registers it). The folder name is the key; only sa
 """
 
 import logging
-import re
-import warnings
 from pathlib import Path
 
 import dagster as dg
 import sqlalchemy.exc
 
+from roles_assets.days import day_order, is_safe_day
 from roles_assets.landing import PARTIAL_PREFIX
 
 log = logging.getLogger(__name__)
 
 sync_day_partitions = dg.DynamicPartitionsDefinition(name="sync_day")
-
-# Checks partitioned like their assets are a preview feature of the pinned Dagster; every check
-# of the graph is, knowingly (here, since each module that defines one imports this).
-warnings.filterwarnings("ignore", message="Specifying a partitions_def on an AssetCheckSpec")
-
-_SAFE_KEY = re.compile(r"[A-Za-z0-9._-]+")
-_TOKENS = re.compile(r"\d+|\D+")
-
-
-def is_safe_day(name: str) -> bool:
-    """Letters, digits, ``.``, ``_`` and ``-``, not only dots: a key safe in paths and SQL."""
-    return bool(_SAFE_KEY.fullmatch(name)) and name.strip(".") != ""
-
-
-def day_order(day: str) -> str:
-    """A string whose plain byte order (SQL ``COLLATE "C"``) is the natural order of days.
-
-    Digit runs compare as numbers (``day9`` < ``day10``): each becomes ``0`` + its length + its
-    digits. Text runs become ``1`` + text + ``!``; ``!`` sorts below every safe key character,
-    so a shorter text run sorts first. The raw key closes the string to break ties such as
-    ``day01`` / ``day1``. Used both to sort days in Python and to compare them in SQL.
-    """
-    parts = []
-    for token in _TOKENS.findall(day):
-        if token.isdigit():
-            digits = token.lstrip("0") or "0"
-            parts.append(f"0{len(digits):03d}{digits}")
-        else:
-            parts.append(f"1{token}!")
-    return "".join(parts) + " " + day
 
 
 def landed_days(landing_root: Path) -> list[str]:

@@ -88,7 +88,7 @@ TABLES: dict[str, Table] = {
                 _SYNC_DAY,
                 _col("role_id", "BIGINT", "The role the problem is about, when known."),
                 _col("agent_id", "BIGINT", "The agent the problem is about, when known."),
-                _col("error_type", "TEXT", "The validation rule broken (see the README).", False),
+                _col("error_type", "TEXT", "The validation rule broken (docs/contract.md).", False),
                 _col("error_message", "TEXT", "What is wrong, in words.", nullable=False),
                 _col("raw_record", "JSONB", "The original record (or file text), as landed."),
                 _col("source_file", "TEXT", "The landed file the record came from."),

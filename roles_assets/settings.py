@@ -19,9 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-# Dagster's own check of a cron string, run here so that a bad ROLES_PULL_CRON is named.
-from dagster._utils.schedules import is_valid_cron_string
-
 PACKAGE_DIR = Path(__file__).resolve().parent
 SAMPLE_LANDING = Path("data") / "landing"  # the bundled sample, relative to a checkout
 
@@ -181,6 +178,10 @@ def _cron(env: Mapping[str, str], name: str, default: str) -> str:
     text = env.get(name, "").strip()
     if not text:
         return default
+    # Dagster's own check of a cron string, run here so that a bad ROLES_PULL_CRON is named;
+    # imported only when the variable is set, so importing the settings imports no Dagster.
+    from dagster._utils.schedules import is_valid_cron_string
+
     if not is_valid_cron_string(text):
         raise SettingsError(
             f"{name}={text!r} is not a cron schedule: give five fields (minute hour day month "

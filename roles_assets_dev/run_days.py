@@ -84,14 +84,15 @@ def prepare_environment(
 def materialize_landed_days() -> int:
     import dagster as dg
 
-    from roles_assets.definitions import SETTINGS, defs
+    from roles_assets.definitions import defs
     from roles_assets.partitions import landed_days, register_days
     from roles_assets.resources.postgres import PostgresResource
+    from roles_assets.settings import Settings
 
     instance = dg.DagsterInstance.get()
-    days = landed_days(SETTINGS.landing_dir)
+    days = landed_days(Settings.from_env().landing_dir)
     register_days(instance, days)
-    job = defs.resolve_implicit_global_asset_job_def()
+    job = defs().resolve_implicit_global_asset_job_def()
     failed = []
     for day in days:
         result = job.execute_in_process(

@@ -24,6 +24,9 @@ from roles_assets.partitions import register_days
 from roles_assets.settings import Settings
 from roles_assets_dev import local_postgres, run_days
 
+# What Dagster's loader does with `-m roles_assets`: find `defs` and build the code location.
+LOAD_CODE_LOCATION = "from roles_assets import defs; defs()"
+
 
 def free_port() -> int:
     with socket.socket() as s:

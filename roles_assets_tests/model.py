@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from hypothesis import strategies as st
 from psycopg2.extras import execute_values
 
-from roles_assets.partitions import day_order
+from roles_assets.days import day_order
 from roles_assets.resources.postgres import PostgresResource
 from roles_assets.warehouse.sql import create_table_like
 from roles_assets.warehouse.staging import swap_in

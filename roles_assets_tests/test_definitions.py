@@ -7,6 +7,7 @@ import os
 import dagster as dg
 import pytest
 
+import roles_assets
 from roles_assets.assets import LOAD_POOL
 from roles_assets.definitions import build_definitions, build_resources
 from roles_assets.resources.landing import LandingZone
@@ -18,7 +19,7 @@ pytestmark = pytest.mark.fast
 
 
 def test_definitions_load():
-    from roles_assets import defs
+    defs = roles_assets.defs()
 
     graph = defs.resolve_asset_graph()
     assert {key.path[-1] for key in graph.get_all_asset_keys()} == set(ASSETS)
@@ -37,7 +38,7 @@ FINAL_TABLES = {"roles", "agent_role_mapping", "role_history", "agent_role_histo
 
 
 def test_the_final_tables_declare_their_freshness_from_the_setting(landing):
-    from roles_assets import defs
+    defs = roles_assets.defs()
 
     def fail_windows(definitions: dg.Definitions) -> dict:
         graph = definitions.resolve_asset_graph()
@@ -54,7 +55,7 @@ def test_the_final_tables_declare_their_freshness_from_the_setting(landing):
 
 
 def test_the_spark_and_apply_steps_share_one_concurrency_pool():
-    from roles_assets import defs
+    defs = roles_assets.defs()
 
     job = defs.resolve_implicit_global_asset_job_def()
     pooled = {node.name: node.definition.pool for node in job.graph.nodes if node.definition.pool}
@@ -66,7 +67,7 @@ def test_the_spark_and_apply_steps_share_one_concurrency_pool():
 
 
 def test_failure_alerts_run_by_default_only_with_a_webhook(landing):
-    from roles_assets import defs
+    defs = roles_assets.defs()
 
     alerts = defs.resolve_sensor_def("failure_alert")
     assert isinstance(alerts, dg.RunStatusSensorDefinition)

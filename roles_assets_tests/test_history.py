@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from roles_assets.checks import query_check
-from roles_assets.partitions import day_order
+from roles_assets.days import day_order
 from roles_assets.resources.postgres import PostgresResource
 from roles_assets.warehouse.apply import apply_day
 from roles_assets_dev import local_postgres

@@ -1,6 +1,6 @@
 """Hostile and odd input: each file is loaded correctly or quarantined with a defined
-error_type, and the run completes. The README's "What happens when things go wrong" lists the
-same outcomes."""
+error_type, and the run completes. docs/operations.md's "What happens when things go wrong" lists
+the same outcomes."""
 
 import json
 

@@ -13,6 +13,7 @@ import sqlalchemy.exc
 from roles_assets.partitions import register_days, sync_day_partitions
 from roles_assets_dev import local_postgres, run_days
 from roles_assets_tests.helpers import (
+    LOAD_CODE_LOCATION,
     Server,
     free_port,
     postgres_home,
@@ -144,7 +145,7 @@ def test_an_unreachable_instance_fails_the_load_saying_why_and_what_to_do(tmp_pa
         "DAGSTER_PG_PASSWORD": "Inst4nce-s3cret",
     }
     load = subprocess.run(
-        [sys.executable, "-c", "import roles_assets"],
+        [sys.executable, "-c", LOAD_CODE_LOCATION],
         env=env,
         cwd=tmp_path,
         capture_output=True,

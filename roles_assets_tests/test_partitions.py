@@ -4,8 +4,9 @@ import os
 
 import pytest
 
+from roles_assets.days import day_order, is_safe_day
 from roles_assets.landing import day_files, fingerprint, sync_time
-from roles_assets.partitions import day_order, is_safe_day, landed_days
+from roles_assets.partitions import landed_days
 
 pytestmark = pytest.mark.fast
 

@@ -15,7 +15,7 @@ from roles_assets_tests.helpers import ASSETS, POSTGRES_ASSETS
 
 
 def asset_nodes():
-    graph = defs.resolve_asset_graph()
+    graph = defs().resolve_asset_graph()
     return graph, {key.to_user_string(): graph.get(key) for key in graph.get_all_asset_keys()}
 
 

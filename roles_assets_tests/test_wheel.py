@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from roles_assets_dev import local_postgres
-from roles_assets_tests.helpers import materialize_args, query, role, write_day
+from roles_assets_tests.helpers import LOAD_CODE_LOCATION, materialize_args, query, role, write_day
 
 CHECKOUT = Path(__file__).resolve().parent.parent
 # What a clone holds; local state and the venv would only slow the copy down.
@@ -112,7 +112,7 @@ telemetry:
     # Installed, there is no bundled sample to fall back on.
     unset = {key: value for key, value in env.items() if key != "ROLES_LANDING_DIR"}
     no_landing = subprocess.run(
-        [str(bin_dir / "python"), "-c", "import roles_assets"],
+        [str(bin_dir / "python"), "-c", LOAD_CODE_LOCATION],
         env=unset,
         cwd=work,
         capture_output=True,

@@ -4,7 +4,8 @@ admin_roles since day D")."""
 
 import dagster as dg
 
-from roles_assets.partitions import day_order, sync_day_partitions
+from roles_assets.days import day_order
+from roles_assets.partitions import sync_day_partitions
 
 # The metadata entry in which each day records its fields, per source folder.
 SOURCE_FIELDS = "source_fields"
