@@ -9,12 +9,12 @@ from psycopg2 import sql
 from roles_assets.partitions import sync_day_partitions
 from roles_assets.resources.limits import GuardLimits
 from roles_assets.resources.postgres import PostgresResource
+from roles_assets.rules import SAMPLE_ROWS
 from roles_assets.schema import code_version
 from roles_assets.warehouse.sql import run_sql
 
-SAMPLE_SIZE = 5
 # Checks have no code_version of their own in Dagster: each declares it as metadata instead.
-VERSION = {"code_version": code_version(__name__, sql=["checks/*.sql"])}
+VERSION = {"code_version": code_version(__name__, "roles_assets.rules", sql=["checks/*.sql"])}
 
 
 def key_check(
@@ -51,7 +51,7 @@ def key_check(
         all_set=sql.SQL(" AND ").join(
             sql.SQL("{} IS NOT NULL").format(sql.Identifier(k)) for k in keys
         ),
-        limit=sql.Literal(SAMPLE_SIZE),
+        limit=sql.Literal(SAMPLE_ROWS),
     )
     with postgres.transaction() as cur:
         cur.execute(query, {"sync_day": sync_day})
@@ -71,7 +71,7 @@ def query_check(
 ) -> dg.AssetCheckResult:
     """Runs a ``sql/checks`` query returning (offending rows, sample); passes on zero."""
     with postgres.transaction() as cur:
-        run_sql(cur, f"checks/{query_file}", params)
+        run_sql(cur, f"checks/{query_file}", {**params, "sample_rows": SAMPLE_ROWS})
         count, sample = cur.fetchone()
     return dg.AssetCheckResult(
         passed=count == 0, metadata={label: count, "sample": dg.MetadataValue.json(sample)}
@@ -185,7 +185,11 @@ def role_errors_no_source_drift(
     records being bad. The final tables keep the field's last good values meanwhile."""
     limit = limits.max_malformed_share
     with postgres.transaction() as cur:
-        run_sql(cur, "checks/malformed_fields.sql", {"sync_day": context.partition_key})
+        run_sql(
+            cur,
+            "checks/malformed_fields.sql",
+            {"sync_day": context.partition_key, "sample_rows": SAMPLE_ROWS},
+        )
         fields = cur.fetchall()
     shares = {field: malformed / staged for field, malformed, staged, _ in fields if staged}
     drifted = [field for field, share in shares.items() if share > limit]

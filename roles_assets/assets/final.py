@@ -12,6 +12,7 @@ from roles_assets.partitions import sync_day_partitions
 from roles_assets.resources.landing import LandingZone
 from roles_assets.resources.limits import GuardLimits
 from roles_assets.resources.postgres import PostgresResource
+from roles_assets.rules import DEFAULT_MAX_REMOVAL_SHARE
 from roles_assets.schema import code_version, table_metadata
 from roles_assets.warehouse.apply import Losses, MassRemovalRefused, apply_day
 
@@ -31,9 +32,9 @@ class ApplyConfig(dg.Config):
     allow_mass_removal: bool = Field(
         default=False,
         description=(
-            "Apply the day even if it removes more than ROLES_MAX_REMOVAL_SHARE (default 0.5) "
-            "of the assigned mappings or deletes more than that share of the roles. Set it only "
-            "for a day where that is really intended."
+            "Apply the day even if it removes more than ROLES_MAX_REMOVAL_SHARE (default "
+            f"{DEFAULT_MAX_REMOVAL_SHARE}) of the assigned mappings or deletes more than that "
+            "share of the roles. Set it only for a day where that is really intended."
         ),
     )
 
@@ -52,8 +53,8 @@ REMOVALS_CHECK = dg.AssetCheckSpec(
     partitions_def=sync_day_partitions,
     metadata={"code_version": CODE_VERSION},
     description=(
-        "The day removes at most ROLES_MAX_REMOVAL_SHARE (default 0.5) of the assigned "
-        f"mappings; {_OVERRIDE}"
+        f"The day removes at most ROLES_MAX_REMOVAL_SHARE (default {DEFAULT_MAX_REMOVAL_SHARE}) "
+        f"of the assigned mappings; {_OVERRIDE}"
     ),
 )
 DELETIONS_CHECK = dg.AssetCheckSpec(
@@ -62,8 +63,8 @@ DELETIONS_CHECK = dg.AssetCheckSpec(
     partitions_def=sync_day_partitions,
     metadata={"code_version": CODE_VERSION},
     description=(
-        "The day deletes at most ROLES_MAX_REMOVAL_SHARE (default 0.5) of the existing roles; "
-        f"{_OVERRIDE}"
+        f"The day deletes at most ROLES_MAX_REMOVAL_SHARE (default {DEFAULT_MAX_REMOVAL_SHARE}) "
+        f"of the existing roles; {_OVERRIDE}"
     ),
 )
 

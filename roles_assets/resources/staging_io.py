@@ -117,7 +117,7 @@ class PostgresPartitionIOManager(dg.ConfigurableIOManager):
         sample_columns: Sequence[str] = (),
     ) -> tuple[int, dict[str, int], list[tuple]]:
         """Replaces the day's rows of ``table`` with ``df``; returns the row count, the row
-        count per value of the ``count_by`` column (if any), and up to ``staging.SAMPLE_ROWS``
+        count per value of the ``count_by`` column (if any), and up to ``rules.SAMPLE_ROWS``
         rows of ``sample_columns``."""
         load_table = staging.load_table_name(table)
         with self.postgres.transaction() as cur:
