@@ -1,7 +1,11 @@
 """Asset checks: the contract each table must meet before anything reads it.
 
-Staging checks block: a day with broken keys never reaches the final tables.
+Staging checks block: a day with broken keys never reaches the final tables. Each check is one
+row of ``CHECKS``; ``build_check`` turns every row into a Dagster check the same way.
 """
+
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import dagster as dg
 from psycopg2 import sql
@@ -9,12 +13,26 @@ from psycopg2 import sql
 from roles_assets.partitions import sync_day_partitions
 from roles_assets.resources.limits import GuardLimits
 from roles_assets.resources.postgres import PostgresResource
+from roles_assets.rules import DEFAULT_MAX_MALFORMED_SHARE, DEFAULT_MAX_REJECTION_RATE, SAMPLE_ROWS
 from roles_assets.schema import code_version
 from roles_assets.warehouse.sql import run_sql
 
-SAMPLE_SIZE = 5
 # Checks have no code_version of their own in Dagster: each declares it as metadata instead.
-VERSION = {"code_version": code_version(__name__, sql=["checks/*.sql"])}
+VERSION = {"code_version": code_version(__name__, "roles_assets.rules", sql=["checks/*.sql"])}
+
+Evaluate = Callable[[str, PostgresResource, GuardLimits], dg.AssetCheckResult]
+"""A check's evaluation of a sync day, against the settings' thresholds."""
+
+
+@dataclass(frozen=True)
+class DeclaredCheck:
+    name: str
+    asset: str
+    description: str
+    evaluate: Evaluate
+    blocking: bool = False
+    additional_deps: tuple[str, ...] = ()
+    severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR
 
 
 def key_check(
@@ -51,7 +69,7 @@ def key_check(
         all_set=sql.SQL(" AND ").join(
             sql.SQL("{} IS NOT NULL").format(sql.Identifier(k)) for k in keys
         ),
-        limit=sql.Literal(SAMPLE_SIZE),
+        limit=sql.Literal(SAMPLE_ROWS),
     )
     with postgres.transaction() as cur:
         cur.execute(query, {"sync_day": sync_day})
@@ -71,69 +89,35 @@ def query_check(
 ) -> dg.AssetCheckResult:
     """Runs a ``sql/checks`` query returning (offending rows, sample); passes on zero."""
     with postgres.transaction() as cur:
-        run_sql(cur, f"checks/{query_file}", params)
+        run_sql(cur, f"checks/{query_file}", {**params, "sample_rows": SAMPLE_ROWS})
         count, sample = cur.fetchone()
     return dg.AssetCheckResult(
         passed=count == 0, metadata={label: count, "sample": dg.MetadataValue.json(sample)}
     )
 
 
-@dg.asset_check(
-    asset="stg_roles", blocking=True, partitions_def=sync_day_partitions, metadata=VERSION
-)
-def stg_roles_keys_valid(context: dg.AssetCheckExecutionContext, postgres: PostgresResource):
-    """role_id is non-NULL and unique within the day."""
-    return key_check(postgres, "stg_roles", ["role_id"], context.partition_key)
-
-
-@dg.asset_check(
-    asset="stg_agent_roles", blocking=True, partitions_def=sync_day_partitions, metadata=VERSION
-)
-def stg_agent_roles_keys_valid(context: dg.AssetCheckExecutionContext, postgres: PostgresResource):
-    """(agent_id, role_id) is non-NULL and unique within the day."""
-    return key_check(postgres, "stg_agent_roles", ["agent_id", "role_id"], context.partition_key)
-
-
-@dg.asset_check(
-    asset="stg_agent_roles",
-    blocking=True,
-    partitions_def=sync_day_partitions,
-    additional_deps=["stg_roles"],
-    metadata=VERSION,
-)
-def stg_agent_roles_reference_staged_roles(
-    context: dg.AssetCheckExecutionContext, postgres: PostgresResource
-):
-    """Every staged pair names a role staged the same day."""
-    return query_check(
-        postgres,
-        "unreferenced_staged_roles.sql",
-        "unreferenced_pairs",
-        sync_day=context.partition_key,
+def unique_keys(table: str, *keys: str, within_day: bool = False) -> Evaluate:
+    """``key_check`` of ``keys``, over the checked day's rows only when ``within_day``."""
+    return lambda day, postgres, _: key_check(
+        postgres, table, list(keys), day if within_day else None
     )
 
 
-@dg.asset_check(
-    asset="stg_roles",
-    blocking=True,
-    partitions_def=sync_day_partitions,
-    additional_deps=["role_errors"],
-    metadata=VERSION,
-)
-def stg_roles_snapshot_not_empty(
-    context: dg.AssetCheckExecutionContext, postgres: PostgresResource
-):
-    """The day staged at least one valid role. An empty snapshot (admin_roles/ missing or empty,
-    or every record rejected) would otherwise look like every role and assignment vanished."""
+def sql_query(query_file: str, label: str) -> Evaluate:
+    """``query_check`` of a ``sql/checks`` file; a file about one day reads ``%(sync_day)s``."""
+    return lambda day, postgres, _: query_check(postgres, query_file, label, sync_day=day)
+
+
+def snapshot_not_empty(day: str, postgres: PostgresResource, _: GuardLimits) -> dg.AssetCheckResult:
     with postgres.transaction() as cur:
-        run_sql(cur, "checks/valid_roles_in_day.sql", {"sync_day": context.partition_key})
+        run_sql(cur, "checks/valid_roles_in_day.sql", {"sync_day": day})
         valid_roles, error_rows = cur.fetchone()
     return dg.AssetCheckResult(
         passed=valid_roles > 0,
         description=None
         if valid_roles
         else (
-            f"sync day {context.partition_key!r} has no valid role (admin_roles/ missing, empty, "
+            f"sync day {day!r} has no valid role (admin_roles/ missing, empty, "
             "or every record rejected): the final tables were left untouched; its staging and "
             "error rows are kept for inspection"
         ),
@@ -141,26 +125,17 @@ def stg_roles_snapshot_not_empty(
     )
 
 
-@dg.asset_check(
-    asset="role_errors",
-    partitions_def=sync_day_partitions,
-    additional_deps=["stg_roles"],
-    metadata=VERSION,
-)
-def role_errors_rejection_rate(
-    context: dg.AssetCheckExecutionContext, postgres: PostgresResource, limits: GuardLimits
-):
-    """Warns when more than ROLES_MAX_REJECTION_RATE (default 0.2) of a day's role records are
-    rejected: usually a broken export rather than bad luck."""
+def rejection_rate(
+    day: str, postgres: PostgresResource, limits: GuardLimits
+) -> dg.AssetCheckResult:
     limit = limits.max_rejection_rate
     with postgres.transaction() as cur:
-        run_sql(cur, "checks/rejection_rate.sql", {"sync_day": context.partition_key})
+        run_sql(cur, "checks/rejection_rate.sql", {"sync_day": day})
         staged, rejected, malformed_files = cur.fetchone()
     total = staged + rejected
     rate = rejected / total if total else 0.0
     return dg.AssetCheckResult(
         passed=rate <= limit,
-        severity=dg.AssetCheckSeverity.WARN,
         metadata={
             "rejection_rate": rate,
             "max_rejection_rate": limit,
@@ -171,21 +146,12 @@ def role_errors_rejection_rate(
     )
 
 
-@dg.asset_check(
-    asset="role_errors",
-    partitions_def=sync_day_partitions,
-    additional_deps=["stg_roles"],
-    metadata=VERSION,
-)
-def role_errors_no_source_drift(
-    context: dg.AssetCheckExecutionContext, postgres: PostgresResource, limits: GuardLimits
-):
-    """Warns when one field is malformed in more than ROLES_MAX_MALFORMED_SHARE (default 0.5) of
-    a day's staged roles: the source changed that field's type or format, rather than a few
-    records being bad. The final tables keep the field's last good values meanwhile."""
+def no_source_drift(
+    day: str, postgres: PostgresResource, limits: GuardLimits
+) -> dg.AssetCheckResult:
     limit = limits.max_malformed_share
     with postgres.transaction() as cur:
-        run_sql(cur, "checks/malformed_fields.sql", {"sync_day": context.partition_key})
+        run_sql(cur, "checks/malformed_fields.sql", {"sync_day": day, "sample_rows": SAMPLE_ROWS})
         fields = cur.fetchall()
     shares = {field: malformed / staged for field, malformed, staged, _ in fields if staged}
     drifted = [field for field, share in shares.items() if share > limit]
@@ -202,75 +168,134 @@ def role_errors_no_source_drift(
     if drifted:
         description = (
             f"field {', '.join(drifted)} malformed in more than {limit:.0%} of sync day "
-            f"{context.partition_key!r}'s {staged} roles ({malformed} for {field}): the source "
+            f"{day!r}'s {staged} roles ({malformed} for {field}): the source "
             "likely changed it; the final tables keep the last good values"
         )
-    return dg.AssetCheckResult(
-        passed=not drifted,
+    return dg.AssetCheckResult(passed=not drifted, description=description, metadata=metadata)
+
+
+# Key checks of a table whose keys PostgreSQL enforces pass on that index and name it as their
+# evidence (``enforced_by``); they scan only if the index is ever gone.
+CHECKS = (
+    DeclaredCheck(
+        "stg_roles_keys_valid",
+        "stg_roles",
+        "role_id is non-NULL and unique within the day.",
+        unique_keys("stg_roles", "role_id", within_day=True),
+        blocking=True,
+    ),
+    DeclaredCheck(
+        "stg_roles_snapshot_not_empty",
+        "stg_roles",
+        "The day staged at least one valid role. An empty snapshot (admin_roles/ missing or "
+        "empty, or every record rejected) would otherwise look like every role and assignment "
+        "vanished.",
+        snapshot_not_empty,
+        blocking=True,
+        additional_deps=("role_errors",),
+    ),
+    DeclaredCheck(
+        "stg_agent_roles_keys_valid",
+        "stg_agent_roles",
+        "(agent_id, role_id) is non-NULL and unique within the day.",
+        unique_keys("stg_agent_roles", "agent_id", "role_id", within_day=True),
+        blocking=True,
+    ),
+    DeclaredCheck(
+        "stg_agent_roles_reference_staged_roles",
+        "stg_agent_roles",
+        "Every staged pair names a role staged the same day.",
+        sql_query("unreferenced_staged_roles.sql", "unreferenced_pairs"),
+        blocking=True,
+        additional_deps=("stg_roles",),
+    ),
+    DeclaredCheck(
+        "role_errors_rejection_rate",
+        "role_errors",
+        "Warns when more than ROLES_MAX_REJECTION_RATE (default "
+        f"{DEFAULT_MAX_REJECTION_RATE}) of a day's role records are rejected: usually a broken "
+        "export rather than bad luck.",
+        rejection_rate,
+        additional_deps=("stg_roles",),
         severity=dg.AssetCheckSeverity.WARN,
-        description=description,
-        metadata=metadata,
+    ),
+    DeclaredCheck(
+        "role_errors_no_source_drift",
+        "role_errors",
+        "Warns when one field is malformed in more than ROLES_MAX_MALFORMED_SHARE (default "
+        f"{DEFAULT_MAX_MALFORMED_SHARE}) of a day's staged roles: the source changed that "
+        "field's type or format, rather than a few records being bad. The final tables keep "
+        "the field's last good values meanwhile.",
+        no_source_drift,
+        additional_deps=("stg_roles",),
+        severity=dg.AssetCheckSeverity.WARN,
+    ),
+    DeclaredCheck(
+        "roles_keys_unique",
+        "roles",
+        "role_id is non-NULL and unique across the table.",
+        unique_keys("roles", "role_id"),
+    ),
+    DeclaredCheck(
+        "agent_role_mapping_keys_unique",
+        "agent_role_mapping",
+        "(agent_id, role_id) is non-NULL and unique across the table.",
+        unique_keys("agent_role_mapping", "agent_id", "role_id"),
+    ),
+    DeclaredCheck(
+        "agent_role_mapping_status_consistent",
+        "agent_role_mapping",
+        "removed_at is set exactly on removed rows; every row has assigned_at.",
+        sql_query("inconsistent_mapping_status.sql", "inconsistent_rows"),
+    ),
+    DeclaredCheck(
+        "agent_role_history_intervals_disjoint",
+        "agent_role_history",
+        "The intervals of one pair never overlap, and each ends on a day after it starts.",
+        sql_query("overlapping_intervals.sql", "bad_intervals"),
+    ),
+    DeclaredCheck(
+        "agent_role_history_matches_mapping",
+        "agent_role_history",
+        "Each pair's latest interval is its mapping row: open while assigned, closed at its "
+        "removal.",
+        sql_query("history_disagrees_with_mapping.sql", "disagreeing_pairs"),
+        additional_deps=("agent_role_mapping",),
+    ),
+    DeclaredCheck(
+        "role_history_current_matches_roles",
+        "role_history",
+        "Each role has one current version, equal to its row in roles.",
+        sql_query("role_history_disagrees_with_roles.sql", "disagreeing_roles"),
+        additional_deps=("roles",),
+    ),
+)
+
+
+def build_check(declared: DeclaredCheck) -> dg.AssetChecksDefinition:
+    """One sync-day check of ``declared``, its result at the declared severity."""
+
+    @dg.asset_check(
+        name=declared.name,
+        asset=declared.asset,
+        description=declared.description,
+        blocking=declared.blocking,
+        additional_deps=declared.additional_deps,
+        partitions_def=sync_day_partitions,
+        metadata=VERSION,
     )
+    def check(
+        context: dg.AssetCheckExecutionContext, postgres: PostgresResource, limits: GuardLimits
+    ) -> dg.AssetCheckResult:
+        result = declared.evaluate(context.partition_key, postgres, limits)
+        return dg.AssetCheckResult(
+            passed=result.passed,
+            severity=declared.severity,
+            description=result.description,
+            metadata=result.metadata,
+        )
+
+    return check
 
 
-@dg.asset_check(asset="roles", partitions_def=sync_day_partitions, metadata=VERSION)
-def roles_keys_unique(postgres: PostgresResource):
-    """role_id is non-NULL and unique across the table."""
-    return key_check(postgres, "roles", ["role_id"])
-
-
-@dg.asset_check(asset="agent_role_mapping", partitions_def=sync_day_partitions, metadata=VERSION)
-def agent_role_mapping_keys_unique(postgres: PostgresResource):
-    """(agent_id, role_id) is non-NULL and unique across the table."""
-    return key_check(postgres, "agent_role_mapping", ["agent_id", "role_id"])
-
-
-@dg.asset_check(asset="agent_role_mapping", partitions_def=sync_day_partitions, metadata=VERSION)
-def agent_role_mapping_status_consistent(postgres: PostgresResource):
-    """removed_at is set exactly on removed rows; every row has assigned_at."""
-    return query_check(postgres, "inconsistent_mapping_status.sql", "inconsistent_rows")
-
-
-@dg.asset_check(asset="agent_role_history", partitions_def=sync_day_partitions, metadata=VERSION)
-def agent_role_history_intervals_disjoint(postgres: PostgresResource):
-    """The intervals of one pair never overlap, and each ends on a day after it starts."""
-    return query_check(postgres, "overlapping_intervals.sql", "bad_intervals")
-
-
-@dg.asset_check(
-    asset="agent_role_history",
-    partitions_def=sync_day_partitions,
-    additional_deps=["agent_role_mapping"],
-    metadata=VERSION,
-)
-def agent_role_history_matches_mapping(postgres: PostgresResource):
-    """Each pair's latest interval is its mapping row: open while assigned, closed at its
-    removal."""
-    return query_check(postgres, "history_disagrees_with_mapping.sql", "disagreeing_pairs")
-
-
-@dg.asset_check(
-    asset="role_history",
-    partitions_def=sync_day_partitions,
-    additional_deps=["roles"],
-    metadata=VERSION,
-)
-def role_history_current_matches_roles(postgres: PostgresResource):
-    """Each role has one current version, equal to its row in roles."""
-    return query_check(postgres, "role_history_disagrees_with_roles.sql", "disagreeing_roles")
-
-
-ALL_CHECKS = [
-    stg_roles_keys_valid,
-    stg_roles_snapshot_not_empty,
-    stg_agent_roles_keys_valid,
-    stg_agent_roles_reference_staged_roles,
-    role_errors_rejection_rate,
-    role_errors_no_source_drift,
-    roles_keys_unique,
-    agent_role_mapping_keys_unique,
-    agent_role_mapping_status_consistent,
-    agent_role_history_intervals_disjoint,
-    agent_role_history_matches_mapping,
-    role_history_current_matches_roles,
-]
+ALL_CHECKS = [build_check(declared) for declared in CHECKS]

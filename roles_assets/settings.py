@@ -19,14 +19,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from roles_assets.rules import (
+    DEFAULT_MAX_MALFORMED_SHARE,
+    DEFAULT_MAX_REJECTION_RATE,
+    DEFAULT_MAX_REMOVAL_SHARE,
+)
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 SAMPLE_LANDING = Path("data") / "landing"  # the bundled sample, relative to a checkout
 
 FRESHDESK_VARIABLES = ("FRESHDESK_BASE_URL", "FRESHDESK_DOMAIN", "FRESHDESK_API_KEY")
 
-DEFAULT_MAX_REMOVAL_SHARE = 0.5
-DEFAULT_MAX_REJECTION_RATE = 0.2
-DEFAULT_MAX_MALFORMED_SHARE = 0.5
 # Hourly: a day missed by one tick (the API down, a failed run) is tried again within the hour.
 DEFAULT_PULL_CRON = "0 * * * *"
 # A day and some hours: one daily load, late by a few hours at most, still counts as fresh.

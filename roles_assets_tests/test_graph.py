@@ -36,9 +36,20 @@ def test_sample_days_end_to_end(graph, landing):
     }
     assert counts["error_type/MALFORMED_JSON"] == 0 and len(counts) == 10
     assert errors_day2["dagster/row_count"] == 4
-    sample = errors_day2["sample_rows"].splitlines()
-    assert sample[0] == "| error_type | role_id | error_message | source_file |"
-    assert len(sample) == 6 and "admin_roles/" in sample[2]
+    sample = errors_day2["sample_rows"]
+    assert [c.name for c in sample.schema.columns] == [
+        "error_type",
+        "role_id",
+        "error_message",
+        "source_file",
+    ]
+    assert len(sample.records) == 4
+    first = sample.records[0].data
+    assert (first["error_type"], first["role_id"], first["source_file"]) == (
+        "DUPLICATE_ROLE",
+        67000000002,
+        "admin_roles/roles_page_2.json",
+    )
     assert materialized(results[0], "raw_roles")["dagster/row_count"] > 0
     assert materialized(results[2], "agent_role_mapping")["assigned"] == 13
     assert materialized(results[2], "agent_role_mapping")["dagster/row_count"] == 13

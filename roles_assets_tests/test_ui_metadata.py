@@ -7,8 +7,8 @@ import psycopg2
 
 from roles_assets.definitions import defs
 from roles_assets.resources.postgres import migrate
-from roles_assets.resources.staging_io import markdown_table
-from roles_assets.schema import TABLES, code_version, referenced_sql, version_of
+from roles_assets.resources.staging_io import sample_table
+from roles_assets.schema import TABLES, code_version, referenced_sql, table_metadata, version_of
 from roles_assets.warehouse.sql import SQL_DIR
 from roles_assets_dev import local_postgres
 from roles_assets_tests.helpers import ASSETS, POSTGRES_ASSETS
@@ -133,10 +133,14 @@ def test_a_code_version_covers_the_sql_its_module_names(tmp_path):
     assert code_version(final, sql=["schema/*.sql"], sql_dir=copy) == versions[edited]
 
 
-def test_markdown_table_cuts_and_escapes_values():
-    table = markdown_table(["a", "b"], [("x|y", None), ("line\nbreak", "z" * 500)])
-    lines = table.splitlines()
-    assert lines[:2] == ["| a | b |", "| --- | --- |"]
-    assert lines[2] == "| x\\|y |  |"
-    assert lines[3].startswith("| line break | zzz") and len(lines[3]) < 200
-    assert markdown_table(["a"], []) == "(no rows)"
+def test_a_sample_table_keeps_the_sampled_columns_order_and_their_declared_types():
+    schema = table_metadata("role_pipeline_errors")["dagster/column_schema"]
+    table = sample_table(schema, ["error_type", "role_id"], [("MISSING_NAME", 7), ("x|y", None)])
+    assert [(c.name, c.type, bool(c.description)) for c in table.schema.columns] == [
+        ("error_type", "TEXT", True),
+        ("role_id", "BIGINT", True),
+    ]
+    assert [r.data for r in table.records] == [
+        {"error_type": "MISSING_NAME", "role_id": 7},
+        {"error_type": "x|y", "role_id": None},
+    ]

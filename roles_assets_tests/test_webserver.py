@@ -51,7 +51,7 @@ query ($day: String!) {
       metadataEntries {
         label
         ... on IntMetadataEntry { intValue }
-        ... on MarkdownMetadataEntry { mdStr }
+        ... on TableMetadataEntry { table { schema { columns { name } } } }
       }
     }
     assetChecksOrError { ... on AssetChecks { checks { name description } } }
@@ -163,7 +163,7 @@ def test_the_webserver_shows_row_counts_schemas_and_checks_of_a_backfill(dev_ser
         (materialization,) = node["assetMaterializations"]
         assert materialization["partition"] == DAY
         reported = {
-            e["label"]: e.get("intValue", e.get("mdStr"))
+            e["label"]: e.get("intValue", e.get("table"))
             for e in materialization["metadataEntries"]
         }
         assert isinstance(reported["dagster/row_count"], int), name
@@ -173,14 +173,17 @@ def test_the_webserver_shows_row_counts_schemas_and_checks_of_a_backfill(dev_ser
             columns = definition["dagster/column_schema"]["schema"]["columns"]
             assert columns and all(c["type"] and c["description"] for c in columns), name
     errors = {
-        e["label"]: e.get("intValue", e.get("mdStr"))
+        e["label"]: e.get("intValue", e.get("table"))
         for e in nodes["role_errors"]["assetMaterializations"][0]["metadataEntries"]
     }
     assert errors["dagster/row_count"] == 4 and errors["error_type/INVALID_VALUE"] == 1
     assert errors["error_type/MALFORMED_JSON"] == 0
-    assert errors["sample_rows"].startswith(
-        "| error_type | role_id | error_message | source_file |"
-    )
+    assert [c["name"] for c in errors["sample_rows"]["schema"]["columns"]] == [
+        "error_type",
+        "role_id",
+        "error_message",
+        "source_file",
+    ]
     raw = {e["label"]: e for e in nodes["raw_roles"]["metadataEntries"]}
     assert "record" in {c["name"] for c in raw["dagster/column_schema"]["schema"]["columns"]}
     assert raw["dagster/uri"]["text"].endswith("/raw_roles")

@@ -12,6 +12,7 @@ from roles_assets.partitions import sync_day_partitions
 from roles_assets.resources.landing import LandingZone
 from roles_assets.resources.limits import GuardLimits
 from roles_assets.resources.postgres import PostgresResource
+from roles_assets.rules import DEFAULT_MAX_REMOVAL_SHARE
 from roles_assets.schema import code_version, table_metadata
 from roles_assets.warehouse.apply import Losses, MassRemovalRefused, apply_day
 
@@ -31,9 +32,9 @@ class ApplyConfig(dg.Config):
     allow_mass_removal: bool = Field(
         default=False,
         description=(
-            "Apply the day even if it removes more than ROLES_MAX_REMOVAL_SHARE (default 0.5) "
-            "of the assigned mappings or deletes more than that share of the roles. Set it only "
-            "for a day where that is really intended."
+            "Apply the day even if it removes more than ROLES_MAX_REMOVAL_SHARE (default "
+            f"{DEFAULT_MAX_REMOVAL_SHARE}) of the assigned mappings or deletes more than that "
+            "share of the roles. Set it only for a day where that is really intended."
         ),
     )
 
@@ -47,7 +48,8 @@ def _guard_spec(name: str, asset: str, verb: str, what: str) -> dg.AssetCheckSpe
         partitions_def=sync_day_partitions,
         metadata={"code_version": CODE_VERSION},
         description=(
-            f"The day {verb} at most ROLES_MAX_REMOVAL_SHARE (default 0.5) of {what}; a day "
+            f"The day {verb} at most ROLES_MAX_REMOVAL_SHARE (default {DEFAULT_MAX_REMOVAL_SHARE}) "
+            f"of {what}; a day "
             "that would take more is refused and nothing of it is applied. When that is really "
             "intended, re-run the day with the final_tables config allow_mass_removal: true "
             '(CLI: --config-json \'{"ops": {"final_tables": {"config": '

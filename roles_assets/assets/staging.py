@@ -10,6 +10,7 @@ from pyspark.sql import functions as F
 from roles_assets.assets import LOAD_POOL
 from roles_assets.assets.source_fields import SOURCE_FIELDS, new_fields
 from roles_assets.partitions import sync_day_partitions
+from roles_assets.rules import ErrorType
 from roles_assets.schema import code_version, table_metadata
 from roles_assets.transforms.parse import record_fields
 from roles_assets.transforms.stage import stage_day
@@ -27,6 +28,7 @@ CODE_VERSION = code_version(
     "roles_assets.warehouse.sql",
     "roles_assets.transforms.parse",
     "roles_assets.assets.source_fields",
+    "roles_assets.rules",
     sql=["schema/*.sql"],
 )
 
@@ -41,20 +43,6 @@ NEW_FIELDS_CHECK = dg.AssetCheckSpec(
         "days' natural order) carried: the source changed shape. The field is kept in raw_roles "
         "and loaded nowhere until the contract says what it means."
     ),
-)
-
-# Every error type, so each day reports a count (0 included) for each and the UI plots them.
-ERROR_TYPES = (
-    "MALFORMED_JSON",
-    "MISSING_ROLE_ID",
-    "INVALID_ROLE_ID",
-    "MISSING_NAME",
-    "DUPLICATE_ROLE",
-    "MISSING_AGENT_ID",
-    "INVALID_AGENT_ID",
-    "INVALID_ROLE_IDS",
-    "UNKNOWN_ROLE",
-    "INVALID_VALUE",
 )
 
 
@@ -81,7 +69,8 @@ def _staging_out(table: str, description: str, **metadata) -> dg.AssetOut:
             "role_pipeline_errors",
             "The day's rejected and corrected records, with their original JSON.",
             count_by="error_type",
-            count_values=list(ERROR_TYPES),
+            # A count (0 included) for every error type each day, so the UI plots them all.
+            count_values=list(ErrorType),
             sample_columns=["error_type", "role_id", "error_message", "source_file"],
         ),
     },

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from roles_assets.settings import (
+from roles_assets.rules import (
     DEFAULT_MAX_MALFORMED_SHARE,
     DEFAULT_MAX_REJECTION_RATE,
     DEFAULT_MAX_REMOVAL_SHARE,

@@ -5,7 +5,7 @@ It always reports the row count it stored.
 """
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 import dagster as dg
 import psycopg2
@@ -17,21 +17,16 @@ from roles_assets.resources.postgres import PostgresResource
 from roles_assets.warehouse import staging
 from roles_assets.warehouse.sql import create_table_like, drop_table
 
-MAX_CELL_CHARS = 120
 
-
-def markdown_table(columns: Sequence[str], rows: Iterable[tuple]) -> str:
-    """Rows as a markdown table; long values are cut, and ``|`` and line breaks escaped."""
-
-    def cell(value) -> str:
-        text = "" if value is None else " ".join(str(value).split())
-        if len(text) > MAX_CELL_CHARS:
-            text = text[: MAX_CELL_CHARS - 1] + "…"
-        return text.replace("\\", "\\\\").replace("|", "\\|")
-
-    lines = ["| " + " | ".join(columns) + " |", "|" + " --- |" * len(columns)]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
-    return "\n".join(lines) if len(lines) > 2 else "(no rows)"
+def sample_table(
+    schema: dg.TableSchema, columns: Sequence[str], rows: list[tuple]
+) -> dg.MetadataValue:
+    """``rows`` of ``columns`` as a table the UI renders, typed and described by ``schema``."""
+    declared = {column.name: column for column in schema.columns}
+    return dg.MetadataValue.table(
+        records=[dg.TableRecord(dict(zip(columns, row, strict=True))) for row in rows],
+        schema=dg.TableSchema(columns=[declared[name] for name in columns]),
+    )
 
 
 class StagingWriteFailed(RuntimeError):
@@ -82,7 +77,8 @@ class PostgresPartitionIOManager(dg.ConfigurableIOManager):
     day's row count is reported as ``dagster/row_count``. A ``count_by`` metadata entry names a
     column whose value counts are reported too, one number each (``error_type/INVALID_VALUE``),
     with 0 for each of the ``count_values`` the day lacks; ``sample_columns`` names columns of a
-    few of the day's rows to show as a markdown table (``sample_rows``).
+    few of the day's rows to show as a table (``sample_rows``), typed by its
+    ``dagster/column_schema``.
     """
 
     postgres: dg.ResourceDependency[PostgresResource]
@@ -100,7 +96,9 @@ class PostgresPartitionIOManager(dg.ConfigurableIOManager):
             every = {value: 0 for value in metadata.get("count_values") or []} | counts
             output |= {f"{count_by}/{value}": int(n) for value, n in sorted(every.items())}
         if sample_columns:
-            output["sample_rows"] = dg.MetadataValue.md(markdown_table(sample_columns, sample))
+            output["sample_rows"] = sample_table(
+                metadata["dagster/column_schema"], sample_columns, sample
+            )
         context.add_output_metadata(output)
 
     def load_input(self, context: dg.InputContext) -> DataFrame:
@@ -117,7 +115,7 @@ class PostgresPartitionIOManager(dg.ConfigurableIOManager):
         sample_columns: Sequence[str] = (),
     ) -> tuple[int, dict[str, int], list[tuple]]:
         """Replaces the day's rows of ``table`` with ``df``; returns the row count, the row
-        count per value of the ``count_by`` column (if any), and up to ``staging.SAMPLE_ROWS``
+        count per value of the ``count_by`` column (if any), and up to ``rules.SAMPLE_ROWS``
         rows of ``sample_columns``."""
         load_table = staging.load_table_name(table)
         with self.postgres.transaction() as cur:

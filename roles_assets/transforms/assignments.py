@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from roles_assets.rules import ErrorType
 from roles_assets.transforms.errors import no_id, raw_record
 from roles_assets.transforms.validate import Cache, no_cache
 from roles_assets.transforms.variant import positive_id, shown
@@ -67,8 +68,8 @@ def _bad_entry_errors(checked: DataFrame, role_agent_ids: DataFrame) -> DataFram
         .select(
             "role_id",
             no_id().alias("agent_id"),
-            F.when(F.expr("is_variant_null(bad_entry)"), F.lit("MISSING_AGENT_ID"))
-            .otherwise(F.lit("INVALID_AGENT_ID"))
+            F.when(F.expr("is_variant_null(bad_entry)"), F.lit(ErrorType.MISSING_AGENT_ID))
+            .otherwise(F.lit(ErrorType.INVALID_AGENT_ID))
             .alias("error_type"),
             F.lit("agent_ids").alias("field"),
             F.format_string(
@@ -86,7 +87,7 @@ def _unknown_role_errors(agent_pairs: DataFrame, known_roles: DataFrame) -> Data
     return agent_pairs.join(known_roles, "role_id", "left_anti").select(
         "role_id",
         "agent_id",
-        F.lit("UNKNOWN_ROLE").alias("error_type"),
+        F.lit(ErrorType.UNKNOWN_ROLE).alias("error_type"),
         F.lit("role_ids").alias("field"),
         F.format_string(
             "agent %d is assigned to role %d, which is not a valid role this day",

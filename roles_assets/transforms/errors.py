@@ -8,6 +8,7 @@ original record.
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+from roles_assets.rules import ErrorType
 from roles_assets.transforms.variant import is_absent, positive_id, shown
 
 ERROR_COLUMNS = [
@@ -26,7 +27,7 @@ def raw_record() -> Column:
     return F.expr("to_json(record)").alias("raw_record")
 
 
-def problem(error_type: str, field: str | None, message_sql: str) -> Column:
+def problem(error_type: ErrorType, field: str | None, message_sql: str) -> Column:
     """A problem: its type, the record's field it is about (NULL for the whole record), and a
     message (SQL)."""
     return F.struct(
@@ -36,7 +37,7 @@ def problem(error_type: str, field: str | None, message_sql: str) -> Column:
     )
 
 
-def id_problem(field: str, missing_type: str, invalid_type: str) -> Column:
+def id_problem(field: str, missing_type: ErrorType, invalid_type: ErrorType) -> Column:
     """The problem of id field ``field``, or NULL when it holds a positive BIGINT."""
     return F.when(
         F.expr(is_absent(field)), problem(missing_type, field, f"'{field} is missing'")
@@ -50,7 +51,7 @@ def invalid_value(field: str, valid_sql: str, expected: str) -> Column:
     """INVALID_VALUE for an optional field that is present, not JSON null, and not valid."""
     return F.when(
         ~F.expr(is_absent(field)) & F.expr(f"NOT coalesce({valid_sql}, false)"),
-        problem("INVALID_VALUE", field, f"'{field} is not {expected}: ' || {shown(field)}"),
+        problem(ErrorType.INVALID_VALUE, field, f"'{field} is not {expected}: ' || {shown(field)}"),
     )
 
 

@@ -13,6 +13,8 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from roles_assets.rules import MAX_KEPT_FILE_TEXT
+
 FILES_SCHEMA = T.StructType(
     [
         T.StructField("source_folder", T.StringType(), False),
@@ -31,11 +33,6 @@ RAW_SCHEMA = T.StructType(
         T.StructField("file_error", T.StringType(), True),
     ]
 )
-
-
-# An unreadable file's text is kept in its error row up to this many characters; the file
-# itself stays in the landing zone.
-MAX_KEPT_FILE_TEXT = 1_000_000
 
 
 def read_files(spark: SparkSession, paths: list[str]) -> DataFrame:

@@ -14,6 +14,7 @@ from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from roles_assets.landing import AGENT_FOLDER, ROLE_FOLDER
+from roles_assets.rules import ErrorType
 from roles_assets.transforms.errors import (
     error_rows,
     id_problem,
@@ -85,7 +86,7 @@ def file_errors(raw: DataFrame) -> DataFrame:
     return raw.where(F.col("file_error").isNotNull()).select(
         no_id().alias("role_id"),
         no_id().alias("agent_id"),
-        F.lit("MALFORMED_JSON").alias("error_type"),
+        F.lit(ErrorType.MALFORMED_JSON).alias("error_type"),
         no_field().alias("field"),
         F.concat(F.col("source_file"), F.lit(": "), F.col("file_error")).alias("error_message"),
         F.col("unreadable_file").alias("raw_record"),
@@ -130,9 +131,9 @@ def _role_records(raw: DataFrame) -> DataFrame:
         "record",
         F.expr(positive_id("id")).alias("role_id"),
         F.expr(as_timestamp("updated_at")).alias("typed_updated_at"),
-        F.array(id_problem("id", "MISSING_ROLE_ID", "INVALID_ROLE_ID"), _name_problem()).alias(
-            "rejections"
-        ),
+        F.array(
+            id_problem("id", ErrorType.MISSING_ROLE_ID, ErrorType.INVALID_ROLE_ID), _name_problem()
+        ).alias("rejections"),
     )
 
 
@@ -140,7 +141,7 @@ def _name_problem() -> Column:
     return F.when(
         F.expr(f"nullif(trim({as_string('name')}), '') IS NULL"),
         problem(
-            "MISSING_NAME",
+            ErrorType.MISSING_NAME,
             "name",
             f"CASE WHEN {is_absent('name')} THEN 'name is missing'"
             f" ELSE 'name is blank or not a string: ' || {shown('name')} END",
@@ -174,7 +175,7 @@ def _duplicate_errors(losers: DataFrame) -> DataFrame:
     return losers.select(
         "role_id",
         no_id().alias("agent_id"),
-        F.lit("DUPLICATE_ROLE").alias("error_type"),
+        F.lit(ErrorType.DUPLICATE_ROLE).alias("error_type"),
         no_field().alias("field"),
         F.format_string(
             "role %d appears more than once; the record at %s[%d] wins",
@@ -218,7 +219,7 @@ def validate_agents(raw: DataFrame) -> ValidatedAgents:
     records = _records_of(raw, AGENT_FOLDER, AGENT_FIELDS).select(
         "*",
         F.expr(positive_id("id")).alias("agent_id"),
-        id_problem("id", "MISSING_AGENT_ID", "INVALID_AGENT_ID").alias("id_error"),
+        id_problem("id", ErrorType.MISSING_AGENT_ID, ErrorType.INVALID_AGENT_ID).alias("id_error"),
         _role_ids_problem().alias("role_ids_error"),
     )
     # An agent without a usable id is one error; only an identified agent can have bad role_ids.
@@ -244,7 +245,7 @@ def _role_ids_problem() -> Column:
             f"{role_ids} IS NULL OR NOT forall({role_ids}, r -> ({positive_id('r')}) IS NOT NULL)"
         ),
         problem(
-            "INVALID_ROLE_IDS",
+            ErrorType.INVALID_ROLE_IDS,
             "role_ids",
             f"'role_ids is not a list of ids: ' || coalesce({shown('role_ids')}, 'missing')",
         ),

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import psycopg2.extensions
 
 from roles_assets.days import day_order
-from roles_assets.settings import DEFAULT_MAX_REMOVAL_SHARE
+from roles_assets.rules import DEFAULT_MAX_REMOVAL_SHARE
 from roles_assets.warehouse.sql import lock_apply, run_sql
 from roles_assets.warehouse.staging import STAGING_TABLES, applied_staging, drop_applied_copies
 

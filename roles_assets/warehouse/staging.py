@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator, Sequence
 
 from psycopg2 import sql
 
+from roles_assets.rules import SAMPLE_ROWS
 from roles_assets.warehouse.sql import (
     Cursor,
     attach_partition,
@@ -27,7 +28,6 @@ from roles_assets.warehouse.sql import (
 # a day's apply reads them all.
 STAGING_TABLES = ("stg_roles", "stg_agent_roles", "role_pipeline_errors")
 ABANDONED_AFTER_SECONDS = 24 * 3600
-SAMPLE_ROWS = 5
 
 
 def partition_table(table: str, sync_day: str) -> str:

@@ -20,4 +20,4 @@ WITH latest AS (
 )
 SELECT (SELECT count(*) FROM bad),
        (SELECT coalesce(jsonb_agg(jsonb_build_array(agent_id, role_id, status)), '[]')
-        FROM (SELECT * FROM bad ORDER BY agent_id, role_id LIMIT 5) sample);
+        FROM (SELECT * FROM bad ORDER BY agent_id, role_id LIMIT %(sample_rows)s) sample);

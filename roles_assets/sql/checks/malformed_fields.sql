@@ -5,7 +5,7 @@ SELECT e.field,
        (SELECT count(*) FROM stg_roles WHERE sync_day = %(sync_day)s) AS staged_roles,
        (array_agg(jsonb_build_object('role_id', e.role_id,
                                      'error_message', left(e.error_message, 120))
-                  ORDER BY e.role_id))[1:5] AS sample
+                  ORDER BY e.role_id))[1:%(sample_rows)s] AS sample
 FROM role_pipeline_errors e
 WHERE e.sync_day = %(sync_day)s AND e.error_type = 'INVALID_VALUE' AND e.role_id IS NOT NULL
 GROUP BY e.field

@@ -20,4 +20,4 @@ WITH ordered AS (
 )
 SELECT (SELECT count(*) FROM bad),
        (SELECT coalesce(jsonb_agg(jsonb_build_array(agent_id, role_id, assigned_day)), '[]')
-        FROM (SELECT * FROM bad ORDER BY agent_id, role_id, assigned_day LIMIT 5) sample);
+        FROM (SELECT * FROM bad ORDER BY agent_id, role_id, assigned_day LIMIT %(sample_rows)s) sample);

@@ -16,4 +16,4 @@ WITH current_versions AS (
 )
 SELECT (SELECT count(*) FROM bad),
        (SELECT coalesce(jsonb_agg(role_id), '[]')
-        FROM (SELECT * FROM bad ORDER BY role_id LIMIT 5) sample);
+        FROM (SELECT * FROM bad ORDER BY role_id LIMIT %(sample_rows)s) sample);

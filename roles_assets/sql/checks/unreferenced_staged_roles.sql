@@ -9,4 +9,4 @@ WITH orphans AS (
 )
 SELECT (SELECT count(*) FROM orphans),
        (SELECT coalesce(jsonb_agg(jsonb_build_array(agent_id, role_id)), '[]')
-        FROM (SELECT * FROM orphans ORDER BY agent_id, role_id LIMIT 5) sample);
+        FROM (SELECT * FROM orphans ORDER BY agent_id, role_id LIMIT %(sample_rows)s) sample);
