@@ -121,6 +121,9 @@ def apply_day(
     params = {"sync_day": sync_day, "day_order": day_order(sync_day), "synced_at": synced_at}
     with postgres.transaction() as cur:
         lock_apply(cur)
+        # The replay's temporary tables have no statistics, so even a few rows plan past the JIT
+        # thresholds and each statement pays about a second of LLVM compilation for nothing.
+        cur.execute("SET LOCAL jit = off")
         run_sql(cur, "count_live_rows.sql")
         assigned_before, roles_before = cur.fetchone()
         run_sql(cur, "register_day.sql", params)
