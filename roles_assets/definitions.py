@@ -13,7 +13,6 @@ import dagster as dg
 
 from roles_assets.assets.landed import landed_day
 from roles_assets.assets.raw import raw_roles
-from roles_assets.assets.staging import staging_tables
 from roles_assets.extract.pull import today_utc
 from roles_assets.instance import open_instance
 from roles_assets.partitions import landed_days, register_days
@@ -34,6 +33,7 @@ from roles_assets.settings import Settings
 with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message="Specifying a partitions_def on an AssetCheckSpec")
     from roles_assets.assets.final import final_tables
+    from roles_assets.assets.staging import staging_tables
     from roles_assets.checks import ALL_CHECKS
 
 
