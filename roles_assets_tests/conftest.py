@@ -1,4 +1,5 @@
-"""Shared fixtures: a real PostgreSQL server and a real local Spark session, started once.
+"""Shared fixtures: a real PostgreSQL server, a real local Spark session and a Spark Connect
+server, each started once per test process.
 
 The suite runs under a non-UTC time zone (``make test`` sets TZ; this file insists), because
 stored timestamps must be UTC wall time whatever the machine's zone.
@@ -18,16 +19,20 @@ from pathlib import Path  # noqa: E402
 import dagster as dg  # noqa: E402
 import pytest  # noqa: E402
 
-from roles_assets.resources.spark import spark_resource  # noqa: E402
+from roles_assets.resources.spark import jdbc_driver_jar, spark_resource  # noqa: E402
 from roles_assets_dev import local_postgres  # noqa: E402
-from roles_assets_tests.helpers import SECRET, Graph, Server  # noqa: E402
+from roles_assets_dev.spark_connect import SparkConnectServer  # noqa: E402
+from roles_assets_tests.helpers import SECRET, Graph, Server, free_port  # noqa: E402
 
 
 def pytest_collection_modifyitems(items):
-    """A test module that does not declare itself ``fast`` belongs to the integration layer."""
+    """A test module that does not declare itself ``fast`` belongs to the integration layer.
+    The ``slow`` tests start first: with workers in parallel (``make test``), none of them is
+    left to end the suite alone."""
     for item in items:
         if item.get_closest_marker("fast") is None:
             item.add_marker(pytest.mark.integration)
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 @pytest.fixture(scope="session")
@@ -40,6 +45,16 @@ def pg_admin_url():
 @pytest.fixture(scope="session")
 def spark():
     return spark_resource().spark_session
+
+
+@pytest.fixture(scope="session")
+def connect_url(tmp_path_factory):
+    """A warm Spark Connect server (``ROLES_SPARK_REMOTE``) for the processes a test starts when
+    the Spark mode is not what it tests: each run then skips a JVM start of its own, as runs of
+    `make dev` and of a deployment do. The modes themselves are test_spark_modes'."""
+    server = SparkConnectServer(tmp_path_factory.mktemp("connect"), free_port(), jdbc_driver_jar())
+    yield server.start()
+    server.stop()
 
 
 @pytest.fixture

@@ -204,17 +204,21 @@ def materialize_args(day: str) -> list[str]:
     return ["asset", "materialize", "-m", "roles_assets", "--select", "*", "--partition", day]
 
 
-def cli_env(tmp_path: Path, landing: Path, database_url: str) -> dict:
-    """The environment a user sets: a fresh DAGSTER_HOME and the three ROLES_* variables."""
+def cli_env(
+    tmp_path: Path, landing: Path, database_url: str, spark_remote: str | None = None
+) -> dict:
+    """The environment a user sets: a fresh DAGSTER_HOME and the three ROLES_* variables; with
+    ``spark_remote``, runs use that Spark Connect server instead of a local JVM of their own."""
     home = tmp_path / "dagster_home"
     home.mkdir(exist_ok=True)
-    return {
+    env = {
         **os.environ,
         "DAGSTER_HOME": str(home),
         "ROLES_LANDING_DIR": str(landing),
         "ROLES_DATABASE_URL": database_url,
         "ROLES_RAW_PATH": str(tmp_path / "raw"),
     }
+    return env | ({"ROLES_SPARK_REMOTE": spark_remote} if spark_remote else {})
 
 
 def start_materialize(

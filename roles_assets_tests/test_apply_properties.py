@@ -12,6 +12,7 @@ test_graph.py.
 import datetime as dt
 import uuid
 
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 
 from roles_assets.resources.postgres import PostgresResource
@@ -46,6 +47,7 @@ def roles_only(*role_ids: int, hour: int) -> Day:
 
 
 # Deleting two roles of three, refused on either path unless allowed: rare in random histories.
+@pytest.mark.slow
 @example(
     loads=[("day1", roles_only(1, 2, 3, hour=1), False), ("day2", roles_only(1, hour=2), False)]
 )

@@ -1,4 +1,5 @@
-"""`dagster asset materialize`, as a user runs it: a fresh DAGSTER_HOME, nothing set up first."""
+"""`dagster asset materialize`, as a user runs it: a fresh DAGSTER_HOME, nothing set up first.
+Spark is the suite's warm Connect server; the CLI on a local JVM is test_wheel's and the bench's."""
 
 import dagster as dg
 import psycopg2
@@ -9,11 +10,13 @@ from roles_assets_tests.helpers import cli_env, materialize, role, write_day
 
 
 @pytest.mark.slow
-def test_cli_materializes_days_out_of_order_on_a_fresh_home(tmp_path, landing, pg_admin_url):
+def test_cli_materializes_days_out_of_order_on_a_fresh_home(
+    tmp_path, landing, pg_admin_url, connect_url
+):
     write_day(landing, "day2", roles=[role(1, "old name", [10, 11])])
     write_day(landing, "day10", roles=[role(1, "new name", [10]), role(2, "two", [20])])
     database_url = local_postgres.create_database(pg_admin_url, "cli_test")
-    env = cli_env(tmp_path, landing, database_url)
+    env = cli_env(tmp_path, landing, database_url, spark_remote=connect_url)
 
     newer = materialize("day10", env)
     assert newer.returncode == 0, newer.stderr[-3000:]
@@ -59,12 +62,14 @@ def removal_checks(env: dict) -> list[tuple]:
 
 
 @pytest.mark.slow
-def test_the_removal_limit_is_a_setting_and_a_run_config_override(tmp_path, landing, pg_admin_url):
+def test_the_removal_limit_is_a_setting_and_a_run_config_override(
+    tmp_path, landing, pg_admin_url, connect_url
+):
     write_day(landing, "day1", roles=[role(1, agent_ids=range(10, 20))])
     write_day(landing, "day2", roles=[role(1, agent_ids=range(10, 13))])  # removes 7 of 10
     write_day(landing, "day3", roles=[role(1, agent_ids=[10])])  # removes 2 of 3
     database_url = local_postgres.create_database(pg_admin_url, "cli_guard")
-    env = cli_env(tmp_path, landing, database_url)
+    env = cli_env(tmp_path, landing, database_url, spark_remote=connect_url)
 
     assert materialize("day1", env).returncode == 0
     day2 = materialize("day2", {**env, "ROLES_MAX_REMOVAL_SHARE": "0.75"})

@@ -14,10 +14,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from roles_assets.resources.spark import jdbc_driver_jar
 from roles_assets_dev import local_postgres
 from roles_assets_dev.config import SAMPLE_LANDING_DIR
-from roles_assets_dev.spark_connect import SparkConnectServer
 from roles_assets_tests.helpers import (
     DAGSTER,
     NotReady,
@@ -87,13 +85,6 @@ def wait_for(what: str, check, processes: dict, logs: Path, timeout: float):
             last_error = error
         assert time.monotonic() < deadline, f"no {what} after {timeout:.0f} s: {last_error}"
         time.sleep(2)
-
-
-@pytest.fixture
-def connect_url(tmp_path):
-    server = SparkConnectServer(tmp_path / "connect", free_port(), jdbc_driver_jar())
-    yield server.start()
-    server.stop()
 
 
 @pytest.mark.slow

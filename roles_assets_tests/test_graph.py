@@ -219,6 +219,7 @@ SYNCED = {
 }
 
 
+@pytest.mark.slow
 def test_days_in_any_order_give_the_same_tables(make_graph, landing):
     days = _history(landing)
     in_order = make_graph()

@@ -284,7 +284,9 @@ def _staging_by_day(graph, days) -> dict:
 
 
 @pytest.mark.slow
-def test_concurrent_runs_end_like_sequential_ones(make_graph, landing, tmp_path, pg_admin_url):
+def test_concurrent_runs_end_like_sequential_ones(
+    make_graph, landing, tmp_path, pg_admin_url, connect_url
+):
     days = ["day1", "day2", "day3"]
     team = list(range(100, 110))  # enough stable assignments to stay under the mass-removal guard
     write_day(
@@ -307,7 +309,7 @@ def test_concurrent_runs_end_like_sequential_ones(make_graph, landing, tmp_path,
     # twice at once (a sensor run racing a manual one), on a fresh PostgreSQL-backed instance:
     # each run's code location registers the landed days itself.
     concurrent = make_graph()
-    env = cli_env(tmp_path, landing, concurrent.database_url)
+    env = cli_env(tmp_path, landing, concurrent.database_url, spark_remote=connect_url)
     postgres_home(Path(env["DAGSTER_HOME"]), pg_admin_url, f"dagster_{uuid.uuid4().hex[:8]}")
     # The test holds the apply lock, so every run stages its day and then waits to apply it.
     holder = psycopg2.connect(concurrent.database_url)

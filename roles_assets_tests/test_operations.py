@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import dagster as dg
+import pytest
 
 from roles_assets.assets import LOAD_POOL
 from roles_assets_dev import config, local_postgres
@@ -78,11 +79,14 @@ def pooled_step_spans(instance, run_id: str) -> list[tuple[float, float]]:
     return spans
 
 
-def test_two_runs_at_once_never_run_two_pooled_steps_at_once(tmp_path, pg_admin_url, landing):
+@pytest.mark.slow
+def test_two_runs_at_once_never_run_two_pooled_steps_at_once(
+    tmp_path, pg_admin_url, landing, connect_url
+):
     for day in ["day1", "day2"]:
         write_day(landing, day, roles=[role(1, agent_ids=[10]), role(2, agent_ids=[20])])
     database_url = local_postgres.create_database(pg_admin_url, "pooled_runs")
-    env = cli_env(tmp_path, landing, database_url)
+    env = cli_env(tmp_path, landing, database_url, spark_remote=connect_url)
     postgres_home(Path(env["DAGSTER_HOME"]), pg_admin_url, "dagster_pooled", pool_limit=1)
     runs = [start_materialize(day, env) for day in ["day1", "day2"]]
     for run in runs:
@@ -117,7 +121,10 @@ def wait_for(condition, timeout: float, what: str, daemon: subprocess.Popen) -> 
         time.sleep(1)
 
 
-def test_the_daemon_posts_one_alert_per_failed_run_without_secrets(tmp_path, pg_admin_url, landing):
+@pytest.mark.slow
+def test_the_daemon_posts_one_alert_per_failed_run_without_secrets(
+    tmp_path, pg_admin_url, landing, connect_url
+):
     home = postgres_home(tmp_path / "home", pg_admin_url, "dagster_alerts")
     workspace = tmp_path / "workspace.yaml"
     workspace.write_text(
@@ -137,6 +144,7 @@ def test_the_daemon_posts_one_alert_per_failed_run_without_secrets(tmp_path, pg_
         "ROLES_DATABASE_URL": database_url,
         "ROLES_ALERT_WEBHOOK_URL": webhook.url,
         "ROLES_UI_URL": "http://dagster.example.com:3000",
+        "ROLES_SPARK_REMOTE": connect_url,
     }
     log = (tmp_path / "daemon.log").open("w")
     daemon = subprocess.Popen(

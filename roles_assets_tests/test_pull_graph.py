@@ -224,12 +224,12 @@ def test_a_retry_after_beyond_the_cap_fails_the_run_at_once_and_lands_nothing(la
 
 @pytest.mark.slow
 def test_cli_pulls_and_loads_today_on_a_fresh_home_and_never_shows_the_key(
-    tmp_path, landing, pg_admin_url, fake
+    tmp_path, landing, pg_admin_url, fake, connect_url
 ):
     fake.fail("/api/v2/roles", Fault(429, {"Retry-After": "1"}))
     database_url = local_postgres.create_database(pg_admin_url, "cli_pull_test")
     env = {
-        **cli_env(tmp_path, landing, database_url),
+        **cli_env(tmp_path, landing, database_url, spark_remote=connect_url),
         "FRESHDESK_BASE_URL": fake.base_url,
         "FRESHDESK_API_KEY": API_KEY,
     }

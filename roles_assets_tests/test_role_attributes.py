@@ -4,6 +4,7 @@ changes shape is named. Each rule on both apply paths: days in order (incrementa
 reverse or re-run (the set-based replay)."""
 
 import dagster as dg
+import pytest
 
 from roles_assets_tests.helpers import D, failure_text, materialized, role, write_day
 
@@ -41,6 +42,7 @@ def versions(graph, role_id: int) -> list[tuple]:
     )
 
 
+@pytest.mark.slow
 def test_a_malformed_value_keeps_the_last_good_one_on_both_apply_paths(make_graph, landing):
     write_day(landing, DAY1, roles=[role(1, **GOOD), role(2, description="Two")])
     # Every optional field malformed for role 1; role 2's description JSON null: no value.
@@ -84,6 +86,7 @@ def test_a_malformed_value_keeps_the_last_good_one_on_both_apply_paths(make_grap
     assert reverse.final_tables() == expected
 
 
+@pytest.mark.slow
 def test_a_role_gone_from_a_complete_snapshot_is_deleted_on_both_apply_paths(make_graph, landing):
     write_day(
         landing,

@@ -18,20 +18,12 @@ from pathlib import Path
 import psycopg2
 import pytest
 
-from roles_assets.resources.spark import jdbc_driver_jar
 from roles_assets_dev import local_postgres
 from roles_assets_dev.config import SAMPLE_LANDING_DIR
-from roles_assets_dev.spark_connect import SPARK_HOME, SparkConnectServer
+from roles_assets_dev.spark_connect import SPARK_HOME
 from roles_assets_tests.helpers import BIG, cli_env, free_port, start_materialize
 
 SAMPLE_DAYS = ["2026-11-22", "2026-11-23", "2026-11-24"]
-
-
-@pytest.fixture(scope="module")
-def connect_url(tmp_path_factory):
-    server = SparkConnectServer(tmp_path_factory.mktemp("connect"), free_port(), jdbc_driver_jar())
-    yield server.start()
-    server.stop()
 
 
 @pytest.fixture

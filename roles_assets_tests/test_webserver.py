@@ -61,9 +61,10 @@ query ($day: String!) {
 
 
 @pytest.fixture
-def dev_server(tmp_path, landing, pg_admin_url):
+def dev_server(tmp_path, landing, pg_admin_url, connect_url):
     """`dagster dev` in a process group of its own, on a fresh DAGSTER_HOME and database."""
-    env = cli_env(tmp_path, landing, local_postgres.create_database(pg_admin_url, "webserver_test"))
+    database_url = local_postgres.create_database(pg_admin_url, "webserver_test")
+    env = cli_env(tmp_path, landing, database_url, spark_remote=connect_url)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_DIR), env.get("PYTHONPATH")]))
     home = Path(env["DAGSTER_HOME"])
     # Two runs at a time on the test machine's cores; no telemetry.
