@@ -11,7 +11,7 @@ from roles_assets.code_version import CODE_VERSION, source_digest
 from roles_assets.definitions import defs
 from roles_assets.resources.postgres import migrate
 from roles_assets.resources.staging_io import sample_table
-from roles_assets.schema import TABLES, table_metadata
+from roles_assets.ui_metadata import TABLES, table_metadata
 from roles_assets.warehouse.sql import SQL_DIR
 from roles_assets_dev import local_postgres
 from roles_assets_tests.helpers import ASSETS, POSTGRES_ASSETS

@@ -10,11 +10,11 @@ from roles_assets.assets import LOAD_POOL
 from roles_assets.code_version import CODE_VERSION
 from roles_assets.landing import sync_time
 from roles_assets.partitions import sync_day_partitions
-from roles_assets.resources.landing import LandingZone
+from roles_assets.resources.landing_zone import LandingZone
 from roles_assets.resources.limits import GuardLimits
 from roles_assets.resources.postgres import PostgresResource
 from roles_assets.rules import DEFAULT_MAX_REMOVAL_SHARE
-from roles_assets.schema import table_metadata
+from roles_assets.ui_metadata import table_metadata
 from roles_assets.warehouse.apply import Losses, MassRemovalRefused, apply_day
 
 

@@ -7,7 +7,7 @@ from roles_assets.extract.pull import pull_day, today_utc, why_not_pullable
 from roles_assets.landing import day_files
 from roles_assets.partitions import sync_day_partitions
 from roles_assets.resources.freshdesk import FreshdeskResource
-from roles_assets.resources.landing import LandingZone
+from roles_assets.resources.landing_zone import LandingZone
 
 
 @dg.asset(

@@ -11,9 +11,9 @@ from roles_assets.assets.landed import landed_day
 from roles_assets.code_version import CODE_VERSION
 from roles_assets.landing import day_files
 from roles_assets.partitions import sync_day_partitions
-from roles_assets.resources.landing import LandingZone
-from roles_assets.schema import spark_column_schema
+from roles_assets.resources.landing_zone import LandingZone
 from roles_assets.transforms.parse import RAW_SCHEMA, parse_records, read_files
+from roles_assets.ui_metadata import spark_column_schema
 
 RAW_COLUMNS = {
     "source_folder": "The landed file's folder: admin_roles or agent_details.",

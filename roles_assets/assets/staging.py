@@ -12,9 +12,9 @@ from roles_assets.assets.source_fields import SOURCE_FIELDS, new_fields
 from roles_assets.code_version import CODE_VERSION
 from roles_assets.partitions import sync_day_partitions
 from roles_assets.rules import ErrorType
-from roles_assets.schema import table_metadata
 from roles_assets.transforms.parse import record_fields
 from roles_assets.transforms.stage import stage_day
+from roles_assets.ui_metadata import table_metadata
 
 # A field the source starts sending is kept in raw_roles and loaded nowhere: say so on the day.
 NEW_FIELDS_CHECK = dg.AssetCheckSpec(
