@@ -11,12 +11,14 @@ from pathlib import Path
 from roles_assets.warehouse.sql import SQL_DIR
 
 
-def source_digest(*trees: tuple[Path, str]) -> str:
-    """A short hash of the files matching each ``(folder, glob)``: their relative paths and
-    bytes, in a fixed order, so a checkout and an installed wheel of the same code agree."""
+def source_digest(code: Path, sql: Path) -> str:
+    """A short hash of the ``.py`` files under ``code`` and the ``.sql`` files under ``sql``:
+    their relative paths and bytes, in a fixed order. ``code`` may hold ``sql`` (a wheel does),
+    so a checkout and an installed wheel of the same code agree."""
     digest = hashlib.sha256()
-    for folder, pattern in trees:
-        for path in sorted(folder.rglob(pattern)):
+    python = [path for path in code.rglob("*.py") if sql not in path.parents]
+    for folder, paths in ((code, python), (sql, sql.rglob("*.sql"))):
+        for path in sorted(paths):
             data = path.read_bytes()
             name = path.relative_to(folder).as_posix().encode()
             digest.update(len(name).to_bytes(8, "big") + name + len(data).to_bytes(8, "big") + data)
@@ -24,4 +26,4 @@ def source_digest(*trees: tuple[Path, str]) -> str:
 
 
 # Computed once, on import: reading some 70 small files takes a few milliseconds.
-CODE_VERSION = source_digest((Path(__file__).parent, "*.py"), (Path(SQL_DIR), "*.sql"))
+CODE_VERSION = source_digest(Path(__file__).parent, SQL_DIR)

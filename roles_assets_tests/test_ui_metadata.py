@@ -103,12 +103,16 @@ def test_the_column_schema_matches_the_database(pg_admin_url):
 
 
 def test_the_code_version_covers_every_module_and_sql_file(tmp_path):
-    """A copy of the package and its SQL gives the same version; editing any file changes it."""
+    """A copy of the package and its SQL, laid out as a checkout or as a wheel, gives the same
+    version; editing any file changes it."""
     code, sql = tmp_path / "roles_assets", tmp_path / "sql"
-    shutil.copytree(Path(roles_assets.__file__).parent, code)
+    shutil.copytree(Path(roles_assets.__file__).parent, code, ignore=shutil.ignore_patterns("sql"))
     shutil.copytree(SQL_DIR, sql)
-    trees = (code, "*.py"), (sql, "*.sql")
-    assert source_digest(*trees) == CODE_VERSION
+    assert source_digest(code, sql) == CODE_VERSION
+    wheel = tmp_path / "wheel"
+    shutil.copytree(code, wheel)
+    shutil.copytree(SQL_DIR, wheel / "sql")
+    assert source_digest(wheel, wheel / "sql") == CODE_VERSION
     versions = {CODE_VERSION}
     for edited in [
         code / "transforms" / "validate.py",
@@ -118,7 +122,7 @@ def test_the_code_version_covers_every_module_and_sql_file(tmp_path):
         sql / "schema" / "001_initial.sql",
     ]:
         edited.write_bytes(edited.read_bytes() + b"\n")
-        version = source_digest(*trees)
+        version = source_digest(code, sql)
         assert version not in versions, edited
         versions.add(version)
 

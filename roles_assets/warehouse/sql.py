@@ -10,11 +10,13 @@ becomes SQL text. The advisory locks are transaction-scoped: they end with the t
 import importlib.resources
 from collections.abc import Mapping
 from functools import cache
+from pathlib import Path
 
 import psycopg2.extensions
 from psycopg2 import sql
 
-SQL_DIR = importlib.resources.files("roles_assets") / "sql"
+# A folder on disk: wheels install unzipped, and an editable install maps the package onto it.
+SQL_DIR = Path(importlib.resources.files("roles_assets.sql"))
 
 # One key for the whole project; the second half of each advisory lock names what it guards.
 ADVISORY_LOCK_NAMESPACE = 0x526F6C65  # "Role"
