@@ -1,7 +1,8 @@
 """The SQL files, and the few statements the warehouse composes in many places, written once.
 
-The SQL is package data (``roles_assets/sql``) read through ``importlib.resources``, so an
-installed wheel finds it as a checkout does.
+The SQL (a checkout's top-level ``sql/``, which a wheel installs as the package
+``roles_assets.sql``) is read through ``importlib.resources``, so an installed wheel finds it as
+a checkout does.
 
 Each helper takes a psycopg2 cursor and names tables through ``sql.Identifier``, so no name ever
 becomes SQL text. The advisory locks are transaction-scoped: they end with the transaction.
@@ -28,7 +29,7 @@ Cursor = psycopg2.extensions.cursor
 
 @cache
 def sql_file(name: str) -> str:
-    """The text of ``roles_assets/sql/<name>``."""
+    """The text of ``sql/<name>``."""
     return SQL_DIR.joinpath(*name.split("/")).read_text()
 
 
