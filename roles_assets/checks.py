@@ -10,15 +10,15 @@ from dataclasses import dataclass
 import dagster as dg
 from psycopg2 import sql
 
+from roles_assets.code_version import CODE_VERSION
 from roles_assets.partitions import sync_day_partitions
 from roles_assets.resources.limits import GuardLimits
 from roles_assets.resources.postgres import PostgresResource
 from roles_assets.rules import DEFAULT_MAX_MALFORMED_SHARE, DEFAULT_MAX_REJECTION_RATE, SAMPLE_ROWS
-from roles_assets.schema import code_version
 from roles_assets.warehouse.sql import run_sql
 
 # Checks have no code_version of their own in Dagster: each declares it as metadata instead.
-VERSION = {"code_version": code_version(__name__, "roles_assets.rules", sql=["checks/*.sql"])}
+VERSION = {"code_version": CODE_VERSION}
 
 Evaluate = Callable[[str, PostgresResource, GuardLimits], dg.AssetCheckResult]
 """A check's evaluation of a sync day, against the settings' thresholds."""

@@ -18,7 +18,7 @@ from roles_assets.instance import open_instance
 from roles_assets.partitions import landed_days, register_days
 from roles_assets.resources.alert_webhook import alert_webhook_resource
 from roles_assets.resources.freshdesk import freshdesk_resource
-from roles_assets.resources.landing import LandingZone
+from roles_assets.resources.landing_zone import LandingZone
 from roles_assets.resources.limits import GuardLimits
 from roles_assets.resources.parquet_io import SparkParquetIOManager
 from roles_assets.resources.postgres import PostgresResource

@@ -11,7 +11,7 @@ from roles_assets.landing import PULL_RECORD, fingerprint
 from roles_assets.partitions import landed_days, sync_day_partitions
 from roles_assets.resources.alert_webhook import AlertWebhook
 from roles_assets.resources.freshdesk import FreshdeskResource
-from roles_assets.resources.landing import LandingZone
+from roles_assets.resources.landing_zone import LandingZone
 from roles_assets.resources.postgres import PostgresResource
 
 FINAL_ASSET = dg.AssetKey("agent_role_mapping")

@@ -93,7 +93,7 @@ class Graph:
         finally:
             conn.close()
 
-    def final_tables(self) -> dict[str, list[tuple]]:
+    def final_rows(self) -> dict[str, list[tuple]]:
         return {
             "roles": self.query("SELECT * FROM roles ORDER BY role_id"),
             "agent_role_mapping": self.query(

@@ -272,7 +272,7 @@ def stage(postgres: PostgresResource, name: str, day: Day) -> None:
             swap_in(cur, table, name, load_table)
 
 
-def final_tables(postgres: PostgresResource) -> tuple[dict, ...]:
+def warehouse_state(postgres: PostgresResource) -> tuple[dict, ...]:
     """roles (id -> attributes and deleted_at), the mapping (pair -> state), the intervals
     (pair -> list in the days' natural order), the versions (role -> the same) and the applied
     days' sync times."""

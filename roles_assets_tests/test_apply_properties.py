@@ -21,13 +21,13 @@ from roles_assets_dev import local_postgres
 from roles_assets_tests.model import (
     MAX_REMOVAL_SHARE,
     Day,
-    final_tables,
     histories,
     holders,
     holders_at,
     model,
     refused,
     stage,
+    warehouse_state,
 )
 
 
@@ -80,7 +80,7 @@ def test_any_load_order_matches_the_model(pg_admin_url, loads):
             assert not expected_refusal, f"{name} was applied, the model refuses it"
             applied[name] = day
         # After every load, not only at the end: a later day can hide an earlier mistake.
-        assert final_tables(postgres) == (
+        assert warehouse_state(postgres) == (
             *model(applied),
             {name: day.synced_at for name, day in applied.items()},
         ), f"after loading {name}"

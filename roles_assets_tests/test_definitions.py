@@ -10,7 +10,7 @@ import pytest
 import roles_assets
 from roles_assets.assets import LOAD_POOL
 from roles_assets.definitions import build_definitions, build_resources
-from roles_assets.resources.landing import LandingZone
+from roles_assets.resources.landing_zone import LandingZone
 from roles_assets.sensors import landing_sensor
 from roles_assets.settings import Settings
 from roles_assets_tests.helpers import ASSETS, role, write_day

@@ -70,7 +70,7 @@ def _two_days(landing) -> None:
 
 def _tables(graph, staging: bool = True) -> dict:
     """The final tables and applied days, and the staged pairs per day when ``staging``."""
-    tables = graph.final_tables() | {
+    tables = graph.final_rows() | {
         "applied": graph.query("SELECT sync_day FROM sync_days WHERE applied ORDER BY 1"),
     }
     if staging:

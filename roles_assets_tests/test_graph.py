@@ -225,7 +225,7 @@ def test_days_in_any_order_give_the_same_tables(make_graph, landing):
     in_order = make_graph()
     for day in days:
         in_order.run(day)
-    expected = in_order.final_tables()
+    expected = in_order.final_rows()
     # The history itself, by the rules: day9 is incomplete, day10 is the first complete day
     # after it, and day2's rejections (role BIG's name, agent 40's file) protect their pairs.
     removed_day10 = ("removed", SYNCED["day1"], SYNCED["day10"])
@@ -256,7 +256,7 @@ def test_days_in_any_order_give_the_same_tables(make_graph, landing):
         other = make_graph()
         for day in order:
             other.run(day)
-        assert other.final_tables() == expected, order
+        assert other.final_rows() == expected, order
 
 
 STAGED_ROWS_PER_DAY = (
@@ -271,11 +271,11 @@ def test_rerunning_days_changes_nothing(graph, landing):
     days = _history(landing)
     for day in days:
         graph.run(day)
-    expected = graph.final_tables()
+    expected = graph.final_rows()
     staged = graph.query(STAGED_ROWS_PER_DAY)
     for day in ["day2", "day10", "day2"]:
         graph.run(day)
-    assert graph.final_tables() == expected
+    assert graph.final_rows() == expected
     assert graph.query(STAGED_ROWS_PER_DAY) == staged
 
 

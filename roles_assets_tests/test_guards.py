@@ -30,7 +30,7 @@ from roles_assets_tests.helpers import (
 
 
 def _final_and_staging(graph):
-    return graph.final_tables(), graph.query(
+    return graph.final_rows(), graph.query(
         "SELECT sync_day, count(*) FROM stg_agent_roles GROUP BY 1 ORDER BY 1"
     )
 
@@ -41,7 +41,7 @@ def _final_and_staging(graph):
 def test_an_empty_snapshot_never_wipes_the_final_tables(graph, landing, snapshot):
     write_day(landing, "2026-01-01", roles=[role(1, agent_ids=[10]), role(2, agent_ids=[20])])
     graph.run("2026-01-01")
-    before = graph.final_tables()
+    before = graph.final_rows()
 
     day_dir = landing / "2026-01-02"
     if snapshot == "no admin_roles folder":
@@ -63,7 +63,7 @@ def test_an_empty_snapshot_never_wipes_the_final_tables(graph, landing, snapshot
     ]
     assert not empty.passed
     assert "no valid role" in empty.description and "left untouched" in empty.description
-    assert graph.final_tables() == before
+    assert graph.final_rows() == before
     assert graph.query("SELECT sync_day, applied FROM sync_days ORDER BY 1") == [
         ("2026-01-01", True)
     ]
@@ -123,14 +123,14 @@ def test_mass_removal_is_refused_unless_overridden(graph, landing):
     write_day(landing, "2026-01-01", roles=[role(1, agent_ids=range(10, 20))])
     write_day(landing, "2026-01-02", roles=[role(1, name="renamed", agent_ids=[10, 11, 12])])
     graph.run("2026-01-01")
-    before = graph.final_tables()
+    before = graph.final_rows()
 
     refused = graph.run("2026-01-02", raise_on_error=False)
     assert not refused.success
     message = failure_text(refused)
     assert "would remove 7 of 10 assigned mappings (70%)" in message
     assert "allow_mass_removal" in message
-    assert graph.final_tables() == before  # not even the rename went through
+    assert graph.final_rows() == before  # not even the rename went through
     check = removals_check(refused)
     assert not check.passed and check.severity == dg.AssetCheckSeverity.ERROR
     assert "would remove 7 of 10" in check.description
@@ -180,7 +180,7 @@ def test_a_replay_that_would_remove_too_much_is_refused_and_later_replays_skip_i
     assert removal_figures(removals_check(first)) == (0, 0, 0.0, 0.5, False)
     assert removals_check(first).passed
     graph.run("2026-01-03")
-    before = graph.final_tables()
+    before = graph.final_rows()
     staged_day3 = graph.query("SELECT agent_id FROM stg_agent_roles WHERE sync_day = '2026-01-03'")
 
     # A re-run of the newest applied day is a replay, and the guard covers it.
@@ -189,7 +189,7 @@ def test_a_replay_that_would_remove_too_much_is_refused_and_later_replays_skip_i
     assert not rerun.success
     assert "would remove 7 of 10 assigned mappings (70%)" in failure_text(rerun)
     assert removal_figures(removals_check(rerun)) == (7, 10, 0.7, 0.5, False)
-    assert graph.final_tables() == before
+    assert graph.final_rows() == before
     # The refused rows stay in staging; a later replay reads what day 3 was applied with.
     assert len(graph.query("SELECT 1 FROM stg_agent_roles WHERE sync_day = '2026-01-03'")) == 3
 
@@ -213,7 +213,7 @@ def test_a_failure_inside_the_apply_leaves_the_final_tables_as_they_were(graph, 
     write_day(landing, "2026-01-01", roles=[role(1, "one", [10, 11])])
     write_day(landing, "2026-01-02", roles=[role(1, "two", [10]), role(2, "new", [20])])
     graph.run("2026-01-01")
-    before = graph.final_tables()
+    before = graph.final_rows()
     # A real database error in the last statement of the apply (the removals).
     graph.query(
         "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS"
@@ -223,7 +223,7 @@ def test_a_failure_inside_the_apply_leaves_the_final_tables_as_they_were(graph, 
     )
     failed = graph.run("2026-01-02", raise_on_error=False)
     assert not failed.success
-    assert graph.final_tables() == before  # the roles upsert and the insert of (20, 2) rolled back
+    assert graph.final_rows() == before  # the roles upsert and the insert of (20, 2) rolled back
     assert graph.query("SELECT sync_day FROM sync_days WHERE applied") == [("2026-01-01",)]
 
     graph.query("DROP TRIGGER refuse_removal ON agent_role_mapping")
@@ -337,7 +337,7 @@ def test_concurrent_runs_end_like_sequential_ones(
     for run in runs:
         _, stderr = run.communicate(timeout=600)
         assert run.returncode == 0, stderr[-3000:]
-    assert concurrent.final_tables() == sequential.final_tables()
+    assert concurrent.final_rows() == sequential.final_rows()
     assert _staging_by_day(concurrent, days) == _staging_by_day(sequential, days)
     assert concurrent.query("SELECT sync_day FROM sync_days WHERE applied ORDER BY 1") == [
         (d,) for d in days
@@ -444,19 +444,19 @@ def test_staged_rows_that_break_a_key_fail_the_write_and_keep_the_day(graph, lan
 def test_a_day_whose_folder_is_gone_fails_naming_it_and_changes_nothing(graph, landing):
     write_day(landing, "2026-01-01", roles=[role(1, agent_ids=[10])])
     graph.run("2026-01-01")  # registered as a partition, as it stays after its folder goes
-    before = graph.final_tables()
+    before = graph.final_rows()
     shutil.rmtree(landing / "2026-01-01")
     failed = graph.run("2026-01-01", raise_on_error=False)
     assert not failed.success
     assert "sync day '2026-01-01'" in failed_step_text(failed, "landed_day")
-    assert graph.final_tables() == before
+    assert graph.final_rows() == before
     assert graph.query("SELECT count(*) FROM stg_agent_roles") == [(1,)]
 
 
 def test_a_failed_spark_job_leaves_every_table_as_it_was(graph, landing):
     write_day(landing, "2026-01-01", roles=[role(1, "one", [10, 11])])
     graph.run("2026-01-01")
-    before = graph.final_tables(), graph.query("SELECT * FROM stg_agent_roles ORDER BY 1, 2")
+    before = graph.final_rows(), graph.query("SELECT * FROM stg_agent_roles ORDER BY 1, 2")
     write_day(landing, "2026-01-01", roles=[role(1, "two", [10])])
     keys = [dg.AssetKey(name) for name in ("landed_day", "raw_roles")]
     graph.job.execute_in_process(
@@ -476,7 +476,7 @@ def test_a_failed_spark_job_leaves_every_table_as_it_was(graph, landing):
         e.step_key for e in failed.all_events if e.event_type_value == "STEP_FAILURE"
     ]
     assert (
-        graph.final_tables(),
+        graph.final_rows(),
         graph.query("SELECT * FROM stg_agent_roles ORDER BY 1, 2"),
     ) == before
     assert graph.query(

@@ -12,7 +12,7 @@ from roles_assets.definitions import build_definitions, build_resources
 from roles_assets.extract.client import FreshdeskClient
 from roles_assets.extract.pull import pull_day, today_utc
 from roles_assets.resources.freshdesk import FreshdeskResource
-from roles_assets.resources.landing import LandingZone
+from roles_assets.resources.landing_zone import LandingZone
 from roles_assets.sensors import landing_sensor
 from roles_assets.settings import Settings
 from roles_assets_dev import local_postgres

@@ -75,15 +75,15 @@ def test_a_malformed_value_keeps_the_last_good_one_on_both_apply_paths(make_grap
         ("Role", "Good", 2, DAY1, DAY3),
         ("Renamed", "Good", 2, DAY3, None),
     ]
-    expected = in_order.final_tables()
+    expected = in_order.final_rows()
 
     in_order.run(DAY2)  # a re-run: the replay
-    assert in_order.final_tables() == expected
+    assert in_order.final_rows() == expected
     reverse = make_graph()
     for day in [DAY3, DAY2, DAY1]:
         result = reverse.run(day)
     assert materialized(result, "roles")["apply_mode"] == "rebuild"
-    assert reverse.final_tables() == expected
+    assert reverse.final_rows() == expected
 
 
 @pytest.mark.slow
@@ -133,24 +133,24 @@ def test_a_role_gone_from_a_complete_snapshot_is_deleted_on_both_apply_paths(mak
     ]
     assert versions(in_order, 4) == [("Role", "Role description", 1, DAY1, DAY4)]
     assert in_order.mapping()[(30, 3)] == ("assigned", D(2026, 3, 4), None)
-    expected = in_order.final_tables()
+    expected = in_order.final_rows()
 
     reverse = make_graph()
     for day in [DAY4, DAY3, DAY2, DAY1]:
         reverse.run(day)
-    assert reverse.final_tables() == expected
+    assert reverse.final_rows() == expected
 
 
 def test_deleting_too_many_roles_is_refused_unless_overridden(graph, landing):
     write_day(landing, DAY1, roles=[role(1), role(2), role(3)])
     write_day(landing, DAY2, roles=[role(1, name="renamed")])
     graph.run(DAY1)
-    before = graph.final_tables()
+    before = graph.final_rows()
 
     refused = graph.run(DAY2, raise_on_error=False)
     assert not refused.success
     assert "would delete 2 of 3 roles (67%), more than the allowed 50%" in failure_text(refused)
-    assert graph.final_tables() == before
+    assert graph.final_rows() == before
     deletions = check(refused, "roles_deletions_within_limit")
     assert not deletions.passed and deletions.severity == dg.AssetCheckSeverity.ERROR
     figures = {

@@ -1,14 +1,17 @@
 """What the Dagster UI shows: descriptions, code versions, column schemas matching the database."""
 
 import shutil
+from pathlib import Path
 
 import dagster as dg
 import psycopg2
 
+import roles_assets
+from roles_assets.code_version import CODE_VERSION, source_digest
 from roles_assets.definitions import defs
 from roles_assets.resources.postgres import migrate
 from roles_assets.resources.staging_io import sample_table
-from roles_assets.schema import TABLES, code_version, referenced_sql, table_metadata, version_of
+from roles_assets.ui_metadata import TABLES, table_metadata
 from roles_assets.warehouse.sql import SQL_DIR
 from roles_assets_dev import local_postgres
 from roles_assets_tests.helpers import ASSETS, POSTGRES_ASSETS
@@ -99,38 +102,29 @@ def test_the_column_schema_matches_the_database(pg_admin_url):
         conn.close()
 
 
-def test_a_code_version_changes_with_any_sql_text():
-    texts = ["module source", "upsert_roles.sql\nINSERT INTO roles ...", "x.sql\nSELECT 1"]
-    changed = [texts[0], texts[1] + " -- a comment", texts[2]]
-    assert version_of(texts) == version_of(list(texts))
-    assert version_of(texts) != version_of(changed)
-    assert version_of(["ab", "c"]) != version_of(["a", "bc"])  # boundaries count
-
-
-def test_a_code_version_covers_the_sql_its_module_names(tmp_path):
-    from roles_assets.warehouse import apply as final
-
-    with open(final.__file__) as source:
-        named = referenced_sql(source.read())
-    assert {"upsert_roles.sql", "rebuild_agent_role_mapping.sql", "apply_day_removals.sql"} <= set(
-        named
-    )
-    assert code_version(final) == code_version("roles_assets.warehouse.apply")
-    assert code_version(final) != code_version(final, sql=["schema/*.sql"])
-
-    # A copy of the SQL folder gives the same version; editing one file there changes it.
-    copy = tmp_path / "sql"
-    shutil.copytree(SQL_DIR, copy)
-    versions = {"schema/*.sql": code_version(final, sql=["schema/*.sql"], sql_dir=copy)}
-    assert versions["schema/*.sql"] == code_version(final, sql=["schema/*.sql"])
-    for edited in ["upsert_roles.sql", "schema/001_initial.sql"]:
-        (copy / edited).write_text((SQL_DIR / edited).read_text() + "\n-- a comment\n")
-        version = code_version(final, sql=["schema/*.sql"], sql_dir=copy)
-        assert version not in versions.values(), edited
-        versions[edited] = version
-    # A file the module does not run is not part of its version.
-    (copy / "checks" / "rejection_rate.sql").write_text("SELECT 1")
-    assert code_version(final, sql=["schema/*.sql"], sql_dir=copy) == versions[edited]
+def test_the_code_version_covers_every_module_and_sql_file(tmp_path):
+    """A copy of the package and its SQL, laid out as a checkout or as a wheel, gives the same
+    version; editing any file changes it."""
+    code, sql = tmp_path / "roles_assets", tmp_path / "sql"
+    shutil.copytree(Path(roles_assets.__file__).parent, code, ignore=shutil.ignore_patterns("sql"))
+    shutil.copytree(SQL_DIR, sql)
+    assert source_digest(code, sql) == CODE_VERSION
+    wheel = tmp_path / "wheel"
+    shutil.copytree(code, wheel)
+    shutil.copytree(SQL_DIR, wheel / "sql")
+    assert source_digest(wheel, wheel / "sql") == CODE_VERSION
+    versions = {CODE_VERSION}
+    for edited in [
+        code / "transforms" / "validate.py",
+        code / "rules.py",
+        sql / "upsert_roles.sql",
+        sql / "checks" / "rejection_rate.sql",
+        sql / "schema" / "001_initial.sql",
+    ]:
+        edited.write_bytes(edited.read_bytes() + b"\n")
+        version = source_digest(code, sql)
+        assert version not in versions, edited
+        versions.add(version)
 
 
 def test_a_sample_table_keeps_the_sampled_columns_order_and_their_declared_types():

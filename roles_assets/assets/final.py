@@ -7,25 +7,15 @@ import dagster as dg
 from pydantic import Field
 
 from roles_assets.assets import LOAD_POOL
+from roles_assets.code_version import CODE_VERSION
 from roles_assets.landing import sync_time
 from roles_assets.partitions import sync_day_partitions
-from roles_assets.resources.landing import LandingZone
+from roles_assets.resources.landing_zone import LandingZone
 from roles_assets.resources.limits import GuardLimits
 from roles_assets.resources.postgres import PostgresResource
 from roles_assets.rules import DEFAULT_MAX_REMOVAL_SHARE
-from roles_assets.schema import code_version, table_metadata
+from roles_assets.ui_metadata import table_metadata
 from roles_assets.warehouse.apply import Losses, MassRemovalRefused, apply_day
-
-# This module, the apply and the SQL files it names, the staging swaps it reads through, the
-# statement helpers, the schema steps.
-CODE_VERSION = code_version(
-    __name__,
-    "roles_assets.warehouse.apply",
-    "roles_assets.warehouse.staging",
-    "roles_assets.warehouse.sql",
-    "roles_assets.schema",
-    sql=["schema/*.sql"],
-)
 
 
 class ApplyConfig(dg.Config):

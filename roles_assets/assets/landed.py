@@ -2,25 +2,19 @@
 
 import dagster as dg
 
+from roles_assets.code_version import CODE_VERSION
 from roles_assets.extract.pull import pull_day, today_utc, why_not_pullable
 from roles_assets.landing import day_files
 from roles_assets.partitions import sync_day_partitions
 from roles_assets.resources.freshdesk import FreshdeskResource
-from roles_assets.resources.landing import LandingZone
-from roles_assets.schema import code_version
+from roles_assets.resources.landing_zone import LandingZone
 
 
 @dg.asset(
     partitions_def=sync_day_partitions,
     group_name="roles",
     kinds={"freshdesk", "json"},
-    code_version=code_version(
-        __name__,
-        "roles_assets.extract.pull",
-        "roles_assets.extract.client",
-        "roles_assets.landing",
-        "roles_assets.resources.freshdesk",
-    ),
+    code_version=CODE_VERSION,
 )
 def landed_day(
     context: dg.AssetExecutionContext, landing: LandingZone, freshdesk: FreshdeskResource

@@ -8,11 +8,12 @@ from pyspark.sql import DataFrame
 
 from roles_assets.assets import LOAD_POOL
 from roles_assets.assets.landed import landed_day
+from roles_assets.code_version import CODE_VERSION
 from roles_assets.landing import day_files
 from roles_assets.partitions import sync_day_partitions
-from roles_assets.resources.landing import LandingZone
-from roles_assets.schema import code_version, spark_column_schema
+from roles_assets.resources.landing_zone import LandingZone
 from roles_assets.transforms.parse import RAW_SCHEMA, parse_records, read_files
+from roles_assets.ui_metadata import spark_column_schema
 
 RAW_COLUMNS = {
     "source_folder": "The landed file's folder: admin_roles or agent_details.",
@@ -33,9 +34,7 @@ RAW_COLUMNS = {
     deps=[landed_day],
     # The storage root (dagster/uri) is added by build_definitions, which knows ROLES_RAW_PATH.
     metadata={"dagster/column_schema": spark_column_schema(RAW_SCHEMA, RAW_COLUMNS)},
-    code_version=code_version(
-        __name__, "roles_assets.transforms.parse", "roles_assets.resources.parquet_io"
-    ),
+    code_version=CODE_VERSION,
 )
 def raw_roles(
     context: dg.AssetExecutionContext, landing: LandingZone, spark: LazyPySparkResource

@@ -9,28 +9,12 @@ from pyspark.sql import functions as F
 
 from roles_assets.assets import LOAD_POOL
 from roles_assets.assets.source_fields import SOURCE_FIELDS, new_fields
+from roles_assets.code_version import CODE_VERSION
 from roles_assets.partitions import sync_day_partitions
 from roles_assets.rules import ErrorType
-from roles_assets.schema import code_version, table_metadata
 from roles_assets.transforms.parse import record_fields
 from roles_assets.transforms.stage import stage_day
-
-# The staging rows are made by the transforms and written by the IO manager into tables the
-# schema steps define: a change to any of them is a new version of the three assets.
-CODE_VERSION = code_version(
-    __name__,
-    "roles_assets.schema",
-    "roles_assets.transforms.stage",
-    "roles_assets.transforms.validate",
-    "roles_assets.transforms.assignments",
-    "roles_assets.resources.staging_io",
-    "roles_assets.warehouse.staging",
-    "roles_assets.warehouse.sql",
-    "roles_assets.transforms.parse",
-    "roles_assets.assets.source_fields",
-    "roles_assets.rules",
-    sql=["schema/*.sql"],
-)
+from roles_assets.ui_metadata import table_metadata
 
 # A field the source starts sending is kept in raw_roles and loaded nowhere: say so on the day.
 NEW_FIELDS_CHECK = dg.AssetCheckSpec(

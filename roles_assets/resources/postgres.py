@@ -1,6 +1,6 @@
 """PostgreSQL: connections with bounded retries, and schema migrations.
 
-The SQL ships inside the package (``roles_assets/sql``) and is read through
+The SQL ships inside the package (``roles_assets.sql``) and is read through
 ``importlib.resources`` (``warehouse/sql.py``), so an installed wheel finds it as a checkout does.
 """
 

@@ -1,7 +1,8 @@
 """The SQL files, and the few statements the warehouse composes in many places, written once.
 
-The SQL is package data (``roles_assets/sql``) read through ``importlib.resources``, so an
-installed wheel finds it as a checkout does.
+The SQL (a checkout's top-level ``sql/``, which a wheel installs as the package
+``roles_assets.sql``) is read through ``importlib.resources``, so an installed wheel finds it as
+a checkout does.
 
 Each helper takes a psycopg2 cursor and names tables through ``sql.Identifier``, so no name ever
 becomes SQL text. The advisory locks are transaction-scoped: they end with the transaction.
@@ -10,11 +11,13 @@ becomes SQL text. The advisory locks are transaction-scoped: they end with the t
 import importlib.resources
 from collections.abc import Mapping
 from functools import cache
+from pathlib import Path
 
 import psycopg2.extensions
 from psycopg2 import sql
 
-SQL_DIR = importlib.resources.files("roles_assets") / "sql"
+# A folder on disk: wheels install unzipped, and an editable install maps the package onto it.
+SQL_DIR = Path(importlib.resources.files("roles_assets.sql"))
 
 # One key for the whole project; the second half of each advisory lock names what it guards.
 ADVISORY_LOCK_NAMESPACE = 0x526F6C65  # "Role"
@@ -26,7 +29,7 @@ Cursor = psycopg2.extensions.cursor
 
 @cache
 def sql_file(name: str) -> str:
-    """The text of ``roles_assets/sql/<name>``."""
+    """The text of ``sql/<name>``."""
     return SQL_DIR.joinpath(*name.split("/")).read_text()
 
 

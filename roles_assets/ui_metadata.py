@@ -1,26 +1,15 @@
-"""What the Dagster UI shows of each table: its columns, keys and storage, and code versions.
+"""What the Dagster UI shows of each table: its columns, keys and storage.
 
 ``TABLES`` is the one Python description of the PostgreSQL tables' columns (a test holds it to
 the real database's ``information_schema``, so the two cannot drift apart). An asset adopts it
 with one line: ``metadata=table_metadata("its_table")``, or ``**table_metadata(...)`` among
 other entries.
-
-``code_version(...)`` is a short hash of the code an asset or check runs: its modules' source
-and the SQL files they name, so the UI tells partitions materialized by older code.
 """
 
-import hashlib
-import importlib
-import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
-from types import ModuleType
 
 import dagster as dg
 from pyspark.sql import types as T
-
-from roles_assets.warehouse.sql import SQL_DIR
 
 
 @dataclass(frozen=True)
@@ -193,37 +182,3 @@ def spark_column_schema(schema: T.StructType, descriptions: dict[str, str]) -> d
             for f in schema.fields
         ]
     )
-
-
-def version_of(texts: Iterable[str]) -> str:
-    """A short hash of the texts, in order: it changes when any of them does."""
-    digest = hashlib.sha256()
-    for text in texts:
-        data = text.encode()
-        digest.update(len(data).to_bytes(8, "big") + data)
-    return digest.hexdigest()[:12]
-
-
-_SQL_NAME = re.compile(r"""["'/]([\w/]*\w\.sql)\b""")
-
-
-def referenced_sql(source: str, sql_dir: Path = SQL_DIR) -> list[str]:
-    """The ``sql/`` files a module's source names (``"upsert_roles.sql"``), sorted."""
-    names = {m.group(1) for m in _SQL_NAME.finditer(source)}
-    return sorted(name for name in names if (sql_dir / name).is_file())
-
-
-def code_version(
-    *modules: str | ModuleType, sql: Iterable[str] = (), sql_dir: Path = SQL_DIR
-) -> str:
-    """The version of the code of ``modules``: their source, the SQL files they name, and the
-    ``sql`` files (names or globs under ``sql/``, e.g. ``schema/*.sql``)."""
-    sources = [
-        Path((importlib.import_module(m) if isinstance(m, str) else m).__file__).read_text()
-        for m in modules
-    ]
-    names = {name for source in sources for name in referenced_sql(source, sql_dir)}
-    for pattern in sql:
-        names |= {p.relative_to(sql_dir).as_posix() for p in sql_dir.glob(pattern)}
-    sql_texts = [f"{name}\n{(sql_dir / name).read_text()}" for name in sorted(names)]
-    return version_of([*sources, *sql_texts])
