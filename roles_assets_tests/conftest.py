@@ -3,14 +3,27 @@ server, each started once per test process.
 
 The suite runs under a non-UTC time zone (``make test`` sets TZ; this file insists), because
 stored timestamps must be UTC wall time whatever the machine's zone.
+
+Its temporary files live in memory (/dev/shm) unless TMPDIR says otherwise: the Dagster instances
+of the runs keep their events in SQLite, which syncs each event to disk, and a small run writes
+a few hundred of them.
 """
 
 import os
+import shutil
+import tempfile
 import time
 
 if os.environ.get("TZ", "UTC") in ("", "UTC", "Etc/UTC"):
     os.environ["TZ"] = "America/Sao_Paulo"
 time.tzset()
+
+# Set before anything asks for a temporary folder; the workers of a parallel run inherit it.
+_OWN_TMPDIR = None
+if "TMPDIR" not in os.environ and os.access("/dev/shm", os.W_OK):
+    _OWN_TMPDIR = os.environ["TMPDIR"] = tempfile.mkdtemp(prefix="roles-tests-", dir="/dev/shm")
+    os.chmod(_OWN_TMPDIR, 0o755)  # the PostgreSQL servers' OS user reaches its folders
+    tempfile.tempdir = None
 
 import contextlib  # noqa: E402
 import uuid  # noqa: E402
@@ -33,6 +46,11 @@ def pytest_collection_modifyitems(items):
         if item.get_closest_marker("fast") is None:
             item.add_marker(pytest.mark.integration)
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
+def pytest_unconfigure(config):
+    if _OWN_TMPDIR is not None:
+        shutil.rmtree(_OWN_TMPDIR, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
