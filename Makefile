@@ -35,17 +35,20 @@ run: setup
 dev: setup
 	$(PY) -m roles_assets_dev.run_days --dev
 
+# Test workers in parallel, each with its own servers; the default suits this machine kind's 2 cores.
+TEST_WORKERS ?= 2
+
 # The 25 slowest tests close the output, so the suite's cost stays in view (CI prints it).
 test: setup
-	TZ=$(TEST_TZ) $(PY) -m pytest --durations=25
+	TZ=$(TEST_TZ) $(PY) -m pytest -n $(TEST_WORKERS) --durations=25
 
 # The fast layer (transforms, partitions, sensor, settings, the Freshdesk client): no servers.
 test-fast: setup
-	TZ=$(TEST_TZ) $(PY) -m pytest -m fast
+	TZ=$(TEST_TZ) $(PY) -m pytest -n $(TEST_WORKERS) -m fast
 
 # Everything with real servers: PostgreSQL, the CLI, Spark Connect, a cluster, the webserver.
 test-integration: setup
-	TZ=$(TEST_TZ) $(PY) -m pytest -m integration
+	TZ=$(TEST_TZ) $(PY) -m pytest -n $(TEST_WORKERS) -m integration
 
 # ruff: lint and format (pyproject.toml); import-linter: the package's floors (.importlinter),
 # without its cache, which served a stale import graph after a file was restored. CI runs it
