@@ -2,6 +2,10 @@
 
 Staging checks block: a day with broken keys never reaches the final tables. Each check is one
 row of ``CHECKS``; ``build_check`` turns every row into a Dagster check the same way.
+
+The ``day_scoped`` checks of the final tables read only the keys the day's apply wrote, so a
+day's checks cost what the day changed, not the size of the history; the job
+``history_full_checks`` runs the same queries over every row, on demand.
 """
 
 from collections.abc import Callable
@@ -18,10 +22,16 @@ from roles_assets.schema import code_version
 from roles_assets.warehouse.sql import run_sql
 
 # Checks have no code_version of their own in Dagster: each declares it as metadata instead.
-VERSION = {"code_version": code_version(__name__, "roles_assets.rules", sql=["checks/*.sql"])}
+# The schema is part of it: the day-scoped queries read its functions (pairs_to_check, ...).
+VERSION = {
+    "code_version": code_version(
+        __name__, "roles_assets.rules", sql=["checks/*.sql", "schema/*.sql"]
+    )
+}
 
-Evaluate = Callable[[str, PostgresResource, GuardLimits], dg.AssetCheckResult]
-"""A check's evaluation of a sync day, against the settings' thresholds."""
+Evaluate = Callable[[str | None, PostgresResource, GuardLimits], dg.AssetCheckResult]
+"""A check's evaluation of a sync day, against the settings' thresholds; a ``day_scoped`` check
+given no day evaluates every row."""
 
 
 @dataclass(frozen=True)
@@ -33,6 +43,7 @@ class DeclaredCheck:
     blocking: bool = False
     additional_deps: tuple[str, ...] = ()
     severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR
+    day_scoped: bool = False  # reads the keys the day's apply wrote; history_full_checks reads all
 
 
 def key_check(
@@ -104,7 +115,8 @@ def unique_keys(table: str, *keys: str, within_day: bool = False) -> Evaluate:
 
 
 def sql_query(query_file: str, label: str) -> Evaluate:
-    """``query_check`` of a ``sql/checks`` file; a file about one day reads ``%(sync_day)s``."""
+    """``query_check`` of a ``sql/checks`` file; a file about one day reads ``%(sync_day)s``
+    (a day-scoped file reads every row when it is NULL)."""
     return lambda day, postgres, _: query_check(postgres, query_file, label, sync_day=day)
 
 
@@ -245,29 +257,37 @@ CHECKS = (
     DeclaredCheck(
         "agent_role_mapping_status_consistent",
         "agent_role_mapping",
-        "removed_at is set exactly on removed rows; every row has assigned_at.",
+        "removed_at is set exactly on removed rows; every row has assigned_at. Checks the "
+        "pairs the day's apply wrote; the history_full_checks job checks every pair.",
         sql_query("inconsistent_mapping_status.sql", "inconsistent_rows"),
+        day_scoped=True,
     ),
     DeclaredCheck(
         "agent_role_history_intervals_disjoint",
         "agent_role_history",
-        "The intervals of one pair never overlap, and each ends on a day after it starts.",
+        "The intervals of one pair never overlap, and each ends on a day after it starts. Checks "
+        "the pairs the day's apply wrote; the history_full_checks job checks every pair.",
         sql_query("overlapping_intervals.sql", "bad_intervals"),
+        day_scoped=True,
     ),
     DeclaredCheck(
         "agent_role_history_matches_mapping",
         "agent_role_history",
         "Each pair's latest interval is its mapping row: open while assigned, closed at its "
-        "removal.",
+        "removal. Checks the pairs the day's apply wrote; the history_full_checks job checks "
+        "every pair.",
         sql_query("history_disagrees_with_mapping.sql", "disagreeing_pairs"),
         additional_deps=("agent_role_mapping",),
+        day_scoped=True,
     ),
     DeclaredCheck(
         "role_history_current_matches_roles",
         "role_history",
-        "Each role has one current version, equal to its row in roles.",
+        "Each role has one current version, equal to its row in roles. Checks the roles the "
+        "day's apply wrote; the history_full_checks job checks every role.",
         sql_query("role_history_disagrees_with_roles.sql", "disagreeing_roles"),
         additional_deps=("roles",),
+        day_scoped=True,
     ),
 )
 
@@ -299,3 +319,39 @@ def build_check(declared: DeclaredCheck) -> dg.AssetChecksDefinition:
 
 
 ALL_CHECKS = [build_check(declared) for declared in CHECKS]
+
+
+def build_full_check(declared: DeclaredCheck) -> dg.OpDefinition:
+    """``declared`` over every row of its tables: the run fails, with the check's figures, when
+    the check fails."""
+
+    @dg.op(
+        name=declared.name,
+        description=f"{declared.description} Here: every row, whatever day wrote it.",
+    )
+    def full_check(
+        context: dg.OpExecutionContext, postgres: PostgresResource, limits: GuardLimits
+    ) -> None:
+        result = declared.evaluate(None, postgres, limits)
+        if not result.passed:
+            raise dg.Failure(
+                description=f"{declared.name} fails over the whole of {declared.asset}",
+                metadata=result.metadata,
+            )
+        context.add_output_metadata(result.metadata)
+
+    return full_check
+
+
+@dg.job(
+    name="history_full_checks",
+    description=(
+        "The day-scoped checks of the final tables and their history, over every row instead "
+        "of the keys one day wrote: an audit to run on demand (Launchpad -> Launch Run), or "
+        "after editing the tables by hand. Fails naming each check that fails."
+    ),
+)
+def history_full_checks():
+    for declared in CHECKS:
+        if declared.day_scoped:
+            build_full_check(declared)()

@@ -1,0 +1,12 @@
+-- The keys the day's apply wrote, for its checks (pairs_to_check, roles_to_check): they replace
+-- what an earlier apply of the same day wrote.
+DELETE FROM day_changed_pairs WHERE sync_day = %(sync_day)s;
+INSERT INTO day_changed_pairs (sync_day, agent_id, role_id)
+SELECT DISTINCT %(sync_day)s, agent_id, role_id FROM changed_pairs;
+
+DELETE FROM day_changed_roles WHERE sync_day = %(sync_day)s;
+INSERT INTO day_changed_roles (sync_day, role_id)
+SELECT DISTINCT %(sync_day)s, role_id FROM changed_roles;
+
+-- The checks run next, in other transactions: their plans need the day's rows counted.
+ANALYZE day_changed_pairs, day_changed_roles;
