@@ -46,6 +46,12 @@ class DeclaredCheck:
     day_scoped: bool = False  # reads the keys the day's apply wrote; history_full_checks reads all
 
 
+DAY_SCOPED = (
+    " A day's check reads the pairs and roles that day's apply wrote; the job history_full_checks "
+    "reads every row."
+)
+
+
 def key_check(
     postgres: PostgresResource, table: str, keys: list[str], sync_day: str | None = None
 ) -> dg.AssetCheckResult:
@@ -257,16 +263,14 @@ CHECKS = (
     DeclaredCheck(
         "agent_role_mapping_status_consistent",
         "agent_role_mapping",
-        "removed_at is set exactly on removed rows; every row has assigned_at. Checks the "
-        "pairs the day's apply wrote; the history_full_checks job checks every pair.",
+        "removed_at is set exactly on removed rows; every row has assigned_at.",
         sql_query("inconsistent_mapping_status.sql", "inconsistent_rows"),
         day_scoped=True,
     ),
     DeclaredCheck(
         "agent_role_history_intervals_disjoint",
         "agent_role_history",
-        "The intervals of one pair never overlap, and each ends on a day after it starts. Checks "
-        "the pairs the day's apply wrote; the history_full_checks job checks every pair.",
+        "The intervals of one pair never overlap, and each ends on a day after it starts.",
         sql_query("overlapping_intervals.sql", "bad_intervals"),
         day_scoped=True,
     ),
@@ -274,8 +278,7 @@ CHECKS = (
         "agent_role_history_matches_mapping",
         "agent_role_history",
         "Each pair's latest interval is its mapping row: open while assigned, closed at its "
-        "removal. Checks the pairs the day's apply wrote; the history_full_checks job checks "
-        "every pair.",
+        "removal.",
         sql_query("history_disagrees_with_mapping.sql", "disagreeing_pairs"),
         additional_deps=("agent_role_mapping",),
         day_scoped=True,
@@ -283,8 +286,7 @@ CHECKS = (
     DeclaredCheck(
         "role_history_current_matches_roles",
         "role_history",
-        "Each role has one current version, equal to its row in roles. Checks the roles the "
-        "day's apply wrote; the history_full_checks job checks every role.",
+        "Each role has one current version, equal to its row in roles.",
         sql_query("role_history_disagrees_with_roles.sql", "disagreeing_roles"),
         additional_deps=("roles",),
         day_scoped=True,
@@ -298,7 +300,7 @@ def build_check(declared: DeclaredCheck) -> dg.AssetChecksDefinition:
     @dg.asset_check(
         name=declared.name,
         asset=declared.asset,
-        description=declared.description,
+        description=declared.description + (DAY_SCOPED if declared.day_scoped else ""),
         blocking=declared.blocking,
         additional_deps=declared.additional_deps,
         partitions_def=sync_day_partitions,

@@ -10,7 +10,7 @@ import dagster as dg
 import psycopg2
 import pytest
 
-from roles_assets.checks import CHECKS, history_full_checks
+from roles_assets.checks import ALL_CHECKS, CHECKS, history_full_checks
 from roles_assets.resources.limits import GuardLimits
 from roles_assets.resources.postgres import PostgresResource, migrate
 from roles_assets.warehouse.apply import AppliedDay, apply_day
@@ -241,3 +241,11 @@ def test_a_database_loaded_before_the_counts_starts_them_from_its_rows(postgres)
     day3 = day(D(2026, 11, 3), [(10, BIG)], {BIG: "c", OTHER_ROLE: "o"})
     assert reported_counts(load(postgres, [("day3", day3)])) == true_counts(postgres)
     assert changed(postgres, "day3") == ({(12, BIG), (20, OTHER_ROLE)}, {BIG})
+
+
+def test_the_ui_tells_which_checks_read_only_the_day_and_where_the_full_ones_are():
+    described = {spec.name: spec.description for check in ALL_CHECKS for spec in check.check_specs}
+    assert {name for name, text in described.items() if "history_full_checks" in text} == set(
+        SCOPED
+    )
+    assert history_full_checks.description and "every row" in history_full_checks.description
