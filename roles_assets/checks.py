@@ -2,6 +2,10 @@
 
 Staging checks block: a day with broken keys never reaches the final tables. Each check is one
 row of ``CHECKS``; ``build_check`` turns every row into a Dagster check the same way.
+
+The ``day_scoped`` checks of the final tables read only the keys the day's apply wrote, so a
+day's checks cost what the day changed, not the size of the history; the job
+``history_full_checks`` runs the same queries over every row, on demand.
 """
 
 from collections.abc import Callable
@@ -20,8 +24,9 @@ from roles_assets.warehouse.sql import run_sql
 # Checks have no code_version of their own in Dagster: each declares it as metadata instead.
 VERSION = {"code_version": CODE_VERSION}
 
-Evaluate = Callable[[str, PostgresResource, GuardLimits], dg.AssetCheckResult]
-"""A check's evaluation of a sync day, against the settings' thresholds."""
+Evaluate = Callable[[str | None, PostgresResource, GuardLimits], dg.AssetCheckResult]
+"""A check's evaluation of a sync day, against the settings' thresholds; a ``day_scoped`` check
+given no day evaluates every row."""
 
 
 @dataclass(frozen=True)
@@ -33,6 +38,13 @@ class DeclaredCheck:
     blocking: bool = False
     additional_deps: tuple[str, ...] = ()
     severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR
+    day_scoped: bool = False  # reads the keys the day's apply wrote; history_full_checks reads all
+
+
+DAY_SCOPED = (
+    " A day's check reads the pairs and roles that day's apply wrote; the job history_full_checks "
+    "reads every row."
+)
 
 
 def key_check(
@@ -104,7 +116,8 @@ def unique_keys(table: str, *keys: str, within_day: bool = False) -> Evaluate:
 
 
 def sql_query(query_file: str, label: str) -> Evaluate:
-    """``query_check`` of a ``sql/checks`` file; a file about one day reads ``%(sync_day)s``."""
+    """``query_check`` of a ``sql/checks`` file; a file about one day reads ``%(sync_day)s``
+    (a day-scoped file reads every row when it is NULL)."""
     return lambda day, postgres, _: query_check(postgres, query_file, label, sync_day=day)
 
 
@@ -247,12 +260,14 @@ CHECKS = (
         "agent_role_mapping",
         "removed_at is set exactly on removed rows; every row has assigned_at.",
         sql_query("inconsistent_mapping_status.sql", "inconsistent_rows"),
+        day_scoped=True,
     ),
     DeclaredCheck(
         "agent_role_history_intervals_disjoint",
         "agent_role_history",
         "The intervals of one pair never overlap, and each ends on a day after it starts.",
         sql_query("overlapping_intervals.sql", "bad_intervals"),
+        day_scoped=True,
     ),
     DeclaredCheck(
         "agent_role_history_matches_mapping",
@@ -261,6 +276,7 @@ CHECKS = (
         "removal.",
         sql_query("history_disagrees_with_mapping.sql", "disagreeing_pairs"),
         additional_deps=("agent_role_mapping",),
+        day_scoped=True,
     ),
     DeclaredCheck(
         "role_history_current_matches_roles",
@@ -268,6 +284,7 @@ CHECKS = (
         "Each role has one current version, equal to its row in roles.",
         sql_query("role_history_disagrees_with_roles.sql", "disagreeing_roles"),
         additional_deps=("roles",),
+        day_scoped=True,
     ),
 )
 
@@ -278,7 +295,7 @@ def build_check(declared: DeclaredCheck) -> dg.AssetChecksDefinition:
     @dg.asset_check(
         name=declared.name,
         asset=declared.asset,
-        description=declared.description,
+        description=declared.description + (DAY_SCOPED if declared.day_scoped else ""),
         blocking=declared.blocking,
         additional_deps=declared.additional_deps,
         partitions_def=sync_day_partitions,
@@ -299,3 +316,39 @@ def build_check(declared: DeclaredCheck) -> dg.AssetChecksDefinition:
 
 
 ALL_CHECKS = [build_check(declared) for declared in CHECKS]
+
+
+def build_full_check(declared: DeclaredCheck) -> dg.OpDefinition:
+    """``declared`` over every row of its tables: the run fails, with the check's figures, when
+    the check fails."""
+
+    @dg.op(
+        name=declared.name,
+        description=f"{declared.description} Here: every row, whatever day wrote it.",
+    )
+    def full_check(
+        context: dg.OpExecutionContext, postgres: PostgresResource, limits: GuardLimits
+    ) -> None:
+        result = declared.evaluate(None, postgres, limits)
+        if not result.passed:
+            raise dg.Failure(
+                description=f"{declared.name} fails over the whole of {declared.asset}",
+                metadata=result.metadata,
+            )
+        context.add_output_metadata(result.metadata)
+
+    return full_check
+
+
+@dg.job(
+    name="history_full_checks",
+    description=(
+        "The day-scoped checks of the final tables and their history, over every row instead "
+        "of the keys one day wrote: an audit to run on demand (Launchpad -> Launch Run), or "
+        "after editing the tables by hand. Fails naming each check that fails."
+    ),
+)
+def history_full_checks():
+    for declared in CHECKS:
+        if declared.day_scoped:
+            build_full_check(declared)()

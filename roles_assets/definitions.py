@@ -34,7 +34,7 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message="Specifying a partitions_def on an AssetCheckSpec")
     from roles_assets.assets.final import final_tables
     from roles_assets.assets.staging import staging_tables
-    from roles_assets.checks import ALL_CHECKS
+    from roles_assets.checks import ALL_CHECKS, history_full_checks
 
 
 class PartitionRegistrationFailed(RuntimeError):
@@ -118,6 +118,7 @@ def build_definitions(resources: dict, settings: Settings) -> dg.Definitions:
             with_freshness(final_tables, settings.freshness_hours),
         ],
         asset_checks=ALL_CHECKS,
+        jobs=[history_full_checks],
         sensors=[landing_sensor, failure_alert_sensor(settings.alert_webhook_set)],
         schedules=[daily_pull_schedule(settings.freshdesk_configured, settings.pull_cron)],
         resources=resources,

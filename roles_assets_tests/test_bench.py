@@ -25,6 +25,11 @@ def test_benchmark_runs_on_a_tiny_scale(tmp_path):
             "50",
             "--history-days",
             "3",
+            # The year's code path, at the least cost: day 2 is its last day.
+            "--year-roles",
+            "10",
+            "--year-days",
+            "2",
             "--repeats",
             "1",
             "--out",
@@ -55,6 +60,11 @@ def test_benchmark_runs_on_a_tiny_scale(tmp_path):
     assert results["spark_start_stop"] > 0 and results["spark_start_stop_pyspark_defaults"] > 0
     assert 0 < results["dagster_floor"] < graph["total"]
     assert "large day, dlt merge" in run.stdout and "history: last day" in run.stdout
+    year = results["year"]
+    assert (year["roles"], year["days"]) == (10, 2)
+    for figures in (results["history"], year):
+        assert 0 < figures["apply_and_checks_last_day"] < figures["last_day"]
+    assert "year (10 roles): day 2" in run.stdout
     for mode in ("sample_day", "large_day"):  # on a warm Spark Connect server: every stage
         assert set(results["connect"][mode]) == set(graph)
         assert results["connect"][mode]["validate_dedup_stage_write"] > 0

@@ -1,4 +1,6 @@
--- Before a day's apply: what the mass-removal limit is a share of.
+-- Before a day's apply: what the mass-removal limit is a share of (kept by the final tables'
+-- triggers, schema/002_day_changes.sql).
 SELECT
-    (SELECT count(*) FROM agent_role_mapping WHERE status = 'assigned') AS assigned,
-    (SELECT count(*) FROM roles WHERE deleted_at IS NULL) AS live_roles;
+    (SELECT current_rows FROM final_table_counts WHERE table_name = 'agent_role_mapping')
+        AS assigned,
+    (SELECT current_rows FROM final_table_counts WHERE table_name = 'roles') AS live_roles;

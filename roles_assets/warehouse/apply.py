@@ -4,6 +4,8 @@ All four tables change in one transaction per day, under the apply lock, so conc
 (a parallel backfill, a sensor run racing a manual one) apply one day at a time, and a run that
 dies or is refused leaves them exactly as they were. A replay of the applied days reads each
 day's staging as it was applied (``applied_staging``), never a newer one not applied yet.
+The tables' triggers keep their counts and note the keys each day writes as it writes them
+(``schema/002_day_changes.sql``), so neither the metadata nor a day's checks read whole tables.
 """
 
 from __future__ import annotations
@@ -124,6 +126,7 @@ def apply_day(
         # The replay's temporary tables have no statistics, so even a few rows plan past the JIT
         # thresholds and each statement pays about a second of LLVM compilation for nothing.
         cur.execute("SET LOCAL jit = off")
+        run_sql(cur, "track_day_changes.sql")
         run_sql(cur, "count_live_rows.sql")
         assigned_before, roles_before = cur.fetchone()
         run_sql(cur, "register_day.sql", params)
@@ -141,22 +144,20 @@ def apply_day(
         if not losses.within_limit and not allow_mass_removal:
             # Raising rolls the transaction back: the final tables stay as they were.
             raise MassRemovalRefused(sync_day, losses)
-        cur.execute("SELECT count(*), count(deleted_at) FROM roles")
-        role_count, deleted_roles = cur.fetchone()
-        cur.execute("SELECT status, count(*) FROM agent_role_mapping GROUP BY status")
-        by_status = dict(cur.fetchall())
-        cur.execute(
-            "SELECT count(*), count(*) FILTER (WHERE removed_day IS NULL) FROM agent_role_history"
-        )
-        intervals, open_intervals = cur.fetchone()
-        cur.execute("SELECT count(*), count(*) FILTER (WHERE to_day IS NULL) FROM role_history")
-        versions, current_versions = cur.fetchone()
+        run_sql(cur, "record_day_changes.sql", params)
+        run_sql(cur, "count_final_rows.sql")
+        counts = {table: (rows, current) for table, rows, current in cur.fetchall()}
+    roles, live_roles = counts["roles"]
+    mappings, assigned = counts["agent_role_mapping"]
+    intervals, open_intervals = counts["agent_role_history"]
+    versions, current_versions = counts["role_history"]
     history = {
         "agent_role_history": {"dagster/row_count": intervals, "open_intervals": open_intervals},
         "role_history": {"dagster/row_count": versions, "current_versions": current_versions},
     }
-    roles = {"dagster/row_count": role_count, "deleted": deleted_roles}
-    return AppliedDay(incremental, losses, rows_written, roles, by_status, history, replayed)
+    by_status = {"assigned": assigned, "removed": mappings - assigned}
+    role_counts = {"dagster/row_count": roles, "deleted": roles - live_roles}
+    return AppliedDay(incremental, losses, rows_written, role_counts, by_status, history, replayed)
 
 
 def _apply(

@@ -1,9 +1,16 @@
 -- Roles not deleted without exactly one current version in role_history equal to their row in
--- roles, and current versions of roles that are deleted or not in roles.
+-- roles, and current versions of roles that are deleted or not in roles. With a sync day, only
+-- the roles its apply wrote (roles_to_check); with NULL, every role.
 WITH current_versions AS (
-    SELECT * FROM role_history WHERE to_day IS NULL
+    SELECT h.*
+    FROM roles_to_check(%(sync_day)s) c
+    JOIN role_history h ON h.role_id = c.role_id
+    WHERE h.to_day IS NULL
 ), live_roles AS (
-    SELECT * FROM roles WHERE deleted_at IS NULL
+    SELECT r.*
+    FROM roles_to_check(%(sync_day)s) c
+    JOIN roles r ON r.role_id = c.role_id
+    WHERE r.deleted_at IS NULL
 ), bad AS (
     SELECT coalesce(r.role_id, c.role_id) AS role_id
     FROM live_roles r
