@@ -16,7 +16,7 @@ from roles_assets.rules import DEFAULT_MAX_REMOVAL_SHARE
 from roles_assets.schema import code_version, table_metadata
 from roles_assets.warehouse.apply import Losses, MassRemovalRefused, apply_day
 
-# This module, the apply and the SQL files it names, the staging swaps it reads through, the
+# This module, the apply and the SQL files it names, the staging loads it reads through, the
 # statement helpers, the schema steps.
 CODE_VERSION = code_version(
     __name__,

@@ -58,26 +58,18 @@ def rename_table(cur: Cursor, name: str, new_name: str) -> None:
     )
 
 
-def attach_partition(cur: Cursor, table: str, partition: str, sync_day: str) -> None:
-    """Makes ``partition`` the day's list partition of ``table``."""
+def attach_partition(cur: Cursor, table: str, partition: str, load_id: int) -> None:
+    """Makes ``partition`` the list partition of ``table`` for the load ``load_id``."""
     cur.execute(
-        sql.SQL("ALTER TABLE {} ATTACH PARTITION {} FOR VALUES IN ({})").format(
-            sql.Identifier(table), sql.Identifier(partition), sql.Literal(sync_day)
-        )
-    )
-
-
-def detach_partition(cur: Cursor, table: str, partition: str) -> None:
-    """Takes ``partition`` out of ``table``, keeping it as a table of its own."""
-    cur.execute(
-        sql.SQL("ALTER TABLE {} DETACH PARTITION {}").format(
+        sql.SQL("ALTER TABLE {} ATTACH PARTITION {} FOR VALUES IN (%s)").format(
             sql.Identifier(table), sql.Identifier(partition)
-        )
+        ),
+        (load_id,),
     )
 
 
 def lock_apply(cur: Cursor, shared: bool = False) -> None:
-    """The apply lock until the transaction ends: exclusive for an apply, shared for a swap."""
+    """The apply lock until the transaction ends: exclusive for an apply, shared for staging."""
     function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
     cur.execute(f"SELECT {function}(%s, %s)", (ADVISORY_LOCK_NAMESPACE, APPLY_LOCK))
 
@@ -87,6 +79,7 @@ def lock_migration(cur: Cursor) -> None:
     cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", (ADVISORY_LOCK_NAMESPACE, MIGRATION_LOCK))
 
 
-def lock_partition(cur: Cursor, partition: str) -> None:
-    """A lock on one day's partition until the transaction ends: same-day swaps take turns."""
-    cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (partition,))
+def lock_day_staging(cur: Cursor, table: str, sync_day: str) -> None:
+    """A lock on one day's staging of ``table`` until the transaction ends: same-day stagings
+    take turns."""
+    cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s || '/' || %s))", (table, sync_day))
