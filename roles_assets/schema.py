@@ -55,13 +55,7 @@ _ROLE_VALUES = (
     _col("updated_at", "TIMESTAMP", "When the role was last updated, UTC wall time."),
 )
 _SYNC_DAY = _col("sync_day", "TEXT", "The sync day of the row.", nullable=False)
-_LOAD_ID = _col(
-    "load_id",
-    "BIGINT",
-    "The staging write the row came in (partition key); staging_loads says which load of the "
-    "day is staged (the newest) and which the final tables were built from.",
-    nullable=False,
-)
+_LOAD_ID = _col("load_id", "BIGINT", "The staging write of the row (partition key).", False)
 
 TABLES: dict[str, Table] = {
     t.name: t

@@ -1,9 +1,3 @@
--- Applied days with a newer staged load than their applied one (its run failed, was refused, or
--- is still running), in natural order.
-SELECT d.sync_day
-FROM sync_days d
-WHERE d.applied
-  AND EXISTS (
-      SELECT 1 FROM staging_loads l WHERE l.sync_day = d.sync_day AND l.staged AND NOT l.applied
-  )
-ORDER BY d.day_order;
+-- Applied days whose newer staging is not applied yet (failed, refused or still running).
+SELECT DISTINCT l.sync_day FROM staging_loads l JOIN sync_days d USING (sync_day)
+WHERE d.applied AND l.staged AND NOT l.applied ORDER BY 1;

@@ -130,7 +130,8 @@ def apply_day(
         run_sql(cur, "mark_day_applied.sql", params)
         params |= day_loads(cur, sync_day, "applied")
         # An incremental apply reads only this day's loads; a replay reads every applied day's.
-        replayed = [] if incremental else _days_awaiting_apply(cur)
+        run_sql(cur, "days_awaiting_apply.sql")
+        replayed = [] if incremental else [day for (day,) in cur.fetchall()]
         (removed, deleted), rows_written = _apply(cur, params, incremental)
         losses = Losses(removed, assigned_before, deleted, roles_before, max_removal_share)
         if not losses.within_limit and not allow_mass_removal:
@@ -197,13 +198,6 @@ def _apply(
     run_sql(cur, "rebuild_agent_role_history.sql")
     run_sql(cur, "count_lost_since_snapshot.sql")
     return cur.fetchone(), {}
-
-
-def _days_awaiting_apply(cur: psycopg2.extensions.cursor) -> list[str]:
-    """The applied days whose newer staging is not applied yet: a replay reads their applied
-    loads instead."""
-    run_sql(cur, "days_awaiting_apply.sql")
-    return [day for (day,) in cur.fetchall()]
 
 
 def _rowcounts(cur: psycopg2.extensions.cursor, params: dict, *files: str) -> int:

@@ -40,34 +40,6 @@ def drop_table(cur: Cursor, name: str) -> None:
     cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(name)))
 
 
-def create_table_like(cur: Cursor, name: str, like: str) -> None:
-    """An empty table with ``like``'s columns and defaults (no constraints, no partitions)."""
-    cur.execute(
-        sql.SQL("CREATE TABLE {} (LIKE {} INCLUDING DEFAULTS)").format(
-            sql.Identifier(name), sql.Identifier(like)
-        )
-    )
-
-
-def rename_table(cur: Cursor, name: str, new_name: str) -> None:
-    """Renames table ``name`` to ``new_name``."""
-    cur.execute(
-        sql.SQL("ALTER TABLE {} RENAME TO {}").format(
-            sql.Identifier(name), sql.Identifier(new_name)
-        )
-    )
-
-
-def attach_partition(cur: Cursor, table: str, partition: str, load_id: int) -> None:
-    """Makes ``partition`` the list partition of ``table`` for the load ``load_id``."""
-    cur.execute(
-        sql.SQL("ALTER TABLE {} ATTACH PARTITION {} FOR VALUES IN (%s)").format(
-            sql.Identifier(table), sql.Identifier(partition)
-        ),
-        (load_id,),
-    )
-
-
 def lock_apply(cur: Cursor, shared: bool = False) -> None:
     """The apply lock until the transaction ends: exclusive for an apply, shared for staging."""
     function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
@@ -77,9 +49,3 @@ def lock_apply(cur: Cursor, shared: bool = False) -> None:
 def lock_migration(cur: Cursor) -> None:
     """The migration lock until the transaction ends: one process migrates at a time."""
     cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", (ADVISORY_LOCK_NAMESPACE, MIGRATION_LOCK))
-
-
-def lock_day_staging(cur: Cursor, table: str, sync_day: str) -> None:
-    """A lock on one day's staging of ``table`` until the transaction ends: same-day stagings
-    take turns."""
-    cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s || '/' || %s))", (table, sync_day))

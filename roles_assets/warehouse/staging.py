@@ -1,12 +1,9 @@
 """The staging tables' loads: each staging write of a day's table is a load, a partition of its
-own that is never changed once attached, and ``staging_loads`` says which load of a day is which:
-
-- staged: the newest, what the day's checks and its own apply read;
-- applied: the one the final tables were built from, what a replay of the other days reads.
-
-They differ only while a newer staging waits for its apply (running, failed or refused).
-Staging a load and applying a day each move a pointer in one transaction, so readers see either
-the old load or the new one; a load no pointer holds any more is dropped in that transaction.
+own never changed once attached. ``staging_loads`` marks per day and table the *staged* load (the
+newest: what the day's checks and its own apply read) and the *applied* one (what the final
+tables were built from: what a replay of the other days reads); they differ while a newer staging
+waits for its apply. Staging a load and applying a day each move a pointer in one transaction,
+so readers see the old load or the new one, and drop the loads no pointer holds any more.
 """
 
 import time
@@ -17,16 +14,7 @@ from typing import Literal
 from psycopg2 import sql
 
 from roles_assets.rules import SAMPLE_ROWS
-from roles_assets.warehouse.sql import (
-    Cursor,
-    attach_partition,
-    create_table_like,
-    drop_table,
-    lock_apply,
-    lock_day_staging,
-    rename_table,
-    run_sql,
-)
+from roles_assets.warehouse.sql import Cursor, drop_table, lock_apply, run_sql
 
 # The staging tables, one load per staging write (by the staging assets, assets/staging.py);
 # a day's apply reads them all.
@@ -41,9 +29,8 @@ def partition_name(table: str, load_id: int) -> str:
 
 @dataclass(frozen=True)
 class Load:
-    """A load being written into ``name``, a table of its own; the name starts with the time,
-    so a load table a killed run left behind can be told by its age
-    (``drop_abandoned_load_tables``)."""
+    """A load being written into table ``name``, which starts with the time so that one a killed
+    run left behind can be told by its age (``drop_abandoned_load_tables``)."""
 
     table: str
     load_id: int
@@ -55,11 +42,11 @@ def create_load(cur: Cursor, table: str) -> Load:
     cur.execute("SELECT nextval('staging_load_ids')")
     (load_id,) = cur.fetchone()
     load = Load(table, load_id, f"{table}__load_{int(time.time())}_{load_id}")
-    create_table_like(cur, load.name, table)
     cur.execute(
-        sql.SQL("ALTER TABLE {} ALTER COLUMN load_id SET DEFAULT %s").format(
-            sql.Identifier(load.name)
-        ),
+        sql.SQL(
+            "CREATE TABLE {0} (LIKE {1} INCLUDING DEFAULTS);"
+            " ALTER TABLE {0} ALTER COLUMN load_id SET DEFAULT %s"
+        ).format(sql.Identifier(load.name), sql.Identifier(table)),
         (load_id,),
     )
     return load
@@ -95,14 +82,20 @@ def stage_load(
             )
         )
         sample = cur.fetchall()
-    # Staging waits for a running apply (which reads the pointers) and same-day stagings of a
-    # table from concurrent runs take turns; stagings of other days never wait for each other.
+    # Staging waits for a running apply, which reads the pointers; stagings share this lock, and
+    # same-day stagings of a table take turns in stage_load.sql.
     lock_apply(cur, shared=True)
-    lock_day_staging(cur, load.table, sync_day)
-    partition = partition_name(load.table, load.load_id)
-    rename_table(cur, load.name, partition)
-    attach_partition(cur, load.table, partition, load.load_id)
-    cur.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(partition)))
+    cur.execute(
+        sql.SQL(
+            "ALTER TABLE {0} RENAME TO {1};"
+            " ALTER TABLE {2} ATTACH PARTITION {1} FOR VALUES IN (%s); ANALYZE {1}"
+        ).format(
+            sql.Identifier(load.name),
+            sql.Identifier(partition_name(load.table, load.load_id)),
+            sql.Identifier(load.table),
+        ),
+        (load.load_id,),
+    )
     pointer = {"load_id": load.load_id, "staging_table": load.table, "sync_day": sync_day}
     run_sql(cur, "stage_load.sql", pointer)
     drop_unreferenced_loads(cur, sync_day)

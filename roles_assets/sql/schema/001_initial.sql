@@ -10,13 +10,10 @@ CREATE TABLE sync_days (
     applied    BOOLEAN NOT NULL DEFAULT FALSE  -- the final tables include this day
 );
 
--- Staging: every staging write of a day and table is a load, a list partition of its own that
--- is never changed once attached. Per day and table, one load is staged (the newest: what the
--- day's checks and its own apply read) and one applied (the one the final tables were built
--- from: what a replay of the other days reads); they differ only while a newer staging waits for
--- its apply. A load that is neither is dropped (warehouse/staging.py).
+-- Staging: each staging write of a day's table is a load, a list partition never changed once
+-- attached. Per day and table, one load is staged (the newest) and one applied (the final tables
+-- were built from it); see warehouse/staging.py.
 CREATE SEQUENCE staging_load_ids;
-
 CREATE TABLE staging_loads (
     load_id        BIGINT PRIMARY KEY,
     staging_table  TEXT NOT NULL,
@@ -24,10 +21,7 @@ CREATE TABLE staging_loads (
     staged         BOOLEAN NOT NULL,
     applied        BOOLEAN NOT NULL DEFAULT FALSE
 );
--- Readers ask for a day's load of a table; the partial unique indexes keep it one.
 CREATE UNIQUE INDEX staging_loads_staged ON staging_loads (staging_table, sync_day) WHERE staged;
-CREATE UNIQUE INDEX staging_loads_applied ON staging_loads (staging_table, sync_day)
-    WHERE applied;
 
 CREATE TABLE stg_roles (
     role_id      BIGINT NOT NULL,
@@ -101,13 +95,9 @@ CREATE TABLE agent_role_mapping (
     PRIMARY KEY (agent_id, role_id)
 );
 
--- The error rows the final tables are built from: each applied day's applied load. The views
--- below read them; only the apply reads those.
+-- The error rows the final tables are built from (applied loads): what the views below read.
 CREATE VIEW applied_errors AS
-SELECT e.*
-FROM role_pipeline_errors e
-JOIN staging_loads l ON l.load_id = e.load_id
-WHERE l.applied;
+SELECT e.* FROM role_pipeline_errors e JOIN staging_loads l USING (load_id) WHERE l.applied;
 
 -- The removal and deletion rules' exemptions, written once for both apply paths
 -- (apply_day_removals.sql, apply_day_deletions.sql and replay_days.sql). On a complete day, an
