@@ -1,4 +1,4 @@
-"""The physical floor: plain Python parse, COPY into the staging partitions, the same set-based
+"""The physical floor: plain Python parse, COPY into new staging loads, the same set-based
 apply (sql/apply_day_*.sql). No Spark, no Dagster, and only the checks a load cannot skip."""
 
 import io
@@ -10,25 +10,22 @@ from psycopg2 import sql
 from roles_assets.landing import day_files, sync_time
 from roles_assets.resources.postgres import PostgresResource
 from roles_assets.warehouse.apply import apply_day
-from roles_assets.warehouse.sql import attach_partition, create_table_like, drop_table
-from roles_assets.warehouse.staging import partition_table
+from roles_assets.warehouse.staging import create_load, stage_load
 
 
 def _copy(cur, table: str, day: str, columns: list[str], rows) -> None:
-    partition = partition_table(table, day)
-    drop_table(cur, partition)
-    create_table_like(cur, partition, table)
+    load = create_load(cur, table)
     buffer = io.StringIO()
     for row in rows:
         buffer.write("\t".join("\\N" if v is None else str(v) for v in row) + "\n")
     buffer.seek(0)
     cur.copy_expert(
         sql.SQL("COPY {} ({}) FROM STDIN").format(
-            sql.Identifier(partition), sql.SQL(", ").join(map(sql.Identifier, columns))
+            sql.Identifier(load.name), sql.SQL(", ").join(map(sql.Identifier, columns))
         ),
         buffer,
     )
-    attach_partition(cur, table, partition, day)
+    stage_load(cur, load, day)
 
 
 def records(day_dir: Path):

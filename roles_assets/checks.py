@@ -20,6 +20,7 @@ from roles_assets.resources.limits import GuardLimits
 from roles_assets.resources.postgres import PostgresResource
 from roles_assets.rules import DEFAULT_MAX_MALFORMED_SHARE, DEFAULT_MAX_REJECTION_RATE, SAMPLE_ROWS
 from roles_assets.warehouse.sql import run_sql
+from roles_assets.warehouse.staging import day_loads
 
 # Checks have no code_version of their own in Dagster: each declares it as metadata instead.
 VERSION = {"code_version": CODE_VERSION}
@@ -50,13 +51,14 @@ DAY_SCOPED = (
 def key_check(
     postgres: PostgresResource, table: str, keys: list[str], sync_day: str | None = None
 ) -> dg.AssetCheckResult:
-    """Keys must be non-NULL and unique (within the day, when ``sync_day`` is given).
+    """Keys must be non-NULL and unique (within the day's staged load, when ``sync_day`` is
+    given).
 
-    A table whose keys PostgreSQL enforces (a NOT NULL primary key or unique index; within the
-    day, one on the keys and ``sync_day``) passes without a scan, naming the index: a
+    A table whose keys PostgreSQL enforces (a NOT NULL primary key or unique index; within a
+    load, one on the keys and ``load_id``) passes without a scan, naming the index: a
     million-row scan would prove the same thing again.
     """
-    enforced_keys = [*keys, "sync_day"] if sync_day else keys
+    enforced_keys = [*keys, "load_id"] if sync_day else keys
     with postgres.transaction() as cur:
         run_sql(cur, "checks/enforcing_unique_index.sql", {"table": table, "keys": enforced_keys})
         enforced = cur.fetchone()
@@ -65,7 +67,7 @@ def key_check(
             passed=True, metadata={"null_keys": 0, "duplicate_keys": 0, "enforced_by": enforced[0]}
         )
     columns = sql.SQL(", ").join(map(sql.Identifier, keys))
-    scope = sql.SQL("WHERE sync_day = %(sync_day)s") if sync_day else sql.SQL("")
+    scope = sql.SQL("WHERE load_id = %(load_id)s") if sync_day else sql.SQL("")
     query = sql.SQL(
         "WITH scoped AS (SELECT {columns} FROM {table} {scope}),"
         " duplicates AS ("
@@ -84,7 +86,8 @@ def key_check(
         limit=sql.Literal(SAMPLE_ROWS),
     )
     with postgres.transaction() as cur:
-        cur.execute(query, {"sync_day": sync_day})
+        loads = day_loads(cur, sync_day, "staged") if sync_day else {}
+        cur.execute(query, {"load_id": loads.get(f"{table}_load")})
         null_keys, duplicate_keys, sample = cur.fetchone()
     return dg.AssetCheckResult(
         passed=null_keys == 0 and duplicate_keys == 0,
@@ -97,11 +100,15 @@ def key_check(
 
 
 def query_check(
-    postgres: PostgresResource, query_file: str, label: str, **params
+    postgres: PostgresResource, query_file: str, label: str, sync_day: str | None = None
 ) -> dg.AssetCheckResult:
-    """Runs a ``sql/checks`` query returning (offending rows, sample); passes on zero."""
+    """Runs a ``sql/checks`` query returning (offending rows, sample); passes on zero. A query
+    about one day reads ``%(sync_day)s`` or the day's staged loads (``%(stg_roles_load)s``, ...);
+    a day-scoped one reads every row when ``sync_day`` is None."""
     with postgres.transaction() as cur:
-        run_sql(cur, f"checks/{query_file}", {**params, "sample_rows": SAMPLE_ROWS})
+        loads = day_loads(cur, sync_day, "staged") if sync_day else {}
+        params = {"sync_day": sync_day, **loads, "sample_rows": SAMPLE_ROWS}
+        run_sql(cur, f"checks/{query_file}", params)
         count, sample = cur.fetchone()
     return dg.AssetCheckResult(
         passed=count == 0, metadata={label: count, "sample": dg.MetadataValue.json(sample)}
@@ -116,14 +123,13 @@ def unique_keys(table: str, *keys: str, within_day: bool = False) -> Evaluate:
 
 
 def sql_query(query_file: str, label: str) -> Evaluate:
-    """``query_check`` of a ``sql/checks`` file; a file about one day reads ``%(sync_day)s``
-    (a day-scoped file reads every row when it is NULL)."""
+    """``query_check`` of a ``sql/checks`` file."""
     return lambda day, postgres, _: query_check(postgres, query_file, label, sync_day=day)
 
 
 def snapshot_not_empty(day: str, postgres: PostgresResource, _: GuardLimits) -> dg.AssetCheckResult:
     with postgres.transaction() as cur:
-        run_sql(cur, "checks/valid_roles_in_day.sql", {"sync_day": day})
+        run_sql(cur, "checks/valid_roles_in_day.sql", day_loads(cur, day, "staged"))
         valid_roles, error_rows = cur.fetchone()
     return dg.AssetCheckResult(
         passed=valid_roles > 0,
@@ -143,7 +149,7 @@ def rejection_rate(
 ) -> dg.AssetCheckResult:
     limit = limits.max_rejection_rate
     with postgres.transaction() as cur:
-        run_sql(cur, "checks/rejection_rate.sql", {"sync_day": day})
+        run_sql(cur, "checks/rejection_rate.sql", day_loads(cur, day, "staged"))
         staged, rejected, malformed_files = cur.fetchone()
     total = staged + rejected
     rate = rejected / total if total else 0.0
@@ -164,7 +170,8 @@ def no_source_drift(
 ) -> dg.AssetCheckResult:
     limit = limits.max_malformed_share
     with postgres.transaction() as cur:
-        run_sql(cur, "checks/malformed_fields.sql", {"sync_day": day, "sample_rows": SAMPLE_ROWS})
+        loads = day_loads(cur, day, "staged")
+        run_sql(cur, "checks/malformed_fields.sql", {**loads, "sample_rows": SAMPLE_ROWS})
         fields = cur.fetchall()
     shares = {field: malformed / staged for field, malformed, staged, _ in fields if staged}
     drifted = [field for field, share in shares.items() if share > limit]

@@ -43,7 +43,8 @@ _ROLE_VALUES = (
     _col("created_at", "TIMESTAMP", "When the role was created, UTC wall time."),
     _col("updated_at", "TIMESTAMP", "When the role was last updated, UTC wall time."),
 )
-_SYNC_DAY = _col("sync_day", "TEXT", "The sync day (partition key) of the row.", nullable=False)
+_SYNC_DAY = _col("sync_day", "TEXT", "The sync day of the row.", nullable=False)
+_LOAD_ID = _col("load_id", "BIGINT", "The staging write of the row (partition key).", False)
 
 TABLES: dict[str, Table] = {
     t.name: t
@@ -56,8 +57,9 @@ TABLES: dict[str, Table] = {
                 _SYNC_DAY,
                 _col("source", "TEXT", "The landed file the record came from."),
                 _col("ingested_at", "TIMESTAMP", "When the row was staged, UTC."),
+                _LOAD_ID,
             ),
-            unique_keys=(("role_id", "sync_day"),),
+            unique_keys=(("role_id", "load_id"),),
         ),
         Table(
             "stg_agent_roles",
@@ -67,8 +69,9 @@ TABLES: dict[str, Table] = {
                 _col("status", "TEXT", "`assigned`: the day asserts the pair."),
                 _col("updated_at", "TIMESTAMP", "The role record's updated_at, UTC wall time."),
                 _SYNC_DAY,
+                _LOAD_ID,
             ),
-            unique_keys=(("agent_id", "role_id", "sync_day"),),
+            unique_keys=(("agent_id", "role_id", "load_id"),),
         ),
         Table(
             "role_pipeline_errors",
@@ -83,6 +86,7 @@ TABLES: dict[str, Table] = {
                 _col("source_file", "TEXT", "The landed file the record came from."),
                 _col("created_at", "TIMESTAMP", "When the row was written, UTC.", nullable=False),
                 _col("field", "TEXT", "The record's field it is about; NULL for a whole record."),
+                _LOAD_ID,
             ),
         ),
         Table(

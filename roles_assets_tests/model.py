@@ -2,12 +2,11 @@
 
 The model replays applied days one by one in natural order, which is the contract's definition
 of the final tables and their histories, and predicts which loads the mass-removal guard
-refuses. ``stage`` writes a model day straight into PostgreSQL through the staging IO manager's
-swap (no Spark), so property tests can try many histories quickly.
+refuses. ``stage`` writes a model day straight into PostgreSQL with the staging IO manager's
+own steps (no Spark), so property tests can try many histories quickly.
 """
 
 import datetime as dt
-import uuid
 from dataclasses import dataclass
 
 from hypothesis import strategies as st
@@ -15,8 +14,7 @@ from psycopg2.extras import execute_values
 
 from roles_assets.days import day_order
 from roles_assets.resources.postgres import PostgresResource
-from roles_assets.warehouse.sql import create_table_like
-from roles_assets.warehouse.staging import swap_in
+from roles_assets.warehouse.staging import create_load, stage_load
 
 ROLE_IDS = [1, 2, 3, 2**53 + 1]
 
@@ -246,8 +244,8 @@ def refused(applied: dict[str, Day], name: str, day: Day, allow: bool) -> bool:
 
 
 def stage(postgres: PostgresResource, name: str, day: Day) -> None:
-    """Replaces the day's staging partitions the way the staging IO manager does, keeping the
-    applied partition aside when the day was applied before."""
+    """Stages a new load of each of the day's staging tables the way the staging IO manager
+    does."""
     rows = {
         "stg_roles": (
             f"role_id, {', '.join(ATTRIBUTES)}, sync_day",
@@ -263,13 +261,12 @@ def stage(postgres: PostgresResource, name: str, day: Day) -> None:
         ),
     }
     for table, (columns, values) in rows.items():
-        load_table = f"{table}__load_{uuid.uuid4().hex[:8]}"
         with postgres.transaction() as cur:
-            create_table_like(cur, load_table, table)
+            load = create_load(cur, table)
             if values:
-                execute_values(cur, f"INSERT INTO {load_table} ({columns}) VALUES %s", values)
+                execute_values(cur, f"INSERT INTO {load.name} ({columns}) VALUES %s", values)
         with postgres.transaction() as cur:
-            swap_in(cur, table, name, load_table)
+            stage_load(cur, load, name)
 
 
 def warehouse_state(postgres: PostgresResource) -> tuple[dict, ...]:

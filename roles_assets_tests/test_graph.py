@@ -361,19 +361,24 @@ def test_checks_catch_corrupted_tables(graph, landing):
     write_day(landing, "2026-01-01", roles=[role(1, agent_ids=[10, 11]), role(2, agent_ids=[20])])
     graph.run("2026-01-01")
     postgres = PostgresResource(database_url=graph.database_url)
-    # Staging keys are enforced per day: the check passes on the index, without a scan ...
+    # Staging keys are enforced per load: the check passes on the index, without a scan ...
     enforced = key_check(postgres, "stg_roles", ["role_id"], "2026-01-01")
     assert enforced.passed and enforced.metadata["enforced_by"].value == "stg_roles_key"
     # ... and scans once the index and NOT NULL are gone, finding what they would have refused.
     graph.query(
         "DROP INDEX stg_roles_key; ALTER TABLE stg_roles ALTER COLUMN role_id DROP NOT NULL"
     )
+    loads = dict(graph.query("SELECT staging_table, load_id FROM staging_loads WHERE staged"))
     graph.query(
-        "INSERT INTO stg_roles (role_id, name, sync_day)"
-        " VALUES (2, 'again', '2026-01-01'), (NULL, 'x', '2026-01-01')"
+        "INSERT INTO stg_roles (role_id, name, sync_day, load_id)"
+        " VALUES (2, 'again', '2026-01-01', %(stg_roles)s),"
+        " (NULL, 'x', '2026-01-01', %(stg_roles)s)",
+        loads,
     )
     graph.query(
-        "INSERT INTO stg_agent_roles (agent_id, role_id, sync_day) VALUES (30, 3, '2026-01-01')"
+        "INSERT INTO stg_agent_roles (agent_id, role_id, sync_day, load_id)"
+        " VALUES (30, 3, '2026-01-01', %(stg_agent_roles)s)",
+        loads,
     )
     graph.query("UPDATE agent_role_mapping SET removed_at = '2026-01-05' WHERE agent_id = 10")
 

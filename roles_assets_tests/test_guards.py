@@ -77,6 +77,17 @@ def test_an_empty_snapshot_never_wipes_the_final_tables(graph, landing, snapshot
     }.get(snapshot, [])
 
 
+def _load_pairs(graph, day: str, pointer: str) -> list[tuple]:
+    """The pairs of the day's staged (or applied) load of stg_agent_roles."""
+    return sorted(
+        graph.query(
+            "SELECT s.agent_id, s.role_id FROM stg_agent_roles s"
+            f" JOIN staging_loads l USING (load_id) WHERE l.sync_day = %s AND l.{pointer}",
+            (day,),
+        )
+    )
+
+
 def test_a_replay_reads_what_was_applied_not_a_refused_restaging(graph, landing):
     for day in ["2026-01-01", "2026-01-02", "2026-01-03"]:
         write_day(landing, day, roles=[role(1, agent_ids=[10, 11])])
@@ -88,9 +99,7 @@ def test_a_replay_reads_what_was_applied_not_a_refused_restaging(graph, landing)
     # Day 2 is re-landed empty: its staging is replaced, then its check refuses it.
     write_day(landing, "2026-01-02", roles=[])
     assert not graph.run("2026-01-02", raise_on_error=False).success
-    assert graph.query("SELECT count(*) FROM stg_agent_roles WHERE sync_day = '2026-01-02'") == [
-        (0,)
-    ]
+    assert _load_pairs(graph, "2026-01-02", "staged") == []
 
     # A backfill replays the applied days: day 2 as it was applied, not as an empty (complete)
     # day that would remove both pairs until day 3 assigns them again.
@@ -104,19 +113,22 @@ def test_a_replay_reads_what_was_applied_not_a_refused_restaging(graph, landing)
         "2026-01-02"
     ]
     # The refused staging stays in place for inspection; the applied one is kept beside it.
-    assert graph.query("SELECT count(*) FROM stg_agent_roles WHERE sync_day = '2026-01-02'") == [
-        (0,)
-    ]
-    (kept,) = graph.query(
-        "SELECT tablename FROM pg_tables WHERE tablename LIKE 'stg_agent_roles%%\\_applied'"
-    )
-    assert sorted(graph.query(f"SELECT agent_id, role_id FROM {kept[0]}")) == sorted(staged_day2)
+    assert _load_pairs(graph, "2026-01-02", "staged") == []
+    assert _load_pairs(graph, "2026-01-02", "applied") == sorted(staged_day2)
 
-    # Once the day applies again, its new staging counts and nothing is kept aside.
+    # Once the day applies again, its new staging counts and nothing is kept aside: one load
+    # per day and staging table, both staged and applied, and no other partition.
     write_day(landing, "2026-01-02", roles=[role(1, agent_ids=[10, 11, 12])])
     graph.run("2026-01-02")
     assert graph.mapping()[(12, 1)] == ("removed", D(2026, 1, 2), D(2026, 1, 3))  # day 3 lacks it
-    assert graph.query("SELECT tablename FROM pg_tables WHERE tablename LIKE '%%\\_applied'") == []
+    assert _load_pairs(graph, "2026-01-02", "applied") == [(10, 1), (11, 1), (12, 1)]
+    assert graph.query(
+        "SELECT count(*) FILTER (WHERE staged AND applied), count(*) FROM staging_loads"
+    ) == [(12, 12)]
+    assert graph.query(
+        "SELECT count(*) FROM pg_inherits WHERE inhparent = ANY (ARRAY["
+        "'stg_roles'::regclass, 'stg_agent_roles'::regclass, 'role_pipeline_errors'::regclass])"
+    ) == [(12,)]
 
 
 def test_mass_removal_is_refused_unless_overridden(graph, landing):
@@ -191,7 +203,7 @@ def test_a_replay_that_would_remove_too_much_is_refused_and_later_replays_skip_i
     assert removal_figures(removals_check(rerun)) == (7, 10, 0.7, 0.5, False)
     assert graph.final_rows() == before
     # The refused rows stay in staging; a later replay reads what day 3 was applied with.
-    assert len(graph.query("SELECT 1 FROM stg_agent_roles WHERE sync_day = '2026-01-03'")) == 3
+    assert len(_load_pairs(graph, "2026-01-03", "staged")) == 3
 
     # A backfill replays day 3 from its kept applied staging (its refused rows would remove 7
     # pairs again, and the guard would refuse the backfill too).
@@ -203,10 +215,8 @@ def test_a_replay_that_would_remove_too_much_is_refused_and_later_replays_skip_i
     assert {pair: state[0] for pair, state in graph.mapping().items() if pair[1] == 1} == {
         (agent, 1): "assigned" for agent in team
     }
-    (kept,) = graph.query(
-        "SELECT tablename FROM pg_tables WHERE tablename LIKE 'stg_agent_roles%%\\_applied'"
-    )
-    assert sorted(graph.query(f"SELECT agent_id FROM {kept[0]}")) == sorted(staged_day3)
+    applied_agents = [(agent,) for agent, _ in _load_pairs(graph, "2026-01-03", "applied")]
+    assert applied_agents == sorted(staged_day3)
 
 
 def test_a_failure_inside_the_apply_leaves_the_final_tables_as_they_were(graph, landing):
@@ -428,7 +438,7 @@ def test_staged_rows_that_break_a_key_fail_the_write_and_keep_the_day(graph, lan
     with pytest.raises(
         StagingWriteFailed,
         match=r"break the table's key; the day's previous rows are kept"
-        r".*\(12, 1, 2026-01-01\) is duplicated",
+        r".*\(12, 1, \d+\) is duplicated",  # the pair, in the load of the day's rows
     ):
         manager.replace_partition("stg_agent_roles", "2026-01-01", duplicated)
     missing_role = spark.createDataFrame([(13, None, "assigned", "2026-01-01")], duplicated.schema)
@@ -438,7 +448,10 @@ def test_staged_rows_that_break_a_key_fail_the_write_and_keep_the_day(graph, lan
         manager.replace_partition("stg_agent_roles", "2026-01-01", missing_role)
 
     assert graph.query(staged) == [(10, 1), (11, 1)]
-    assert graph.query("SELECT tablename FROM pg_tables WHERE tablename LIKE '%%__load_%%'") == []
+    assert (
+        graph.query("SELECT tablename FROM pg_tables WHERE tablename LIKE '%%\\_\\_load\\_%%'")
+        == []
+    )
 
 
 def test_a_day_whose_folder_is_gone_fails_naming_it_and_changes_nothing(graph, landing):

@@ -72,7 +72,8 @@ def final_and_staging(database_url: str) -> dict[str, list[tuple]]:
         "agent_role_mapping": "SELECT * FROM agent_role_mapping ORDER BY agent_id, role_id",
         "stg_roles": "SELECT role_id, name, description, is_default, agent_type, created_at,"
         " updated_at, sync_day, source FROM stg_roles ORDER BY sync_day, role_id",
-        "stg_agent_roles": "SELECT * FROM stg_agent_roles ORDER BY sync_day, agent_id, role_id",
+        "stg_agent_roles": "SELECT agent_id, role_id, status, updated_at, sync_day"
+        " FROM stg_agent_roles ORDER BY sync_day, agent_id, role_id",
         "role_pipeline_errors": "SELECT sync_day, role_id, agent_id, error_type, field,"
         " error_message, raw_record::text, source_file"
         " FROM role_pipeline_errors ORDER BY 1, 2, 3, 4, 5, 6",

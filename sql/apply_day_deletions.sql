@@ -9,7 +9,8 @@ SET deleted_at = %(synced_at)s
 WHERE r.deleted_at IS NULL
   AND NOT EXISTS (SELECT 1 FROM incomplete_days i WHERE i.sync_day = %(sync_day)s)
   AND NOT EXISTS (
-      SELECT 1 FROM stg_roles s WHERE s.sync_day = %(sync_day)s AND s.role_id = r.role_id
+      SELECT 1 FROM stg_roles s
+      WHERE s.load_id = %(stg_roles_load)s AND s.role_id = r.role_id
   )
   AND NOT EXISTS (
       SELECT 1 FROM protected_roles p WHERE p.sync_day = %(sync_day)s AND p.role_id = r.role_id

@@ -5,6 +5,6 @@ SET status = 'assigned',
     assigned_at = %(synced_at)s,
     removed_at = NULL
 FROM stg_agent_roles s
-WHERE s.sync_day = %(sync_day)s
+WHERE s.load_id = %(stg_agent_roles_load)s
   AND m.agent_id = s.agent_id AND m.role_id = s.role_id
   AND m.status = 'removed';

@@ -1,7 +1,7 @@
 -- Incremental: assigned pairs the newest day no longer asserts become removed, unless bad data
 -- could explain their absence: the day is incomplete, or the pair's role or agent is protected
 -- that day (see the views in schema/001_initial.sql).
--- The day is a constant throughout, not a join column: the planner then evaluates the
+-- The day (its load) is a constant throughout, not a join column: the planner then evaluates the
 -- day-wide condition once and anti-joins whole tables instead of probing per mapping row.
 -- The removed pairs are kept for apply_day_close_intervals.sql, which then touches only them.
 ANALYZE agent_role_mapping;  -- the inserts above may have grown it many times over
@@ -15,7 +15,8 @@ WHERE m.status = 'assigned'
   AND NOT EXISTS (SELECT 1 FROM incomplete_days i WHERE i.sync_day = %(sync_day)s)
   AND NOT EXISTS (
       SELECT 1 FROM stg_agent_roles s
-      WHERE s.sync_day = %(sync_day)s AND s.agent_id = m.agent_id AND s.role_id = m.role_id
+      WHERE s.load_id = %(stg_agent_roles_load)s
+        AND s.agent_id = m.agent_id AND s.role_id = m.role_id
   )
   AND NOT EXISTS (
       SELECT 1 FROM protected_roles p WHERE p.sync_day = %(sync_day)s AND p.role_id = m.role_id

@@ -23,4 +23,4 @@ SELECT s.role_id, s.name,
 FROM stg_roles s
 LEFT JOIN malformed m ON m.role_id = s.role_id
 LEFT JOIN roles r ON r.role_id = s.role_id
-WHERE s.sync_day = %(sync_day)s;
+WHERE s.load_id = %(stg_roles_load)s;

@@ -12,7 +12,7 @@ CREATE TEMP TABLE replay_assertions ON COMMIT DROP AS
 SELECT s.agent_id, s.role_id, rd.n,
        lead(rd.n) OVER (PARTITION BY s.agent_id, s.role_id ORDER BY rd.n) AS next_n
 FROM stg_agent_roles s
-JOIN replay_days rd ON rd.sync_day = s.sync_day;
+JOIN replay_loads rd ON rd.load_id = s.load_id;
 
 -- For each assertion, the first day before the pair's next assertion that removes it.
 CREATE TEMP TABLE replay_runs ON COMMIT DROP AS

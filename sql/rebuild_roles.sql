@@ -13,7 +13,7 @@ SELECT s.role_id, rd.n, s.name, s.description, s.is_default, s.agent_type, s.cre
        coalesce(m.fields, '{}') AS malformed,
        lead(rd.n) OVER (PARTITION BY s.role_id ORDER BY rd.n) AS next_n
 FROM stg_roles s
-JOIN replay_days rd ON rd.sync_day = s.sync_day
+JOIN replay_loads rd ON rd.load_id = s.load_id
 LEFT JOIN (
     SELECT sync_day, role_id, array_agg(field) AS fields
     FROM malformed_role_values

@@ -9,6 +9,10 @@ SELECT d.sync_day,
 FROM sync_days d
 WHERE d.applied;
 
+-- The staging the replay reads: the applied loads, never a newer staging not applied yet.
+CREATE TEMP TABLE replay_loads ON COMMIT DROP AS
+SELECT l.load_id, rd.n FROM staging_loads l JOIN replay_days rd USING (sync_day) WHERE l.applied;
+
 -- complete_upto: complete days up to and including day n, to skip gaps with no complete day.
 CREATE TEMP TABLE replay_day_counts ON COMMIT DROP AS
 SELECT n, sync_day, synced_at, is_complete,

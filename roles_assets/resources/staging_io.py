@@ -1,5 +1,5 @@
-"""The staging layer's IO manager: a day's DataFrame into a load table through Spark's JDBC
-writer, then swapped in as the day's partition of its PostgreSQL table (``warehouse/staging.py``).
+"""The staging layer's IO manager: a day's DataFrame into a new load of its PostgreSQL table
+through Spark's JDBC writer, then staged as the day's load (``warehouse/staging.py``).
 
 It always reports the row count it stored.
 """
@@ -15,7 +15,7 @@ from pyspark.sql import types as T
 
 from roles_assets.resources.postgres import PostgresResource
 from roles_assets.warehouse import staging
-from roles_assets.warehouse.sql import create_table_like, drop_table
+from roles_assets.warehouse.sql import drop_table
 
 
 def sample_table(
@@ -71,8 +71,8 @@ def _innermost_cause(error: Exception) -> Exception | str:
 class PostgresPartitionIOManager(dg.ConfigurableIOManager):
     """Writes a day's DataFrame into the asset's staging table, replacing that day as a whole.
 
-    Spark appends into a fresh table; one transaction then drops the day's old partition and
-    attaches the new one, so readers see either the old day or the new one, never a mix.
+    Spark appends into a fresh load table; one transaction then attaches it and makes it the
+    day's staged load, so readers see either the old day or the new one, never a mix.
     The target table is the asset's ``dagster/table_name`` metadata, or else its name. The
     day's row count is reported as ``dagster/row_count``. A ``count_by`` metadata entry names a
     column whose value counts are reported too, one number each (``error_type/INVALID_VALUE``),
@@ -117,15 +117,14 @@ class PostgresPartitionIOManager(dg.ConfigurableIOManager):
         """Replaces the day's rows of ``table`` with ``df``; returns the row count, the row
         count per value of the ``count_by`` column (if any), and up to ``rules.SAMPLE_ROWS``
         rows of ``sample_columns``."""
-        load_table = staging.load_table_name(table)
         with self.postgres.transaction() as cur:
             staging.drop_abandoned_load_tables(cur, table)
-            create_table_like(cur, load_table, table)
+            load = staging.create_load(cur, table)
         try:
             try:
                 _timestamps_as_text(df).write.jdbc(
                     self.postgres.jdbc_url(),
-                    table=load_table,
+                    table=load.name,
                     mode="append",
                     properties={**self.postgres.jdbc_properties(), "batchsize": "10000"},
                 )
@@ -138,10 +137,8 @@ class PostgresPartitionIOManager(dg.ConfigurableIOManager):
                 ) from error
             try:
                 with self.postgres.transaction() as cur:
-                    return staging.swap_in(
-                        cur, table, sync_day, load_table, count_by, sample_columns
-                    )
-            except psycopg2.IntegrityError as error:  # the new partition's key index refused them
+                    return staging.stage_load(cur, load, sync_day, count_by, sample_columns)
+            except psycopg2.IntegrityError as error:  # the load's key index refused them
                 raise StagingWriteFailed(
                     f"the {table} rows for sync day {sync_day!r} break the table's key; the day's "
                     f"previous rows are kept: {self.postgres.error_summary(error)}"
@@ -149,4 +146,4 @@ class PostgresPartitionIOManager(dg.ConfigurableIOManager):
                 ) from error
         finally:
             with self.postgres.transaction() as cur:
-                drop_table(cur, load_table)
+                drop_table(cur, load.name)

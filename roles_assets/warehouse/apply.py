@@ -2,15 +2,14 @@
 
 All four tables change in one transaction per day, under the apply lock, so concurrent runs
 (a parallel backfill, a sensor run racing a manual one) apply one day at a time, and a run that
-dies or is refused leaves them exactly as they were. A replay of the applied days reads each
-day's staging as it was applied (``applied_staging``), never a newer one not applied yet.
+dies or is refused leaves them exactly as they were. The apply reads each day's applied loads
+(``warehouse/staging.py``): a replay never reads a newer staging not applied yet.
 The tables' triggers keep their counts and note the keys each day writes as it writes them
 (``schema/002_day_changes.sql``), so neither the metadata nor a day's checks read whole tables.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -20,7 +19,7 @@ import psycopg2.extensions
 from roles_assets.days import day_order
 from roles_assets.rules import DEFAULT_MAX_REMOVAL_SHARE
 from roles_assets.warehouse.sql import lock_apply, run_sql
-from roles_assets.warehouse.staging import STAGING_TABLES, applied_staging, drop_applied_copies
+from roles_assets.warehouse.staging import day_loads, drop_unreferenced_loads
 
 if TYPE_CHECKING:
     from roles_assets.resources.postgres import PostgresResource
@@ -131,15 +130,12 @@ def apply_day(
         assigned_before, roles_before = cur.fetchone()
         run_sql(cur, "register_day.sql", params)
         (incremental,) = cur.fetchone()
-        drop_applied_copies(cur, STAGING_TABLES, sync_day)
         run_sql(cur, "mark_day_applied.sql", params)
-        # An incremental apply reads only this day's staging; a replay reads every applied day's.
-        with (
-            contextlib.nullcontext([])
-            if incremental
-            else applied_staging(cur, STAGING_TABLES, except_day=sync_day) as replayed
-        ):
-            (removed, deleted), rows_written = _apply(cur, params, incremental)
+        params |= day_loads(cur, sync_day, "applied")
+        # An incremental apply reads only this day's loads; a replay reads every applied day's.
+        run_sql(cur, "days_awaiting_apply.sql")
+        replayed = [] if incremental else [day for (day,) in cur.fetchall()]
+        (removed, deleted), rows_written = _apply(cur, params, incremental)
         losses = Losses(removed, assigned_before, deleted, roles_before, max_removal_share)
         if not losses.within_limit and not allow_mass_removal:
             # Raising rolls the transaction back: the final tables stay as they were.
@@ -147,6 +143,9 @@ def apply_day(
         run_sql(cur, "record_day_changes.sql", params)
         run_sql(cur, "count_final_rows.sql")
         counts = {table: (rows, current) for table, rows, current in cur.fetchall()}
+        # Last: dropping the load the day no longer needs locks its table's readers out until
+        # the commit.
+        drop_unreferenced_loads(cur, sync_day)
     roles, live_roles = counts["roles"]
     mappings, assigned = counts["agent_role_mapping"]
     intervals, open_intervals = counts["agent_role_history"]

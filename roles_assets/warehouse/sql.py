@@ -43,44 +43,8 @@ def drop_table(cur: Cursor, name: str) -> None:
     cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(name)))
 
 
-def create_table_like(cur: Cursor, name: str, like: str) -> None:
-    """An empty table with ``like``'s columns and defaults (no constraints, no partitions)."""
-    cur.execute(
-        sql.SQL("CREATE TABLE {} (LIKE {} INCLUDING DEFAULTS)").format(
-            sql.Identifier(name), sql.Identifier(like)
-        )
-    )
-
-
-def rename_table(cur: Cursor, name: str, new_name: str) -> None:
-    """Renames table ``name`` to ``new_name``."""
-    cur.execute(
-        sql.SQL("ALTER TABLE {} RENAME TO {}").format(
-            sql.Identifier(name), sql.Identifier(new_name)
-        )
-    )
-
-
-def attach_partition(cur: Cursor, table: str, partition: str, sync_day: str) -> None:
-    """Makes ``partition`` the day's list partition of ``table``."""
-    cur.execute(
-        sql.SQL("ALTER TABLE {} ATTACH PARTITION {} FOR VALUES IN ({})").format(
-            sql.Identifier(table), sql.Identifier(partition), sql.Literal(sync_day)
-        )
-    )
-
-
-def detach_partition(cur: Cursor, table: str, partition: str) -> None:
-    """Takes ``partition`` out of ``table``, keeping it as a table of its own."""
-    cur.execute(
-        sql.SQL("ALTER TABLE {} DETACH PARTITION {}").format(
-            sql.Identifier(table), sql.Identifier(partition)
-        )
-    )
-
-
 def lock_apply(cur: Cursor, shared: bool = False) -> None:
-    """The apply lock until the transaction ends: exclusive for an apply, shared for a swap."""
+    """The apply lock until the transaction ends: exclusive for an apply, shared for staging."""
     function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
     cur.execute(f"SELECT {function}(%s, %s)", (ADVISORY_LOCK_NAMESPACE, APPLY_LOCK))
 
@@ -88,8 +52,3 @@ def lock_apply(cur: Cursor, shared: bool = False) -> None:
 def lock_migration(cur: Cursor) -> None:
     """The migration lock until the transaction ends: one process migrates at a time."""
     cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", (ADVISORY_LOCK_NAMESPACE, MIGRATION_LOCK))
-
-
-def lock_partition(cur: Cursor, partition: str) -> None:
-    """A lock on one day's partition until the transaction ends: same-day swaps take turns."""
-    cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (partition,))

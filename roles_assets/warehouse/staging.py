@@ -1,101 +1,125 @@
-"""The staging tables' partitions, one per sync day: their names, the swap that replaces a day,
-and the applied copies kept while a newer staging of a day waits for its apply.
-
-A day's rows are written into a load table first; ``swap_in`` then makes it the day's partition
-in one transaction, so readers see either the old day or the new one, never a mix.
+"""The staging tables' loads: each staging write of a day's table is a load, a partition of its
+own never changed once attached. ``staging_loads`` marks per day and table the *staged* load (the
+newest: what the day's checks and its own apply read) and the *applied* one (what the final
+tables were built from: what a replay of the other days reads); they differ while a newer staging
+waits for its apply. Staging a load and applying a day each move a pointer in one transaction,
+so readers see the old load or the new one, and drop the loads no pointer holds any more.
 """
 
-import contextlib
-import hashlib
 import time
-import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
 
 from psycopg2 import sql
 
 from roles_assets.rules import SAMPLE_ROWS
-from roles_assets.warehouse.sql import (
-    Cursor,
-    attach_partition,
-    detach_partition,
-    drop_table,
-    lock_apply,
-    lock_partition,
-    rename_table,
-)
+from roles_assets.warehouse.sql import Cursor, drop_table, lock_apply, run_sql
 
-# The staging tables, one partition per sync day (written by the staging assets, assets/staging.py);
+# The staging tables, one load per staging write (by the staging assets, assets/staging.py);
 # a day's apply reads them all.
 STAGING_TABLES = ("stg_roles", "stg_agent_roles", "role_pipeline_errors")
 ABANDONED_AFTER_SECONDS = 24 * 3600
 
 
-def partition_table(table: str, sync_day: str) -> str:
-    """The name of ``table``'s partition for a day: a hash, so no key ever becomes SQL text."""
-    return f"{table}__{hashlib.sha256(sync_day.encode()).hexdigest()[:16]}"
+def partition_name(table: str, load_id: int) -> str:
+    """A load's table once attached: named by its number, so no key ever becomes SQL text."""
+    return f"{table}__{load_id}"
 
 
-def applied_copy(partition: str) -> str:
-    """Where a day's applied partition is kept while a newer staging of the day, not applied
-    yet, holds its place."""
-    return f"{partition}_applied"
+@dataclass(frozen=True)
+class Load:
+    """A load being written into table ``name``, which starts with the time so that one a killed
+    run left behind can be told by its age (``drop_abandoned_load_tables``)."""
+
+    table: str
+    load_id: int
+    name: str
 
 
-def load_table_name(table: str) -> str:
-    """A fresh name for a load table of ``table``; it starts with the time, so a load table a
-    killed run left behind can be told by its age (``drop_abandoned_load_tables``)."""
-    return f"{table}__load_{int(time.time())}_{uuid.uuid4().hex[:8]}"
-
-
-@contextlib.contextmanager
-def applied_staging(cur: Cursor, tables: Iterable[str], except_day: str) -> Iterator[list[str]]:
-    """Within the block, each applied day but ``except_day`` has the staging its apply read;
-    yields the days that needed their kept copy for it. Call it holding the apply lock, which
-    keeps staging swaps out.
-
-    A day's staging is replaced before its checks and its apply run. When they fail or refuse it
-    (or have not run yet), the final tables still hold what the previous staging said, and that
-    partition is kept aside (see ``swap_in``). A replay of the applied days must read it, not
-    the newer rows; afterwards the newer rows are put back for their own run.
-    """
+def create_load(cur: Cursor, table: str) -> Load:
+    """An empty load table of ``table`` whose rows take a new load id."""
+    cur.execute("SELECT nextval('staging_load_ids')")
+    (load_id,) = cur.fetchone()
+    load = Load(table, load_id, f"{table}__load_{int(time.time())}_{load_id}")
     cur.execute(
-        "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND tablename LIKE %s",
-        ("%\\_applied",),
+        sql.SQL(
+            "CREATE TABLE {0} (LIKE {1} INCLUDING DEFAULTS);"
+            " ALTER TABLE {0} ALTER COLUMN load_id SET DEFAULT %s"
+        ).format(sql.Identifier(load.name), sql.Identifier(table)),
+        (load_id,),
     )
-    kept = {name for (name,) in cur.fetchall()}
-    moves = []
-    if kept:
+    return load
+
+
+def stage_load(
+    cur: Cursor,
+    load: Load,
+    sync_day: str,
+    count_by: str | None = None,
+    sample_columns: Sequence[str] = (),
+) -> tuple[int, dict[str, int], list[tuple]]:
+    """Makes the filled ``load`` the day's staged load of its table; returns its row
+    count, the count per ``count_by`` value and a sample of its rows. Call it in a transaction
+    of its own: the load is staged whole or not at all."""
+    cur.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(load.name)))
+    (row_count,) = cur.fetchone()
+    counts = {}
+    if count_by:
         cur.execute(
-            "SELECT sync_day FROM sync_days WHERE applied AND sync_day <> %s ORDER BY day_order",
-            (except_day,),
+            sql.SQL("SELECT {0}, count(*) FROM {1} GROUP BY {0} ORDER BY {0}").format(
+                sql.Identifier(count_by), sql.Identifier(load.name)
+            )
         )
-        moves = [
-            (day, table, partition_table(table, day))
-            for (day,) in cur.fetchall()
-            for table in tables
-            if applied_copy(partition_table(table, day)) in kept
-        ]
-    for day, table, partition in moves:
-        _exchange_with_applied_copy(cur, table, partition, day)
-    yield sorted({day for day, _, _ in moves})
-    for day, table, partition in moves:
-        _exchange_with_applied_copy(cur, table, partition, day)
+        counts = dict(cur.fetchall())
+    sample = []
+    if sample_columns:
+        cur.execute(
+            sql.SQL("SELECT {} FROM {} ORDER BY 1, 2 LIMIT {}").format(
+                sql.SQL(", ").join(map(sql.Identifier, sample_columns)),
+                sql.Identifier(load.name),
+                sql.Literal(SAMPLE_ROWS),
+            )
+        )
+        sample = cur.fetchall()
+    # Staging waits for a running apply, which reads the pointers; stagings share this lock, and
+    # same-day stagings of a table take turns in stage_load.sql.
+    lock_apply(cur, shared=True)
+    cur.execute(
+        sql.SQL(
+            "ALTER TABLE {0} RENAME TO {1};"
+            " ALTER TABLE {2} ATTACH PARTITION {1} FOR VALUES IN (%s); ANALYZE {1}"
+        ).format(
+            sql.Identifier(load.name),
+            sql.Identifier(partition_name(load.table, load.load_id)),
+            sql.Identifier(load.table),
+        ),
+        (load.load_id,),
+    )
+    pointer = {"load_id": load.load_id, "staging_table": load.table, "sync_day": sync_day}
+    run_sql(cur, "stage_load.sql", pointer)
+    drop_unreferenced_loads(cur, sync_day)
+    return row_count, counts, sample
 
 
-def _exchange_with_applied_copy(cur: Cursor, table: str, partition: str, sync_day: str) -> None:
-    """Swaps the day's partition of ``table`` with its applied copy; twice restores both."""
-    swapping = f"{partition}_swapping"
-    detach_partition(cur, table, partition)
-    rename_table(cur, partition, swapping)
-    rename_table(cur, applied_copy(partition), partition)
-    rename_table(cur, swapping, applied_copy(partition))
-    attach_partition(cur, table, partition, sync_day)
+def drop_unreferenced_loads(cur: Cursor, sync_day: str) -> None:
+    """Drops the day's loads that are neither staged nor applied any more."""
+    run_sql(cur, "forget_unreferenced_loads.sql", {"sync_day": sync_day})
+    for table, load_id in cur.fetchall():
+        drop_table(cur, partition_name(table, load_id))
 
 
-def drop_applied_copies(cur: Cursor, tables: Iterable[str], sync_day: str) -> None:
-    """Drops the day's kept partitions: the day's current staging is now the applied one."""
-    for table in tables:
-        drop_table(cur, applied_copy(partition_table(table, sync_day)))
+def day_loads(cur: Cursor, sync_day: str, pointer: Literal["staged", "applied"]) -> dict:
+    """The day's staged (or applied) load of each staging table, as the parameters the SQL that
+    reads them binds (``%(stg_roles_load)s``); None where the day has none."""
+    cur.execute(
+        sql.SQL(
+            "SELECT staging_table, load_id FROM staging_loads WHERE sync_day = %s AND {}"
+        ).format(sql.Identifier(pointer)),
+        (sync_day,),
+    )
+    loads = dict.fromkeys(STAGING_TABLES) | dict(cur.fetchall())
+    return {f"{table}_load": load_id for table, load_id in loads.items()}
 
 
 def drop_abandoned_load_tables(cur: Cursor, table: str) -> None:
@@ -112,64 +136,3 @@ def drop_abandoned_load_tables(cur: Cursor, table: str) -> None:
         started = name.removeprefix(f"{table}__load_").split("_")[0]
         if started.isdigit() and int(started) < time.time() - ABANDONED_AFTER_SECONDS:
             drop_table(cur, name)
-
-
-def swap_in(
-    cur: Cursor,
-    table: str,
-    sync_day: str,
-    load_table: str,
-    count_by: str | None = None,
-    sample_columns: Sequence[str] = (),
-) -> tuple[int, dict[str, int], list[tuple]]:
-    """Makes the filled ``load_table`` the day's partition of ``table``; returns its row count,
-    the count per ``count_by`` value and a sample of its rows. Call it in a transaction of its
-    own: the swap is whole or not at all."""
-    partition = partition_table(table, sync_day)
-    cur.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(load_table)))
-    (row_count,) = cur.fetchone()
-    counts = {}
-    if count_by:
-        cur.execute(
-            sql.SQL("SELECT {0}, count(*) FROM {1} GROUP BY {0} ORDER BY {0}").format(
-                sql.Identifier(count_by), sql.Identifier(load_table)
-            )
-        )
-        counts = dict(cur.fetchall())
-    sample = []
-    if sample_columns:
-        cur.execute(
-            sql.SQL("SELECT {} FROM {} ORDER BY 1, 2 LIMIT {}").format(
-                sql.SQL(", ").join(map(sql.Identifier, sample_columns)),
-                sql.Identifier(load_table),
-                sql.Literal(SAMPLE_ROWS),
-            )
-        )
-        sample = cur.fetchall()
-    # Swaps wait for a running apply (which reads every day's staging) and same-day swaps from
-    # concurrent runs take turns; swaps of other days never wait for each other.
-    lock_apply(cur, shared=True)
-    lock_partition(cur, partition)
-    _retire(cur, table, sync_day, partition)
-    rename_table(cur, load_table, partition)
-    attach_partition(cur, table, partition, sync_day)
-    cur.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(partition)))
-    return row_count, counts, sample
-
-
-def _retire(cur: Cursor, table: str, sync_day: str, partition: str) -> None:
-    """Takes the day's current partition out: kept aside if the final tables were built from
-    it and nothing is kept for the day yet (see ``applied_staging``), else dropped."""
-    kept = applied_copy(partition)
-    cur.execute(
-        "SELECT to_regclass(quote_ident(%s)) IS NOT NULL"
-        " AND to_regclass(quote_ident(%s)) IS NULL"
-        " AND EXISTS (SELECT 1 FROM sync_days WHERE sync_day = %s AND applied)",
-        (partition, kept, sync_day),
-    )
-    (keep,) = cur.fetchone()
-    if keep:
-        detach_partition(cur, table, partition)
-        rename_table(cur, partition, kept)
-    else:
-        drop_table(cur, partition)

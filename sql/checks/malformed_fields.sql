@@ -2,11 +2,12 @@
 -- (INVALID_VALUE), most first, with a sample; and how many roles the day staged.
 SELECT e.field,
        count(DISTINCT e.role_id) AS malformed,
-       (SELECT count(*) FROM stg_roles WHERE sync_day = %(sync_day)s) AS staged_roles,
+       (SELECT count(*) FROM stg_roles WHERE load_id = %(stg_roles_load)s) AS staged_roles,
        (array_agg(jsonb_build_object('role_id', e.role_id,
                                      'error_message', left(e.error_message, 120))
                   ORDER BY e.role_id))[1:%(sample_rows)s] AS sample
 FROM role_pipeline_errors e
-WHERE e.sync_day = %(sync_day)s AND e.error_type = 'INVALID_VALUE' AND e.role_id IS NOT NULL
+WHERE e.load_id = %(role_pipeline_errors_load)s
+  AND e.error_type = 'INVALID_VALUE' AND e.role_id IS NOT NULL
 GROUP BY e.field
 ORDER BY malformed DESC, e.field;

@@ -2,9 +2,10 @@
 WITH orphans AS (
     SELECT a.agent_id, a.role_id
     FROM stg_agent_roles a
-    WHERE a.sync_day = %(sync_day)s
+    WHERE a.load_id = %(stg_agent_roles_load)s
       AND NOT EXISTS (
-          SELECT 1 FROM stg_roles r WHERE r.sync_day = a.sync_day AND r.role_id = a.role_id
+          SELECT 1 FROM stg_roles r
+          WHERE r.load_id = %(stg_roles_load)s AND r.role_id = a.role_id
       )
 )
 SELECT (SELECT count(*) FROM orphans),

@@ -10,7 +10,19 @@ CREATE TABLE sync_days (
     applied    BOOLEAN NOT NULL DEFAULT FALSE  -- the final tables include this day
 );
 
--- Staging: one list partition per sync day, swapped whole when a day is re-run.
+-- Staging: each staging write of a day's table is a load, a list partition never changed once
+-- attached. Per day and table, one load is staged (the newest) and one applied (the final tables
+-- were built from it); see warehouse/staging.py.
+CREATE SEQUENCE staging_load_ids;
+CREATE TABLE staging_loads (
+    load_id        BIGINT PRIMARY KEY,
+    staging_table  TEXT NOT NULL,
+    sync_day       TEXT NOT NULL,
+    staged         BOOLEAN NOT NULL,
+    applied        BOOLEAN NOT NULL DEFAULT FALSE
+);
+CREATE UNIQUE INDEX staging_loads_staged ON staging_loads (staging_table, sync_day) WHERE staged;
+
 CREATE TABLE stg_roles (
     role_id      BIGINT NOT NULL,
     name         TEXT,
@@ -21,16 +33,18 @@ CREATE TABLE stg_roles (
     updated_at   TIMESTAMP,
     sync_day     TEXT NOT NULL,
     source       TEXT,
-    ingested_at  TIMESTAMP
-) PARTITION BY LIST (sync_day);
+    ingested_at  TIMESTAMP,
+    load_id      BIGINT NOT NULL
+) PARTITION BY LIST (load_id);
 
 CREATE TABLE stg_agent_roles (
     agent_id    BIGINT NOT NULL,
     role_id     BIGINT NOT NULL,
     status      TEXT,
     updated_at  TIMESTAMP,
-    sync_day    TEXT NOT NULL
-) PARTITION BY LIST (sync_day);
+    sync_day    TEXT NOT NULL,
+    load_id     BIGINT NOT NULL
+) PARTITION BY LIST (load_id);
 
 -- field: the record's field an error row is about, so the removal rule can tell a damaged
 -- agent_ids list (an INVALID_VALUE on agent_ids, or a bad entry in it) from a bad description.
@@ -44,16 +58,17 @@ CREATE TABLE role_pipeline_errors (
     raw_record     JSONB,
     source_file    TEXT,
     created_at     TIMESTAMP NOT NULL DEFAULT (now() AT TIME ZONE 'UTC'),
-    field          TEXT
-) PARTITION BY LIST (sync_day);
+    field          TEXT,
+    load_id        BIGINT NOT NULL
+) PARTITION BY LIST (load_id);
 
--- Staging keys enforced by PostgreSQL: each day's partition is indexed on its key when it is
--- attached (the apply steps' "does the day still assert this pair?" lookups need that index
--- anyway), so a unique index costs no more, and the blocking key checks pass on it instead of
--- scanning millions of rows. A day whose rows break a key fails its staging write and keeps its
--- previous partition. Created on the parents, so every partition gets them when attached.
-CREATE UNIQUE INDEX stg_roles_key ON stg_roles (role_id, sync_day);
-CREATE UNIQUE INDEX stg_agent_roles_key ON stg_agent_roles (agent_id, role_id, sync_day);
+-- Staging keys enforced by PostgreSQL: each load is indexed on its key when it is attached (the
+-- apply steps' "does the day still assert this pair?" lookups need that index anyway), so a
+-- unique index costs no more, and the blocking key checks pass on it instead of scanning
+-- millions of rows. A load whose rows break a key fails its staging write, and the day keeps its
+-- staged load. Created on the parents, so every load gets them when attached.
+CREATE UNIQUE INDEX stg_roles_key ON stg_roles (role_id, load_id);
+CREATE UNIQUE INDEX stg_agent_roles_key ON stg_agent_roles (agent_id, role_id, load_id);
 -- "Was this role or agent rejected that day?"
 CREATE INDEX role_pipeline_errors_type ON role_pipeline_errors (sync_day, error_type);
 
@@ -80,6 +95,10 @@ CREATE TABLE agent_role_mapping (
     PRIMARY KEY (agent_id, role_id)
 );
 
+-- The error rows the final tables are built from (applied loads): what the views below read.
+CREATE VIEW applied_errors AS
+SELECT e.* FROM role_pipeline_errors e JOIN staging_loads l USING (load_id) WHERE l.applied;
+
 -- The removal and deletion rules' exemptions, written once for both apply paths
 -- (apply_day_removals.sql, apply_day_deletions.sql and replay_days.sql). On a complete day, an
 -- assigned pair the day does not assert is removed unless its role or its agent is protected
@@ -89,26 +108,26 @@ CREATE TABLE agent_role_mapping (
 -- - an agent whose file was rejected for its role_ids (INVALID_ROLE_IDS).
 CREATE VIEW protected_roles AS
 SELECT sync_day, role_id
-FROM role_pipeline_errors
+FROM applied_errors
 WHERE role_id IS NOT NULL
   AND (error_type IN ('MISSING_NAME', 'DUPLICATE_ROLE') OR field = 'agent_ids');
 
 CREATE VIEW protected_agents AS
 SELECT sync_day, agent_id
-FROM role_pipeline_errors
+FROM applied_errors
 WHERE agent_id IS NOT NULL AND error_type = 'INVALID_ROLE_IDS';
 
 -- Days with an unreadable file: they remove and delete nothing. (A row per error: callers ask
 -- EXISTS.)
 CREATE VIEW incomplete_days AS
-SELECT sync_day FROM role_pipeline_errors WHERE error_type = 'MALFORMED_JSON';
+SELECT sync_day FROM applied_errors WHERE error_type = 'MALFORMED_JSON';
 
 -- Malformed optional values of the roles a day staged (stored NULL in stg_roles, with an
 -- INVALID_VALUE row naming the field). Both apply paths keep each field's last good value
 -- instead: bad data never overwrites good data.
 CREATE VIEW malformed_role_values AS
 SELECT DISTINCT sync_day, role_id, field
-FROM role_pipeline_errors
+FROM applied_errors
 WHERE error_type = 'INVALID_VALUE' AND role_id IS NOT NULL
   AND field IN ('description', 'default', 'agent_type', 'created_at', 'updated_at');
 
