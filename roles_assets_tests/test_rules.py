@@ -14,7 +14,8 @@ pytestmark = pytest.mark.fast
 
 TRANSFORMS_DIR = Path(__file__).resolve().parent.parent / "roles_assets" / "transforms"
 # Upper-case SQL literals that are not error types.
-OTHER_SQL_WORDS = {"UTC"}
+# The time zone, and the statement kinds a trigger tells apart (TG_OP).
+OTHER_SQL_WORDS = {"UTC", "INSERT", "UPDATE", "DELETE", "TRUNCATE"}
 
 
 def sql_literals() -> dict[str, str]:
