@@ -125,15 +125,16 @@ class Bench:
             "SPARK_LOCAL_IP": "127.0.0.1",
         }
 
-    def spark_start_stop(self, pyspark_defaults: bool = False) -> float:
-        """A local session as the graph configures it (or with pyspark's defaults), started and
-        stopped in a fresh process."""
+    def spark_start_stop(self, pyspark_defaults: bool = False, class_archive: bool = True) -> float:
+        """A local session as the graph configures it (without `make setup`'s class archive, or
+        with pyspark's defaults), started and stopped in a fresh process."""
         code = (
             "from pyspark.sql import SparkSession; "
             "SparkSession.builder.master('local[*]').getOrCreate().stop()"
             if pyspark_defaults
-            else "from roles_assets.resources.spark import spark_resource; "
-            "spark_resource().spark_session.stop()"
+            else "from roles_assets.resources.spark import spark_config, spark_resource; "
+            f"spark_resource(spark_config({'' if class_archive else 'class_archive=None'}))"
+            ".spark_session.stop()"
         )
         return timed([sys.executable, "-c", code], dict(os.environ))[0]
 
@@ -305,6 +306,9 @@ def run_all(bench: Bench, args) -> dict:
     r = args.repeats
     out: dict = {}
     out["spark_start_stop"] = statistics.median(bench.spark_start_stop() for _ in range(r))
+    out["spark_start_stop_no_class_archive"] = statistics.median(
+        bench.spark_start_stop(class_archive=False) for _ in range(r)
+    )
     out["spark_start_stop_pyspark_defaults"] = statistics.median(
         bench.spark_start_stop(pyspark_defaults=True) for _ in range(r)
     )
@@ -415,6 +419,11 @@ def print_report(results: dict) -> None:
     graph = large["graph"]
     rows = [
         ("bare Spark session start + stop", spark, "the graph's local settings"),
+        (
+            "  the same without the class archive",
+            results["spark_start_stop_no_class_archive"],
+            "what the archive saves each local run",
+        ),
         ("  the same with pyspark's defaults", results["spark_start_stop_pyspark_defaults"], ""),
         (
             "Dagster CLI floor (one asset that does nothing)",
