@@ -132,9 +132,12 @@ def apply_day(
         (incremental,) = cur.fetchone()
         run_sql(cur, "mark_day_applied.sql", params)
         params |= day_loads(cur, sync_day, "applied")
-        # An incremental apply reads only this day's loads; a replay reads every applied day's.
-        run_sql(cur, "days_awaiting_apply.sql")
-        replayed = [] if incremental else [day for (day,) in cur.fetchall()]
+        # An incremental apply reads only this day's loads; a replay reads every applied day's,
+        # and names those whose newer staging it leaves aside.
+        replayed = []
+        if not incremental:
+            run_sql(cur, "days_awaiting_apply.sql")
+            replayed = [day for (day,) in cur.fetchall()]
         (removed, deleted), rows_written = _apply(cur, params, incremental)
         losses = Losses(removed, assigned_before, deleted, roles_before, max_removal_share)
         if not losses.within_limit and not allow_mass_removal:
