@@ -6,6 +6,7 @@ refuses. ``stage`` writes a model day straight into PostgreSQL with the staging 
 own steps (no Spark), so property tests can try many histories quickly.
 """
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 
@@ -52,15 +53,20 @@ MALFORMABLE = ("description", "default", "agent_type", "created_at", "updated_at
 
 @dataclass(frozen=True)
 class Day:
+    """A staged day; with no error fields given, a clean one."""
+
     roles: dict[int, tuple]  # the valid roles' ATTRIBUTES, as the records hold them
-    malformed: dict[int, frozenset[str]]  # per valid role, its MALFORMABLE fields that were bad
     pairs: frozenset[tuple[int, int]]
     complete: bool
-    rejected_roles: frozenset[int]  # a rejected record: MISSING_NAME, or DUPLICATE_ROLE if valid
-    damaged_roles: dict[int, tuple[str, str]]  # valid roles whose agent_ids is damaged
-    rejected_agents: frozenset[int]  # a rejected agent file: INVALID_ROLE_IDS
-    noise: tuple[tuple[str, str, int | None, int | None], ...]
     synced_at: dt.datetime
+    # per valid role, its MALFORMABLE fields that were bad
+    malformed: dict[int, frozenset[str]] = dataclasses.field(default_factory=dict)
+    # a rejected record: MISSING_NAME, or DUPLICATE_ROLE if valid
+    rejected_roles: frozenset[int] = frozenset()
+    # valid roles whose agent_ids is damaged
+    damaged_roles: dict[int, tuple[str, str]] = dataclasses.field(default_factory=dict)
+    rejected_agents: frozenset[int] = frozenset()  # a rejected agent file: INVALID_ROLE_IDS
+    noise: tuple[tuple[str, str, int | None, int | None], ...] = ()
 
     def error_rows(self, name: str) -> list[tuple]:
         """(sync_day, role_id, agent_id, error_type, field) as the staging would hold them."""

@@ -53,13 +53,8 @@ def roles_only(*role_ids: int, hour: int) -> Day:
     """A complete day of these roles (attributes alike) and nothing else."""
     return Day(
         roles={r: ("a", None, None, None, None, None) for r in role_ids},
-        malformed={},
         pairs=frozenset(),
         complete=True,
-        rejected_roles=frozenset(),
-        damaged_roles={},
-        rejected_agents=frozenset(),
-        noise=(),
         synced_at=dt.datetime(2026, 1, 1, hour),
     )
 

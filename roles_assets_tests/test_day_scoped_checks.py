@@ -25,13 +25,8 @@ OTHER_ROLE = 7
 def day(at: dt.datetime, pairs, names: dict[int, str]) -> Day:
     return Day(
         roles={role: (name, None, None, None, None, None) for role, name in names.items()},
-        malformed={},
         pairs=frozenset(pairs),
         complete=True,
-        rejected_roles=frozenset(),
-        damaged_roles={},
-        rejected_agents=frozenset(),
-        noise=(),
         synced_at=at,
     )
 

@@ -34,13 +34,8 @@ def attributes(name: str, description: str | None = None) -> tuple:
 def day(at: dt.datetime, pairs=(), roles=None, complete=True) -> Day:
     return Day(
         roles=roles or {BIG: attributes("Administrator")},
-        malformed={},
         pairs=frozenset(pairs),
         complete=complete,
-        rejected_roles=frozenset(),
-        damaged_roles={},
-        rejected_agents=frozenset(),
-        noise=(),
         synced_at=at,
     )
 
