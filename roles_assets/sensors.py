@@ -67,6 +67,8 @@ def failure_alert_sensor(alerts_on: bool) -> dg.SensorDefinition:
 
     @dg.run_failure_sensor(
         name="failure_alert",
+        # A failure reaches people within seconds; a tick reads only the runs' new events.
+        minimum_interval_seconds=10,
         default_status=dg.DefaultSensorStatus.RUNNING
         if alerts_on
         else dg.DefaultSensorStatus.STOPPED,

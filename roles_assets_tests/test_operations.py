@@ -11,6 +11,7 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+from dagster._core.scheduler.instigation import TickStatus
 
 from roles_assets.assets import LOAD_POOL
 from roles_assets_dev import config, local_postgres
@@ -104,13 +105,15 @@ def test_two_runs_at_once_never_run_two_pooled_steps_at_once(
     assert overlapping == []
 
 
-def sensor_ticks(home: Path, name: str) -> int:
+def sensor_ticks(home: Path, name: str) -> list[TickStatus]:
+    """The statuses of the sensor's ticks so far (a tick in progress is ``STARTED``)."""
     with dg.DagsterInstance.from_config(str(home)) as instance:
-        return sum(
-            len(instance.get_ticks(state.instigator_origin_id, state.selector_id))
+        return [
+            tick.status
             for state in instance.all_instigator_state()
             if state.instigator_name == name
-        )
+            for tick in instance.get_ticks(state.instigator_origin_id, state.selector_id)
+        ]
 
 
 def wait_for(condition, timeout: float, what: str, daemon: subprocess.Popen) -> None:
@@ -136,6 +139,11 @@ def test_the_daemon_posts_one_alert_per_failed_run_without_secrets(
     port = free_port()
     database_url = f"postgresql://loader:{password}@127.0.0.1:{port}/roles"
     webhook = RecordingWebhook()
+
+    def ended_ticks() -> int:
+        statuses = sensor_ticks(home, "failure_alert")
+        return 0 if TickStatus.STARTED in statuses else len(statuses)
+
     env = {
         **os.environ,
         "DAGSTER_HOME": str(home),
@@ -157,11 +165,14 @@ def test_the_daemon_posts_one_alert_per_failed_run_without_secrets(
     )
     try:
         # A run-status sensor reports runs that end after its first tick.
-        wait_for(lambda: sensor_ticks(home, "failure_alert") > 0, 180, "failure_alert tick", daemon)
+        wait_for(lambda: sensor_ticks(home, "failure_alert"), 180, "failure_alert tick", daemon)
         # The landing sensor registers the new day and launches its run through the queue.
         write_day(landing, "2026-12-01", roles=[role(1, agent_ids=[10])])
         wait_for(lambda: webhook.messages(), 300, "alert", daemon)
-        time.sleep(35)  # a second message, if any, would come with the sensor's next tick
+        # A second message, if any, would come with the sensor's next tick: wait for one to end.
+        wait_for(lambda: ended_ticks() > 0, 60, "the alerting tick to end", daemon)
+        alerted = ended_ticks()
+        wait_for(lambda: ended_ticks() > alerted, 90, "the next failure_alert tick", daemon)
     finally:
         os.killpg(daemon.pid, signal.SIGTERM)
         try:
