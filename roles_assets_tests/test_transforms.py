@@ -1,18 +1,32 @@
 """The validation, dedup and assignment rules, on a real local Spark, without Dagster."""
 
+import dataclasses
 import datetime as dt
 import json
+from dataclasses import dataclass
+from functools import reduce
 
 import pytest
+from pyspark.sql import Row
+from pyspark.sql import functions as F
 
 from roles_assets.transforms.parse import FILES_SCHEMA, parse_records
-from roles_assets.transforms.stage import stage_day
+from roles_assets.transforms.stage import StagedDay, stage_day
 from roles_assets_tests.helpers import role
 
 pytestmark = pytest.mark.fast
 
 
-def stage(spark, files: dict[str, object]):
+@dataclass(frozen=True)
+class Staged:
+    """A staged day's rows: the three outputs of ``stage_day``, collected."""
+
+    roles: list[Row]
+    agent_roles: list[Row]
+    errors: list[Row]
+
+
+def stage(spark, files: dict[str, object]) -> Staged:
     """Stages in-memory files: ``{"admin_roles/x.json": records or raw text or bytes}``."""
     rows = []
     for name, content in files.items():
@@ -21,22 +35,29 @@ def stage(spark, files: dict[str, object]):
         elif not isinstance(content, bytes):
             content = json.dumps(content, ensure_ascii=False).encode()
         rows.append((name.split("/")[0], name, bytearray(content)))
-    raw = parse_records(spark.createDataFrame(rows, FILES_SCHEMA))
-    return stage_day(raw, "day1")
+    return collected(stage_day(parse_records(spark.createDataFrame(rows, FILES_SCHEMA)), "day1"))
+
+
+def collected(day: StagedDay) -> Staged:
+    """The day's three outputs from one Spark action (each a struct column of one union): a case
+    pays for one plan and its jobs, not three."""
+    names = [field.name for field in dataclasses.fields(Staged)]
+    tagged = [getattr(day, name).select(F.struct("*").alias(name)) for name in names]
+    rows = reduce(lambda a, b: a.unionByName(b, allowMissingColumns=True), tagged).collect()
+    return Staged(*([row[name] for row in rows if row[name] is not None] for name in names))
 
 
 def roles_of(staged) -> dict[int, dict]:
-    return {r["role_id"]: r.asDict() for r in staged.roles.collect()}
+    return {r["role_id"]: r.asDict() for r in staged.roles}
 
 
 def pairs_of(staged) -> set[tuple[int, int]]:
-    return {(r["agent_id"], r["role_id"]) for r in staged.agent_roles.collect()}
+    return {(r["agent_id"], r["role_id"]) for r in staged.agent_roles}
 
 
 def errors_of(staged) -> list[tuple]:
     return sorted(
-        (r["error_type"], r["role_id"], r["agent_id"], r["source_file"])
-        for r in staged.errors.collect()
+        (r["error_type"], r["role_id"], r["agent_id"], r["source_file"]) for r in staged.errors
     )
 
 
@@ -118,7 +139,7 @@ def test_bad_role_ids_reject_the_record_and_its_agents(spark, bad_id, error_type
     assert set(roles_of(staged)) == {2}
     assert pairs_of(staged) == {(20, 2)}
     assert errors_of(staged) == [(error_type, None, None, "admin_roles/r.json")]
-    (error,) = staged.errors.collect()
+    (error,) = staged.errors
     assert json.loads(error["raw_record"])["agent_ids"] == [10]
 
 
@@ -135,7 +156,7 @@ def test_an_absent_name_key_rejects_the_record_saying_so(spark):
     del record["name"]
     staged = stage(spark, {"admin_roles/r.json": [record, role(2)]})
     assert set(roles_of(staged)) == {2}
-    (error,) = staged.errors.collect()
+    (error,) = staged.errors
     assert (error["error_type"], error["field"], error["error_message"]) == (
         "MISSING_NAME",
         "name",
@@ -158,7 +179,7 @@ def test_a_bad_updated_at_is_an_invalid_value_and_ranks_last(spark, updated_at):
     assert [e[0] for e in errors_of(staged)] == ["DUPLICATE_ROLE"]
     alone = stage(spark, {"admin_roles/r.json": [role(1, updated_at=updated_at)]})
     assert roles_of(alone)[1]["updated_at"] is None
-    (error,) = alone.errors.collect()
+    (error,) = alone.errors
     assert (error["error_type"], error["field"]) == ("INVALID_VALUE", "updated_at")
     assert error["error_message"].startswith("updated_at is not an ISO-8601 timestamp: ")
 
@@ -184,7 +205,7 @@ def test_duplicates_latest_updated_at_wins(spark):
     assert roles_of(staged)[1]["name"] == "new"
     assert pairs_of(staged) == {(20, 1)}
     assert errors_of(staged) == [("DUPLICATE_ROLE", 1, None, "admin_roles/a.json")]
-    (loser,) = staged.errors.collect()
+    (loser,) = staged.errors
     assert json.loads(loser["raw_record"])["name"] == "old"
 
 
@@ -201,9 +222,9 @@ def test_duplicates_tie_goes_to_the_first_in_file_then_position_order(spark):
         },
     )
     assert roles_of(staged)[1]["name"] == "a0"
-    loser_names = sorted(json.loads(e["raw_record"])["name"] for e in staged.errors.collect())
+    loser_names = sorted(json.loads(e["raw_record"])["name"] for e in staged.errors)
     assert loser_names == ["a1", "b0"]
-    assert {e["error_type"] for e in staged.errors.collect()} == {"DUPLICATE_ROLE"}
+    assert {e["error_type"] for e in staged.errors} == {"DUPLICATE_ROLE"}
 
 
 def test_invalid_optional_values_become_null_with_one_row_each(spark):
@@ -225,7 +246,7 @@ def test_invalid_optional_values_become_null_with_one_row_each(spark):
     assert (row["agent_type"], row["created_at"], row["is_default"], row["description"]) == (
         None,
     ) * 4
-    messages = sorted(e["error_message"] for e in staged.errors.collect())
+    messages = sorted(e["error_message"] for e in staged.errors)
     assert [m.split(" ")[0] for m in messages] == [
         "agent_type",
         "created_at",
@@ -272,9 +293,7 @@ def test_each_error_names_the_field_it_is_about(spark):
             "agent_details/c.json": {"id": "x", "role_ids": [1]},
         },
     )
-    fields = sorted(
-        ((e["error_type"], e["role_id"], e["field"]) for e in staged.errors.collect()), key=str
-    )
+    fields = sorted(((e["error_type"], e["role_id"], e["field"]) for e in staged.errors), key=str)
     assert fields == sorted(
         [
             *[("INVALID_AGENT_ID", 1, "agent_ids")] * 6,
@@ -332,7 +351,7 @@ def test_each_pair_once_with_the_latest_updated_at_of_its_sources(spark):
             },
         },
     )
-    rows = sorted((r.agent_id, r.role_id, r.updated_at) for r in staged.agent_roles.collect())
+    rows = sorted((r.agent_id, r.role_id, r.updated_at) for r in staged.agent_roles)
     assert rows == [
         (10, 1, dt.datetime(2026, 1, 3)),  # both sides: the agent's later updated_at
         (10, 2, dt.datetime(2026, 1, 3)),  # only the agent names it: not the role's own time
@@ -375,7 +394,7 @@ def test_agent_with_bad_id_is_rejected(spark, bad_id, error_type):
 def test_unreadable_files_are_malformed_and_kept(spark, content, reason):
     staged = stage(spark, {"admin_roles/bad.json": content, "admin_roles/good.json": [role(1)]})
     assert set(roles_of(staged)) == {1}
-    (error,) = staged.errors.collect()
+    (error,) = staged.errors
     assert error["error_type"] == "MALFORMED_JSON"
     assert reason in error["error_message"]
     assert "file_text" in json.loads(error["raw_record"])
@@ -399,8 +418,8 @@ def test_raw_records_validate_the_same_after_the_parquet_round_trip(spark, tmp_p
     raw = parse_records(spark.createDataFrame(rows, FILES_SCHEMA))
     raw.write.parquet(str(tmp_path / "raw"))
     direct, round_trip = (
-        stage_day(raw, "d"),
-        stage_day(spark.read.parquet(str(tmp_path / "raw")), "d"),
+        collected(stage_day(raw, "d")),
+        collected(stage_day(spark.read.parquet(str(tmp_path / "raw")), "d")),
     )
     assert pairs_of(round_trip) == pairs_of(direct) == {(10, 1), (11, 3)}
     assert errors_of(round_trip) == errors_of(direct)

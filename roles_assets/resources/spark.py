@@ -26,6 +26,10 @@ _JDBC_JAR_CANDIDATES = (
 # loads, parsed and verified once, so each local Spark start maps them instead of loading them.
 CLASS_ARCHIVE = Path(sys.prefix) / "share" / "java" / "spark-classes.jsa"
 
+# C1 only: a run's JVM lives for seconds to minutes, and the optimising JIT's warm-up costs a
+# small day more than it gains a large one.
+C1_ONLY = "-XX:TieredStopAtLevel=1"
+
 # SQL settings a session may change at run time: they apply on a Connect server too.
 SESSION_CONFIG = {
     # Parsing ISO-8601 text without an offset, and current_timestamp(), read this zone.
@@ -60,9 +64,7 @@ def spark_config(
     ui: bool = False,
 ) -> dict[str, str]:
     """A classic driver in this process, on ``master``; the session adds the JDBC driver."""
-    # C1 only: a run's JVM lives for seconds to minutes, and the optimising JIT's warm-up costs a
-    # small day more than it gains a large one.
-    jvm_options = "-XX:TieredStopAtLevel=1"
+    jvm_options = C1_ONLY
     if class_archive is not None and class_archive.is_file():
         jvm_options += f' "-XX:SharedArchiveFile={class_archive}"'
     config = {
