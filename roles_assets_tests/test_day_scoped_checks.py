@@ -7,12 +7,11 @@ import datetime as dt
 import uuid
 
 import dagster as dg
-import psycopg2
 import pytest
 
 from roles_assets.checks import ALL_CHECKS, CHECKS, history_full_checks
 from roles_assets.resources.limits import GuardLimits
-from roles_assets.resources.postgres import PostgresResource, migrate
+from roles_assets.resources.postgres import PostgresResource
 from roles_assets.warehouse.apply import AppliedDay, apply_day
 from roles_assets_dev import local_postgres
 from roles_assets_tests.helpers import BIG, D
@@ -218,24 +217,6 @@ def test_the_full_checks_job_fails_naming_each_failing_check(postgres):
     error = failure.step_failure_data
     assert "over the whole of role_history" in error.user_failure_data.description
     assert error.user_failure_data.metadata["disagreeing_roles"] == dg.IntMetadataValue(1)
-
-
-def test_a_database_loaded_before_the_counts_starts_them_from_its_rows(postgres):
-    load(postgres, [("day1", DAY1), ("day2", DAY2)])
-    query(
-        postgres,
-        "DROP FUNCTION track_final_rows, pairs_to_check, roles_to_check CASCADE;"
-        " DROP TABLE final_table_counts, day_changed_pairs, day_changed_roles;"
-        " DELETE FROM schema_migrations WHERE step = '002_day_changes.sql'",
-    )
-    conn = psycopg2.connect(postgres.database_url)
-    try:
-        assert migrate(conn) == ["002_day_changes.sql"]
-    finally:
-        conn.close()
-    day3 = day(D(2026, 11, 3), [(10, BIG)], {BIG: "c", OTHER_ROLE: "o"})
-    assert reported_counts(load(postgres, [("day3", day3)])) == true_counts(postgres)
-    assert changed(postgres, "day3") == ({(12, BIG), (20, OTHER_ROLE)}, {BIG})
 
 
 def test_the_ui_tells_which_checks_read_only_the_day_and_where_the_full_ones_are():

@@ -5,7 +5,7 @@ All four tables change in one transaction per day, under the apply lock, so conc
 dies or is refused leaves them exactly as they were. The apply reads each day's applied loads
 (``warehouse/staging.py``): a replay never reads a newer staging not applied yet.
 The tables' triggers keep their counts and note the keys each day writes as it writes them
-(``schema/002_day_changes.sql``), so neither the metadata nor a day's checks read whole tables.
+(``schema/001_initial.sql``), so neither the metadata nor a day's checks read whole tables.
 """
 
 from __future__ import annotations
