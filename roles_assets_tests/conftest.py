@@ -68,8 +68,8 @@ def pg_admin_url():
 @pytest.fixture(scope="session")
 def spark():
     """The graph's local session, with the optimising JIT: unlike a run's own JVM, this one
-    serves every in-process run of a test process, long enough for it to pay (a small day stages
-    in about half the time once warm)."""
+    serves every in-process run of a test process, and the graph runs gain more from it than the
+    fast layer's few stagings lose (docs/performance.md)."""
     config = spark_config()
     options = config["spark.driver.extraJavaOptions"]
     assert C1_ONLY in options
