@@ -2,6 +2,7 @@
 -- time, unless the day protects them (a rejected record: the role is there, its values unknown;
 -- see schema/001_initial.sql). An incomplete day deletes nothing. They keep their
 -- values; apply_day_close_deleted_versions.sql closes their current version.
+DROP TABLE IF EXISTS pg_temp.deleted_roles;  -- a replay's previous day's
 CREATE TEMP TABLE deleted_roles ON COMMIT DROP AS
 WITH deleted AS (
 UPDATE roles r

@@ -6,6 +6,7 @@
 -- The removed pairs are kept for apply_day_close_intervals.sql, which then touches only them.
 ANALYZE agent_role_mapping;  -- the inserts above may have grown it many times over
 
+DROP TABLE IF EXISTS pg_temp.removed_pairs;  -- a replay's previous day's
 CREATE TEMP TABLE removed_pairs ON COMMIT DROP AS
 WITH removed AS (
 UPDATE agent_role_mapping m

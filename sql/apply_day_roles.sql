@@ -2,6 +2,7 @@
 -- except a malformed field (malformed_role_values), which keeps the role's last good value: the
 -- one in roles, since roles holds each field as the latest applied day left it. A role the day
 -- stages exists: its deleted_at is cleared.
+DROP TABLE IF EXISTS pg_temp.incoming_roles;  -- a replay's previous day's
 CREATE TEMP TABLE incoming_roles ON COMMIT DROP AS
 WITH malformed AS (
     SELECT role_id, array_agg(field) AS fields

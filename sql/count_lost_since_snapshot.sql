@@ -1,4 +1,4 @@
--- What the rebuild took away since snapshot_before_rebuild.sql: assigned pairs no longer
+-- What the replay took away since replay_start.sql: assigned pairs no longer
 -- assigned, and roles no longer there or now deleted.
 SELECT
     (SELECT count(*)

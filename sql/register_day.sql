@@ -6,7 +6,7 @@ SET day_order = EXCLUDED.day_order,
     synced_at = EXCLUDED.synced_at
 RETURNING
     -- A day newer than every applied day, applied for the first time, can be folded in
-    -- incrementally; any other day (a re-run, a backfill of an older day) needs a rebuild.
+    -- incrementally; any other day (a re-run, a backfill of an older day) needs a replay.
     NOT applied AND NOT EXISTS (
         SELECT 1 FROM sync_days newer
         WHERE newer.applied AND newer.day_order > sync_days.day_order

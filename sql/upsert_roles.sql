@@ -1,4 +1,4 @@
--- Writes incoming_roles (made by apply_day_roles.sql or rebuild_roles.sql) into roles.
+-- Writes incoming_roles (made by apply_day_roles.sql, or a replay's copy of roles) into roles.
 -- Unchanged roles are skipped, so a quiet day writes almost nothing.
 INSERT INTO roles AS r (role_id, name, description, is_default, agent_type, created_at, updated_at,
                         deleted_at)

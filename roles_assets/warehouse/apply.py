@@ -1,5 +1,9 @@
 """A staged day folded into roles, agent_role_mapping and their histories by the SQL in sql/.
 
+A day newer than every applied day runs its steps (``DAY_STEPS``) on the tables. Any other day
+is a replay: the same steps for every applied day, in natural order, into copies of the tables,
+then only the rows that differ are written; the rules are stated once, for both.
+
 All four tables change in one transaction per day, under the apply lock, so concurrent runs
 (a parallel backfill, a sensor run racing a manual one) apply one day at a time, and a run that
 dies or is refused leaves them exactly as they were. The apply reads each day's applied loads
@@ -18,7 +22,7 @@ import psycopg2.extensions
 
 from roles_assets.days import day_order
 from roles_assets.rules import DEFAULT_MAX_REMOVAL_SHARE
-from roles_assets.warehouse.sql import lock_apply, run_sql
+from roles_assets.warehouse.sql import lock_apply, run_sql, sql_file
 from roles_assets.warehouse.staging import day_loads, drop_unreferenced_loads
 
 if TYPE_CHECKING:
@@ -162,52 +166,49 @@ def apply_day(
     return AppliedDay(incremental, losses, rows_written, role_counts, by_status, history, replayed)
 
 
+# A day's fold into the tables as the newest applied day, in order; each file's last statement
+# writes the rows it counts.
+DAY_STEPS = (
+    "apply_day_roles.sql",
+    "upsert_roles.sql",
+    "apply_day_close_role_versions.sql",
+    "apply_day_open_role_versions.sql",
+    "apply_day_deletions.sql",
+    "apply_day_close_deleted_versions.sql",
+    "apply_day_reassignments.sql",
+    "apply_day_assignments.sql",
+    "apply_day_removals.sql",
+    "apply_day_open_intervals.sql",
+    "apply_day_close_intervals.sql",
+)
+
+
 def _apply(
     cur: psycopg2.extensions.cursor, params: dict, incremental: bool
 ) -> tuple[tuple[int, int], dict[str, int]]:
     """Runs the day's SQL; returns the pairs it removed and the roles it deleted, and, if
     incremental, the rows written."""
     if incremental:
-        run_sql(cur, "apply_day_roles.sql", params)
-        run_sql(cur, "upsert_roles.sql")
-        roles_written = cur.rowcount
-        versions_written = _rowcounts(
-            cur, params, "apply_day_close_role_versions.sql", "apply_day_open_role_versions.sql"
-        )
-        run_sql(cur, "apply_day_deletions.sql", params)
-        deleted = cur.rowcount
-        run_sql(cur, "apply_day_close_deleted_versions.sql", params)
-        versions_written += cur.rowcount
-        run_sql(cur, "apply_day_reassignments.sql", params)
-        assigned = cur.rowcount
-        run_sql(cur, "apply_day_assignments.sql", params)
-        assigned += cur.rowcount
-        run_sql(cur, "apply_day_removals.sql", params)
-        removed = cur.rowcount
-        intervals_written = _rowcounts(
-            cur, params, "apply_day_open_intervals.sql", "apply_day_close_intervals.sql"
-        )
+        written = {}
+        for step in DAY_STEPS:
+            run_sql(cur, step, params)
+            written[step.removeprefix("apply_day_").removesuffix(".sql")] = cur.rowcount
+        removed, deleted = written["removals"], written["deletions"]
         return (removed, deleted), {
-            "roles": roles_written + deleted,
-            "role_history": versions_written,
-            "agent_role_mapping": assigned + removed,
-            "agent_role_history": intervals_written,
+            "roles": written["upsert_roles"] + deleted,
+            "role_history": sum(written[s] for s in written if s.endswith("versions")),
+            "agent_role_mapping": written["reassignments"] + written["assignments"] + removed,
+            "agent_role_history": written["open_intervals"] + written["close_intervals"],
         }
-    run_sql(cur, "snapshot_before_rebuild.sql")
-    run_sql(cur, "replay_days.sql")
-    run_sql(cur, "rebuild_roles.sql")
+    # A replay: every applied day's steps, each day in one round trip.
+    run_sql(cur, "replay_start.sql")
+    run_sql(cur, "applied_days.sql")
+    steps = "\n".join(sql_file(step) for step in DAY_STEPS)
+    for day, synced_at in cur.fetchall():
+        cur.execute(
+            steps, {"sync_day": day, "synced_at": synced_at, **day_loads(cur, day, "applied")}
+        )
+    run_sql(cur, "replay_write_back.sql")
     run_sql(cur, "upsert_roles.sql")
-    run_sql(cur, "rebuild_role_history.sql")
-    run_sql(cur, "rebuild_agent_role_mapping.sql")
-    run_sql(cur, "rebuild_agent_role_history.sql")
     run_sql(cur, "count_lost_since_snapshot.sql")
     return cur.fetchone(), {}
-
-
-def _rowcounts(cur: psycopg2.extensions.cursor, params: dict, *files: str) -> int:
-    """Runs the files in order; returns the rows their last statements wrote."""
-    written = 0
-    for name in files:
-        run_sql(cur, name, params)
-        written += cur.rowcount
-    return written

@@ -99,10 +99,9 @@ CREATE TABLE agent_role_mapping (
 CREATE VIEW applied_errors AS
 SELECT e.* FROM role_pipeline_errors e JOIN staging_loads l USING (load_id) WHERE l.applied;
 
--- The removal and deletion rules' exemptions, written once for both apply paths
--- (apply_day_removals.sql, apply_day_deletions.sql and replay_days.sql). On a complete day, an
--- assigned pair the day does not assert is removed unless its role or its agent is protected
--- that day, and a role the day does not stage is deleted unless it is protected:
+-- The removal and deletion rules' exemptions (apply_day_removals.sql, apply_day_deletions.sql).
+-- On a complete day, an assigned pair the day does not assert is removed unless its role or its
+-- agent is protected that day, and a role the day does not stage is deleted unless it is protected:
 -- - a role with a rejected record (MISSING_NAME, DUPLICATE_ROLE) or a damaged agent_ids list
 --   (not a list, or an entry that is not an id: its readable entries still assign);
 -- - an agent whose file was rejected for its role_ids (INVALID_ROLE_IDS).
@@ -123,7 +122,7 @@ CREATE VIEW incomplete_days AS
 SELECT sync_day FROM applied_errors WHERE error_type = 'MALFORMED_JSON';
 
 -- Malformed optional values of the roles a day staged (stored NULL in stg_roles, with an
--- INVALID_VALUE row naming the field). Both apply paths keep each field's last good value
+-- INVALID_VALUE row naming the field). The apply keeps each field's last good value
 -- instead: bad data never overwrites good data.
 CREATE VIEW malformed_role_values AS
 SELECT DISTINCT sync_day, role_id, field
