@@ -59,7 +59,11 @@ def test_a_429_waits_what_retry_after_asks_then_succeeds(fake):
     assert [r["id"] for r in page.records] == [1, 2]
     (first, _), (second, _) = fake.requests
     assert 0.9 <= second - first < 1.9  # Retry-After honoured, not the 0.05 s back-off
-    assert (client.counters.requests, client.counters.retries, client.counters.rate_limited) == (
+    assert (
+        client.counters.requests,
+        client.counters.retries,
+        client.counters.rate_limited_429,
+    ) == (
         2,
         1,
         1,
@@ -100,7 +104,7 @@ def test_a_503_is_retried_then_succeeds(fake):
         agent, _ = client.get_object("/api/v2/agents/103")
     assert agent["role_ids"] == [1]
     assert fake.paths() == ["/api/v2/agents/103"] * 2
-    assert (client.counters.retries, client.counters.rate_limited) == (1, 0)
+    assert (client.counters.retries, client.counters.rate_limited_429) == (1, 0)
 
 
 def test_a_server_that_keeps_failing_fails_after_the_attempts(fake):
@@ -195,7 +199,12 @@ def test_pull_lands_the_day_as_the_api_answered(fake, tmp_path, caplog):
     ]
     assert json.loads((day / "agent_details" / "102.json").read_text()) == fake.agents[1]
     # 1 roles request + 1 agent list page + 5 agent details
-    assert (report.requests, report.pages, report.agents, report.agents_skipped) == (7, 2, 4, [104])
+    assert (report.api.requests, report.api.pages, report.agents, report.agents_skipped) == (
+        7,
+        2,
+        4,
+        [104],
+    )
     assert report.files_written == 5
     assert "agent 104 was listed but its detail answers 404" in caplog.text
     assert [p.name for p in tmp_path.iterdir()] == ["2026-12-01"]  # no partial folder left

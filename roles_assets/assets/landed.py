@@ -1,5 +1,7 @@
 """landed_day: the sync day's files in the landing zone, pulled from Freshdesk when they can be."""
 
+from dataclasses import asdict
+
 import dagster as dg
 
 from roles_assets.code_version import CODE_VERSION
@@ -36,17 +38,15 @@ def landed_day(
         raise dg.Failure(refusal)
     with freshdesk.client() as client:
         report = pull_day(client, landing.path, day)
-    context.log.info(f"pulled sync day {day!r} from {client.base_url}: {report.requests} requests")
+    context.log.info(
+        f"pulled sync day {day!r} from {client.base_url}: {report.api.requests} requests"
+    )
     return dg.MaterializeResult(
         metadata={
             "pulled": True,
             "files": report.files_written,
             "dagster/row_count": report.files_written,
-            "requests": report.requests,
-            "pages": report.pages,
-            "retries": report.retries,
-            "rate_limited_429": report.rate_limited,
-            "rate_limit_remaining": report.rate_limit_remaining,
+            **asdict(report.api),
             "roles": report.roles,
             "agents": report.agents,
             "agents_skipped_404": len(report.agents_skipped),

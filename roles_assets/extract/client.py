@@ -70,7 +70,7 @@ class Counters:
     requests: int = 0
     pages: int = 0
     retries: int = 0
-    rate_limited: int = 0  # 429 answers
+    rate_limited_429: int = 0
     rate_limit_remaining: int | None = None  # X-RateLimit-Remaining of the latest answer
 
 
@@ -205,7 +205,7 @@ class FreshdeskClient:
                 if status == 404:
                     raise FreshdeskNotFound(f"{what}: HTTP 404{detail}")
                 if status == 429:
-                    self.counters.rate_limited += 1
+                    self.counters.rate_limited_429 += 1
                     wait = self._retry_after(response, attempt)
                 elif status >= 500:
                     wait = self._retry.backoff(attempt)

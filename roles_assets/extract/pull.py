@@ -14,7 +14,12 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from roles_assets.extract.client import FreshdeskClient, FreshdeskError, FreshdeskNotFound
+from roles_assets.extract.client import (
+    Counters,
+    FreshdeskClient,
+    FreshdeskError,
+    FreshdeskNotFound,
+)
 from roles_assets.landing import AGENT_FOLDER, PARTIAL_PREFIX, PULL_RECORD, ROLE_FOLDER
 
 log = logging.getLogger(__name__)
@@ -27,11 +32,7 @@ AGENTS_PATH = "/api/v2/agents?per_page=100"  # 100 is the API's largest page
 class PullReport:
     """What a pull cost and wrote; its requests are 1 + agent list pages + agents, plus retries."""
 
-    requests: int = 0
-    pages: int = 0
-    retries: int = 0
-    rate_limited: int = 0
-    rate_limit_remaining: int | None = None
+    api: Counters
     roles: int = 0
     agents: int = 0
     agents_skipped: list[int] = field(default_factory=list)
@@ -90,7 +91,7 @@ def pull_day(client: FreshdeskClient, landing_root: Path, day: str) -> PullRepor
 
 
 def _fetch_into(client: FreshdeskClient, folder: Path) -> PullReport:
-    report = PullReport()
+    report = PullReport(api=client.counters)
     (folder / ROLE_FOLDER).mkdir()
     (folder / AGENT_FOLDER).mkdir()
     for page in client.pages(ROLES_PATH):
@@ -110,16 +111,6 @@ def _fetch_into(client: FreshdeskClient, folder: Path) -> PullReport:
         _write(folder / AGENT_FOLDER / f"{agent_id}.json", body)
         report.agents += 1
         report.files_written += 1
-    counters = client.counters
-    report.requests, report.pages, report.retries = (
-        counters.requests,
-        counters.pages,
-        counters.retries,
-    )
-    report.rate_limited, report.rate_limit_remaining = (
-        counters.rate_limited,
-        counters.rate_limit_remaining,
-    )
     return report
 
 
