@@ -59,54 +59,47 @@ DELETIONS_CHECK = _guard_spec(
 )
 
 
+def _final_spec(table: str, deps: list[str], description: str) -> dg.AssetSpec:
+    return dg.AssetSpec(
+        table,
+        deps=deps,
+        description=description,
+        kinds={"postgres"},
+        metadata=table_metadata(table),
+        code_version=CODE_VERSION,
+    )
+
+
 @dg.multi_asset(
     partitions_def=sync_day_partitions,
     pool=LOAD_POOL,
     group_name="roles",
     can_subset=False,
     specs=[
-        dg.AssetSpec(
+        _final_spec(
             "roles",
-            deps=["stg_roles"],
-            description=(
-                "Every role ever valid, with its values from the latest day it was valid (a "
-                "malformed value keeps the last good one); deleted_at is set while a complete "
-                "snapshot no longer holds it."
-            ),
-            kinds={"postgres"},
-            metadata=table_metadata("roles"),
-            code_version=CODE_VERSION,
+            ["stg_roles"],
+            "Every role ever valid, with its values from the latest day it was valid (a "
+            "malformed value keeps the last good one); deleted_at is set while a complete "
+            "snapshot no longer holds it.",
         ),
-        dg.AssetSpec(
+        _final_spec(
             "agent_role_mapping",
-            deps=["stg_roles", "stg_agent_roles", "role_errors"],
-            description="Who holds which role: assigned or removed, with when.",
-            kinds={"postgres"},
-            metadata=table_metadata("agent_role_mapping"),
-            code_version=CODE_VERSION,
+            ["stg_roles", "stg_agent_roles", "role_errors"],
+            "Who holds which role: assigned or removed, with when.",
         ),
-        dg.AssetSpec(
+        _final_spec(
             "role_history",
-            deps=["stg_roles"],
-            description=(
-                "Every version of every role's attributes, valid from the sync day that "
-                "brought it until the day that changed it (open for the current version)."
-            ),
-            kinds={"postgres"},
-            metadata=table_metadata("role_history"),
-            code_version=CODE_VERSION,
+            ["stg_roles"],
+            "Every version of every role's attributes, valid from the sync day that brought it "
+            "until the day that changed it (open for the current version).",
         ),
-        dg.AssetSpec(
+        _final_spec(
             "agent_role_history",
-            deps=["stg_roles", "stg_agent_roles", "role_errors"],
-            description=(
-                "Every interval in which an agent held a role: assigned on one sync day, "
-                "removed on a later one (open while held). role_holders_at(ts) answers who "
-                "held which role at a time."
-            ),
-            kinds={"postgres"},
-            metadata=table_metadata("agent_role_history"),
-            code_version=CODE_VERSION,
+            ["stg_roles", "stg_agent_roles", "role_errors"],
+            "Every interval in which an agent held a role: assigned on one sync day, removed on "
+            "a later one (open while held). role_holders_at(ts) answers who held which role at "
+            "a time.",
         ),
     ],
     check_specs=[REMOVALS_CHECK, DELETIONS_CHECK],
@@ -149,32 +142,16 @@ def final_tables(
             "newer staging has not been applied (its run failed, was refused, or is still running)"
         )
         common["replayed_applied_staging_of"] = dg.MetadataValue.json(days)
-    written = {table: {"rows_written": count} for table, count in applied.rows_written.items()}
+    by_this_day = {
+        "roles": {"deleted_by_this_day": losses.deleted},
+        "agent_role_mapping": {"removed_by_this_day": losses.removed},
+    }
+    written = {table: {"rows_written": n} for table, n in applied.rows_written.items()}
     # The final tables are not split by day: a day's materialization is the whole table.
-    yield dg.MaterializeResult(
-        asset_key="roles",
-        metadata={
-            **common,
-            **applied.role_counts,
-            "deleted_by_this_day": losses.deleted,
-            **written.get("roles", {}),
-        },
-    )
-    by_status = applied.mapping_by_status
-    yield dg.MaterializeResult(
-        asset_key="agent_role_mapping",
-        metadata={
-            **common,
-            "dagster/row_count": sum(by_status.values()),
-            "assigned": by_status.get("assigned", 0),
-            "removed": by_status.get("removed", 0),
-            "removed_by_this_day": losses.removed,
-            **written.get("agent_role_mapping", {}),
-        },
-    )
-    for table, counts in applied.history_counts.items():
+    for table, counts in applied.counts.items():
         yield dg.MaterializeResult(
-            asset_key=table, metadata={**common, **counts, **written.get(table, {})}
+            asset_key=table,
+            metadata={**common, **counts, **by_this_day.get(table, {}), **written.get(table, {})},
         )
 
 

@@ -96,9 +96,7 @@ class AppliedDay:
     incremental: bool
     losses: Losses
     rows_written: dict[str, int]  # per table; incremental applies only
-    role_counts: dict[str, int]  # all roles, and the deleted ones
-    mapping_by_status: dict[str, int]
-    history_counts: dict[str, dict[str, int]]  # per history table: all rows, and the open ones
+    counts: dict[str, dict[str, int]]  # per final table, as its metadata names them
     replayed_applied_staging: list[str]  # days whose newer, unapplied staging the replay skipped
 
 
@@ -153,17 +151,13 @@ def apply_day(
         # Last: dropping the load the day no longer needs locks its table's readers out until
         # the commit.
         drop_unreferenced_loads(cur, sync_day)
-    roles, live_roles = counts["roles"]
-    mappings, assigned = counts["agent_role_mapping"]
-    intervals, open_intervals = counts["agent_role_history"]
-    versions, current_versions = counts["role_history"]
-    history = {
-        "agent_role_history": {"dagster/row_count": intervals, "open_intervals": open_intervals},
-        "role_history": {"dagster/row_count": versions, "current_versions": current_versions},
-    }
-    by_status = {"assigned": assigned, "removed": mappings - assigned}
-    role_counts = {"dagster/row_count": roles, "deleted": roles - live_roles}
-    return AppliedDay(incremental, losses, rows_written, role_counts, by_status, history, replayed)
+    named = {table: {"dagster/row_count": rows} for table, (rows, _) in counts.items()}
+    (roles, live), (mappings, assigned) = counts["roles"], counts["agent_role_mapping"]
+    named["roles"]["deleted"] = roles - live
+    named["agent_role_mapping"] |= {"assigned": assigned, "removed": mappings - assigned}
+    named["agent_role_history"]["open_intervals"] = counts["agent_role_history"][1]
+    named["role_history"]["current_versions"] = counts["role_history"][1]
+    return AppliedDay(incremental, losses, rows_written, named, replayed)
 
 
 # A day's fold into the tables as the newest applied day, in order; each file's last statement
