@@ -142,15 +142,36 @@ def test_a_days_check_catches_its_own_rows_and_the_full_check_every_row(postgres
     assert not passes(postgres, check, "day2")
 
 
+def final_rows(postgres: PostgresResource) -> dict[str, set]:
+    return {
+        table: set(query(postgres, f"SELECT * FROM {table}"))
+        for table in ("agent_role_mapping", "agent_role_history", "roles", "role_history")
+    }
+
+
+def test_a_replay_folds_into_its_copies_whatever_the_search_path(postgres):
+    """A replay folds the days into temporary copies named like the final tables; a search_path
+    that names pg_temp after the schema must not send the fold into the tables themselves."""
+    query(
+        postgres,
+        "DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET search_path = public, pg_temp',"
+        " current_database()); END $$",
+    )
+    load(postgres, [("day1", DAY1), ("day2", DAY2)])
+    before = final_rows(postgres)
+    applied = load(postgres, [("day1", DAY1)])  # the same day again: a replay
+    assert not applied.incremental
+    assert final_rows(postgres) == before
+    assert changed(postgres, "day1") == (set(), set())
+    assert query(postgres, "SHOW search_path") == [("public, pg_temp",)]
+
+
 def test_a_replay_records_what_it_rewrote(postgres):
     day3 = day(
         D(2026, 11, 3), [(10, BIG), (12, BIG), (20, OTHER_ROLE)], {BIG: "b", OTHER_ROLE: "o"}
     )
     load(postgres, [("day1", DAY1), ("day2", DAY2), ("day3", day3)])
-    before = {
-        table: set(query(postgres, f"SELECT * FROM {table}"))
-        for table in ("agent_role_mapping", "agent_role_history", "roles", "role_history")
-    }
+    before = final_rows(postgres)
     # Day 2 corrected: (10, BIG) removed there too, (11, BIG) kept, OTHER_ROLE renamed. Day 3
     # assigns (10, BIG) again: a new interval of day 3's, written by the replay of day 2.
     corrected = day(

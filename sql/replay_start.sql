@@ -3,7 +3,10 @@
 -- final tables. Applying the days one by one in that order is what the contract defines the
 -- tables to be, so the replay is that, not a second statement of the rules. The copies are
 -- temporary tables of the same names, which PostgreSQL looks up before the final tables, until
--- replay_write_back.sql renames them.
+-- replay_write_back.sql renames them. A connection whose search_path names pg_temp after the
+-- project's schema would reach the final tables instead, so temporary tables come first for the
+-- rest of this transaction.
+SELECT set_config('search_path', 'pg_temp, ' || current_setting('search_path'), true);
 
 -- What there was before, for what the replay takes away (count_lost_since_snapshot.sql).
 CREATE TEMP TABLE assigned_before ON COMMIT DROP AS
