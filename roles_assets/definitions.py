@@ -11,6 +11,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from roles_assets.assets import LOAD_POOL
 from roles_assets.assets.landed import landed_day
 from roles_assets.assets.raw import raw_roles
 from roles_assets.extract.pull import today_utc
@@ -83,7 +84,7 @@ def register_landed_days(settings: Settings) -> None:
     if settings.freshdesk_configured and today_utc() not in days:
         days.append(today_utc())
     try:
-        register_days(open_instance(home), days)
+        register_days(open_instance(home, pools=[LOAD_POOL]), days)
     except Exception as error:
         reason = (str(error).strip().splitlines() or [type(error).__name__])[0][:500]
         raise PartitionRegistrationFailed(

@@ -8,7 +8,7 @@ others wait until the tables are there. Any other storage (SQLite) is opened as 
 """
 
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -24,14 +24,21 @@ from dagster_postgres.utils import pg_url_from_config
 STORAGE_LOCK_KEY = zlib.crc32(b"roles_assets: Dagster instance storage")
 
 
-def open_instance(home: Path) -> dg.DagsterInstance:
-    """The instance whose ``dagster.yaml`` is in ``home``, its storage created if missing."""
+def open_instance(home: Path, pools: Sequence[str] = ()) -> dg.DagsterInstance:
+    """The instance whose ``dagster.yaml`` is in ``home``, its storage created if missing, and
+    each of ``pools`` given its slots."""
     ref = InstanceRef.from_dir(str(home))
     url = postgres_storage_url(ref)
     if url is None:
         return dg.DagsterInstance.from_ref(ref)
     with storage_lock(url):
-        return dg.DagsterInstance.from_ref(ref)
+        instance = dg.DagsterInstance.from_ref(ref)
+        # A pool's slots are otherwise created by the first step that claims one; two runs
+        # claiming at once on a new instance both insert them, and one run fails.
+        storage = instance.event_log_storage
+        for pool in set(pools) - storage.get_concurrency_keys():
+            storage.initialize_concurrency_limit_to_default(pool)
+        return instance
 
 
 def postgres_storage_url(ref: InstanceRef) -> str | None:

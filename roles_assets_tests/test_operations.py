@@ -14,6 +14,8 @@ import pytest
 from dagster._core.scheduler.instigation import TickStatus
 
 from roles_assets.assets import LOAD_POOL
+from roles_assets.definitions import register_landed_days
+from roles_assets.settings import Settings
 from roles_assets_dev import config, local_postgres
 from roles_assets_tests.helpers import (
     cli_env,
@@ -33,12 +35,14 @@ def test_make_runs_instance_bounds_the_run_queue_and_the_load_pool(tmp_path, pg_
     home = postgres_home(
         tmp_path / "home", pg_admin_url, "dagster_limits", pool_limit=config.LOAD_POOL_LIMIT
     )
+    # Loading the code location gives the load pool its slots (twice: the second finds them),
+    # so two runs starting together on the new instance do not both create them.
+    for _ in range(2):
+        register_landed_days(Settings.from_env({"DAGSTER_HOME": str(home)}))
     with dg.DagsterInstance.from_config(str(home)) as instance:
         limits = instance.get_concurrency_config()
         assert limits.run_queue_config.max_concurrent_runs == 2
         assert limits.pool_config.default_pool_limit == 1
-        # A pool takes the default limit when a step first asks for one of its slots.
-        instance.event_log_storage.initialize_concurrency_limit_to_default(LOAD_POOL)
         assert instance.event_log_storage.get_concurrency_info(LOAD_POOL).slot_count == 1
 
 
