@@ -26,16 +26,13 @@ WHERE (m.status, m.assigned_at, m.removed_at)
     IS DISTINCT FROM (EXCLUDED.status, EXCLUDED.assigned_at, EXCLUDED.removed_at);
 
 -- A history row that differs is deleted, then inserted as it should be, so the one-current-row
--- indexes never see two at once.
+-- indexes never see two at once. The copies have the tables' columns (LIKE), so whole rows
+-- compare, and a column added later is compared too.
 DELETE FROM role_history h
 WHERE NOT EXISTS (
     SELECT 1 FROM expected_role_history e
     WHERE e.role_id = h.role_id AND e.from_day = h.from_day
-      AND (e.name, e.description, e.is_default, e.agent_type, e.created_at, e.updated_at,
-           e.valid_from, e.to_day, e.valid_to)
-          IS NOT DISTINCT FROM
-          (h.name, h.description, h.is_default, h.agent_type, h.created_at, h.updated_at,
-           h.valid_from, h.to_day, h.valid_to)
+      AND ROW(e.*) IS NOT DISTINCT FROM ROW(h.*)
 );
 
 INSERT INTO role_history
@@ -48,8 +45,7 @@ DELETE FROM agent_role_history h
 WHERE NOT EXISTS (
     SELECT 1 FROM expected_history e
     WHERE e.agent_id = h.agent_id AND e.role_id = h.role_id AND e.assigned_day = h.assigned_day
-      AND (e.assigned_at, e.removed_day, e.removed_at)
-          IS NOT DISTINCT FROM (h.assigned_at, h.removed_day, h.removed_at)
+      AND ROW(e.*) IS NOT DISTINCT FROM ROW(h.*)
 );
 
 INSERT INTO agent_role_history

@@ -188,9 +188,10 @@ def _apply(
             run_sql(cur, step, params)
             written[step.removeprefix("apply_day_").removesuffix(".sql")] = cur.rowcount
         removed, deleted = written["removals"], written["deletions"]
+        versions = ("close_role_versions", "open_role_versions", "close_deleted_versions")
         return (removed, deleted), {
             "roles": written["upsert_roles"] + deleted,
-            "role_history": sum(written[s] for s in written if s.endswith("versions")),
+            "role_history": sum(written[step] for step in versions),
             "agent_role_mapping": written["reassignments"] + written["assignments"] + removed,
             "agent_role_history": written["open_intervals"] + written["close_intervals"],
         }
