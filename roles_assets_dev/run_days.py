@@ -93,6 +93,8 @@ def materialize_landed_days() -> int:
     days = landed_days(Settings.from_env().landing_dir)
     register_days(instance, days)
     job = defs().resolve_implicit_global_asset_job_def()
+    postgres = PostgresResource(database_url=os.environ["ROLES_DATABASE_URL"])
+    postgres.migrate()  # the summary below reads the tables even if every run fails early
     failed = []
     for day in days:
         result = job.execute_in_process(
@@ -102,7 +104,6 @@ def materialize_landed_days() -> int:
         if not result.success:
             failed.append(day)
 
-    postgres = PostgresResource(database_url=os.environ["ROLES_DATABASE_URL"])
     with postgres.transaction() as cur:
         cur.execute(
             "SELECT sync_day, error_type, count(*) FROM role_pipeline_errors"

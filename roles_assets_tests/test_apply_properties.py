@@ -79,7 +79,7 @@ def roles_only(*role_ids: int, hour: int) -> Day:
 def test_any_load_order_matches_the_model(pg_admin_url, loads):
     url = local_postgres.create_database(pg_admin_url, f"p_{uuid.uuid4().hex[:12]}")
     postgres = PostgresResource(database_url=url)
-    postgres.connect().close()  # creates the schema
+    postgres.migrate()
 
     applied: dict[str, Day] = {}
     for name, day, allow in loads:

@@ -40,7 +40,7 @@ DAY2 = day(D(2026, 11, 2), [(10, BIG), (12, BIG), (20, OTHER_ROLE)], {BIG: "b", 
 def postgres(pg_admin_url) -> PostgresResource:
     url = local_postgres.create_database(pg_admin_url, f"s_{uuid.uuid4().hex[:12]}")
     postgres = PostgresResource(database_url=url)
-    postgres.connect().close()  # creates the schema
+    postgres.migrate()
     return postgres
 
 

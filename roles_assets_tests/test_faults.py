@@ -8,6 +8,7 @@ import os
 import signal
 import threading
 import time
+import uuid
 
 import psycopg2
 import pytest
@@ -195,6 +196,22 @@ def test_connect_retries_are_bounded(server):
     with postgres.transaction() as cur:  # the same resource works once the server is back
         cur.execute("SELECT 1")
         assert cur.fetchone() == (1,)
+
+
+def test_connecting_never_migrates_the_schema_and_migrating_twice_applies_nothing(pg_admin_url):
+    postgres = PostgresResource(
+        database_url=local_postgres.create_database(pg_admin_url, f"m_{uuid.uuid4().hex[:12]}")
+    )
+
+    def tables() -> set[str]:
+        with postgres.transaction() as cur:
+            cur.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+            return {name for (name,) in cur.fetchall()}
+
+    assert tables() == set()  # a transaction of its own made nothing either
+    assert postgres.migrate() == ["001_initial.sql"]
+    assert {"schema_migrations", "roles", "stg_roles", "staging_loads"} <= tables()
+    assert postgres.migrate() == []
 
 
 @pytest.mark.slow

@@ -325,7 +325,7 @@ def test_concurrent_runs_end_like_sequential_ones(
     holder = psycopg2.connect(concurrent.database_url)
     holder.autocommit = True
     with holder.cursor() as cur:
-        PostgresResource(database_url=concurrent.database_url).connect().close()  # the schema
+        PostgresResource(database_url=concurrent.database_url).migrate()
         cur.execute("SELECT pg_advisory_lock(%s, %s)", (ADVISORY_LOCK_NAMESPACE, APPLY_LOCK))
         runs = [start_materialize(day, env) for day in days + ["day2"]]
         deadline = time.monotonic() + 480
@@ -412,7 +412,7 @@ def test_a_killed_run_leaves_every_table_whole_and_a_rerun_completes(graph, land
 
 
 def test_load_tables_abandoned_by_killed_runs_are_swept(graph):
-    PostgresResource(database_url=graph.database_url).connect().close()
+    PostgresResource(database_url=graph.database_url).migrate()
     fresh = f"stg_roles__load_{int(time.time())}_live"
     graph.query(f"CREATE TABLE stg_roles__load_1000_dead (x int); CREATE TABLE {fresh} (x int)")
     conn = psycopg2.connect(graph.database_url)

@@ -43,7 +43,7 @@ def day(at: dt.datetime, pairs=(), roles=None, complete=True) -> Day:
 def new_database(pg_admin_url) -> PostgresResource:
     url = local_postgres.create_database(pg_admin_url, f"h_{uuid.uuid4().hex[:12]}")
     postgres = PostgresResource(database_url=url)
-    postgres.connect().close()  # creates the schema
+    postgres.migrate()
     return postgres
 
 

@@ -13,7 +13,6 @@ from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 import dagster as dg
 import psycopg2
 import psycopg2.extensions
-from pydantic import PrivateAttr
 
 from roles_assets.warehouse.sql import SQL_DIR, lock_migration, sql_file
 
@@ -27,13 +26,24 @@ class DatabaseUnavailable(RuntimeError):
 class PostgresResource(dg.ConfigurableResource):
     """The project's PostgreSQL database, from a ``postgresql://`` URL.
 
-    The schema is migrated on first use in each process, so a fresh database needs no set-up step.
+    The warehouse's two writers, a staging write and a day's apply, call ``migrate`` before they
+    write, so a fresh database needs no set-up step. Not at a run's start: a run's API pull needs
+    no database and must land today's files while the database is down.
     """
 
     database_url: str
     connect_attempts: int = 3
 
-    _migrated: bool = PrivateAttr(default=False)
+    def migrate(self) -> list[str]:
+        """Applies the ``sql/schema/NNN_*.sql`` steps this database has not seen yet, in order.
+
+        Safe to call from concurrent runs: an advisory lock lets one of them migrate at a time.
+        """
+        conn = self.connect()
+        try:
+            return apply_schema_steps(conn)
+        finally:
+            conn.close()
 
     @property
     def _parts(self):
@@ -83,9 +93,6 @@ class PostgresResource(dg.ConfigurableResource):
                     self.error_summary(error),
                 )
                 time.sleep(0.5 * 2**attempt)
-        if not self._migrated:
-            migrate(conn)
-            self._migrated = True
         return conn
 
     @contextlib.contextmanager
@@ -135,11 +142,7 @@ class PostgresResource(dg.ConfigurableResource):
         return properties
 
 
-def migrate(conn: psycopg2.extensions.connection) -> list[str]:
-    """Applies the ``sql/schema/NNN_*.sql`` steps this database has not seen yet, in order.
-
-    Safe to call from concurrent runs: an advisory lock lets one of them migrate at a time.
-    """
+def apply_schema_steps(conn: psycopg2.extensions.connection) -> list[str]:
     steps = sorted(
         entry.name for entry in (SQL_DIR / "schema").iterdir() if entry.name.endswith(".sql")
     )

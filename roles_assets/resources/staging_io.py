@@ -117,6 +117,7 @@ class PostgresPartitionIOManager(dg.ConfigurableIOManager):
         """Replaces the day's rows of ``table`` with ``df``; returns the row count, the row
         count per value of the ``count_by`` column (if any), and up to ``rules.SAMPLE_ROWS``
         rows of ``sample_columns``."""
+        self.postgres.migrate()
         with self.postgres.transaction() as cur:
             staging.drop_abandoned_load_tables(cur, table)
             load = staging.create_load(cur, table)

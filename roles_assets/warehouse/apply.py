@@ -122,6 +122,7 @@ def apply_day(
 ) -> AppliedDay:
     """Folds a staged day into the final tables in one transaction, under the apply lock."""
     params = {"sync_day": sync_day, "day_order": day_order(sync_day), "synced_at": synced_at}
+    postgres.migrate()
     with postgres.transaction() as cur:
         lock_apply(cur)
         # The replay's temporary tables have no statistics, so even a few rows plan past the JIT
