@@ -98,6 +98,21 @@ def test_today_is_pulled_and_loaded_in_one_run_and_a_rerun_calls_no_api(graph, f
     assert graph.query("SELECT role_id, name FROM roles ORDER BY 1") == [(1, "Admin"), (2, "Agent")]
 
 
+def test_today_lands_while_the_warehouse_is_down_and_loads_on_the_next_run(graph, fake):
+    today = today_utc()
+    graph.job = pull_job(graph.landing, fake, "postgresql://nobody@127.0.0.1:9/none")
+    failed = graph.run(today, raise_on_error=False)
+    assert not failed.success
+    assert "cannot connect to PostgreSQL at 127.0.0.1:9/none" in failure_text(failed)
+    assert failed.asset_materializations_for_node("landed_day")[0].metadata["pulled"].value
+    requests = len(fake.requests)
+
+    graph.job = pull_job(graph.landing, fake, graph.database_url)
+    graph.run(today)
+    assert len(fake.requests) == requests  # loaded from what the failed run landed
+    assert graph.query("SELECT role_id, name FROM roles ORDER BY 1") == [(1, "Admin"), (2, "Agent")]
+
+
 def run_without_spark(landing, fake, day, instance):
     """Runs the graph where landed_day fails: nothing downstream starts, so no Spark or database."""
     job = pull_job(landing, fake, "postgresql://nobody@127.0.0.1:9/none")
