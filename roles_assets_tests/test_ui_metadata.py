@@ -9,7 +9,7 @@ import psycopg2
 import roles_assets
 from roles_assets.code_version import CODE_VERSION, source_digest
 from roles_assets.definitions import defs
-from roles_assets.resources.postgres import apply_schema_steps
+from roles_assets.resources.postgres import PostgresResource
 from roles_assets.resources.staging_io import sample_table
 from roles_assets.ui_metadata import TABLES, table_metadata
 from roles_assets.warehouse.sql import SQL_DIR
@@ -67,7 +67,7 @@ def test_the_column_schema_matches_the_database(pg_admin_url):
     database_url = local_postgres.create_database(pg_admin_url, "ui_metadata_schema")
     conn = psycopg2.connect(database_url)
     try:
-        apply_schema_steps(conn)
+        PostgresResource(database_url=database_url).migrate()
         with conn, conn.cursor() as cur:
             for table in TABLES.values():
                 cur.execute(

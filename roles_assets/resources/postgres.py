@@ -41,7 +41,7 @@ class PostgresResource(dg.ConfigurableResource):
         """
         conn = self.connect()
         try:
-            return apply_schema_steps(conn)
+            return _apply_schema_steps(conn)
         finally:
             conn.close()
 
@@ -142,7 +142,7 @@ class PostgresResource(dg.ConfigurableResource):
         return properties
 
 
-def apply_schema_steps(conn: psycopg2.extensions.connection) -> list[str]:
+def _apply_schema_steps(conn: psycopg2.extensions.connection) -> list[str]:
     steps = sorted(
         entry.name for entry in (SQL_DIR / "schema").iterdir() if entry.name.endswith(".sql")
     )
