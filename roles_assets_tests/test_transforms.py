@@ -11,7 +11,7 @@ from pyspark.sql import Row
 from pyspark.sql import functions as F
 
 from roles_assets.transforms.parse import FILES_SCHEMA, parse_records
-from roles_assets.transforms.stage import StagedDay, stage_day
+from roles_assets.transforms.stage import StagedDays, stage_days, with_day
 from roles_assets_tests.helpers import role
 
 pytestmark = pytest.mark.fast
@@ -19,15 +19,16 @@ pytestmark = pytest.mark.fast
 
 @dataclass(frozen=True)
 class Staged:
-    """A staged day's rows: the three outputs of ``stage_day``, collected."""
+    """Staged rows: the three outputs of ``stage_days``, collected."""
 
     roles: list[Row]
     agent_roles: list[Row]
     errors: list[Row]
 
 
-def stage(spark, files: dict[str, object]) -> Staged:
-    """Stages in-memory files: ``{"admin_roles/x.json": records or raw text or bytes}``."""
+def raw_day(spark, files: dict[str, object], day: str = "day1"):
+    """In-memory files as a day's raw records: ``{"admin_roles/x.json": records or raw text or
+    bytes}``."""
     rows = []
     for name, content in files.items():
         if isinstance(content, str):
@@ -35,11 +36,16 @@ def stage(spark, files: dict[str, object]) -> Staged:
         elif not isinstance(content, bytes):
             content = json.dumps(content, ensure_ascii=False).encode()
         rows.append((name.split("/")[0], name, bytearray(content)))
-    return collected(stage_day(parse_records(spark.createDataFrame(rows, FILES_SCHEMA)), "day1"))
+    return with_day(parse_records(spark.createDataFrame(rows, FILES_SCHEMA)), day)
 
 
-def collected(day: StagedDay) -> Staged:
-    """The day's three outputs from one Spark action (each a struct column of one union): a case
+def stage(spark, files: dict[str, object]) -> Staged:
+    """Stages in-memory files as one day."""
+    return collected(stage_days(raw_day(spark, files)))
+
+
+def collected(day: StagedDays) -> Staged:
+    """The three outputs from one Spark action (each a struct column of one union): a case
     pays for one plan and its jobs, not three."""
     names = [field.name for field in dataclasses.fields(Staged)]
     tagged = [getattr(day, name).select(F.struct("*").alias(name)) for name in names]
@@ -418,8 +424,8 @@ def test_raw_records_validate_the_same_after_the_parquet_round_trip(spark, tmp_p
     raw = parse_records(spark.createDataFrame(rows, FILES_SCHEMA))
     raw.write.parquet(str(tmp_path / "raw"))
     direct, round_trip = (
-        collected(stage_day(raw, "d")),
-        collected(stage_day(spark.read.parquet(str(tmp_path / "raw")), "d")),
+        collected(stage_days(with_day(raw, "d"))),
+        collected(stage_days(with_day(spark.read.parquet(str(tmp_path / "raw")), "d"))),
     )
     assert pairs_of(round_trip) == pairs_of(direct) == {(10, 1), (11, 3)}
     assert errors_of(round_trip) == errors_of(direct)
@@ -429,3 +435,41 @@ def test_raw_records_validate_the_same_after_the_parquet_round_trip(spark, tmp_p
         "INVALID_ROLE_ID",
         "INVALID_ROLE_ID",
     ]
+
+
+def test_days_staged_together_stage_each_as_if_alone(spark):
+    """A range run validates its days in one pass: no rule may reach across days (a duplicate id,
+    an agent naming a role, a role's agents are matters of one day)."""
+    days = {
+        "d1": {
+            "admin_roles/r.json": [
+                role(1, "old", agent_ids=[10], updated_at="2026-01-01T00:00:00Z"),
+                role(1, "older", updated_at="2025-01-01T00:00:00Z"),
+                role(2, agent_ids=[11, "x"]),
+            ],
+            "agent_details/12.json": {"id": 12, "role_ids": [1, 3]},
+            "admin_roles/bad.json": "{not json",
+        },
+        "d2": {
+            "admin_roles/r.json": [
+                role(1, "new", agent_ids=[11], updated_at="2026-01-02T00:00:00Z"),
+                role(3, agent_ids=[10]),
+            ],
+            "agent_details/12.json": {"id": 12, "role_ids": [2, 3]},
+        },
+    }
+    raws = [raw_day(spark, files, day) for day, files in days.items()]
+    together = collected(stage_days(raws[0].unionByName(raws[1])))
+    alone = [collected(stage_days(raw)) for raw in raws]
+
+    def by_day(rows, day):
+        return sorted(
+            (repr(sorted(r.asDict().items())) for r in rows if r["sync_day"] == day), key=str
+        )
+
+    for day, staged in zip(days, alone, strict=True):
+        for output in ("roles", "agent_roles", "errors"):
+            assert by_day(getattr(together, output), day) == by_day(getattr(staged, output), day)
+            assert by_day(getattr(staged, output), day)  # every output has rows of the day
+    assert pairs_of(alone[0]) == {(10, 1), (11, 2), (12, 1)}  # role 3 is unknown on d1
+    assert pairs_of(alone[1]) == {(11, 1), (10, 3), (12, 3)}  # role 2 is unknown on d2

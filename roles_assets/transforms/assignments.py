@@ -1,10 +1,10 @@
 """Role-side ``agent_ids`` and agent-side ``role_ids`` -> one row per (agent, role) a day
 asserts, each pair once with the latest ``updated_at`` of its sources.
 
-The sources meet per role, not per pair: each role's row gets a map of the agents whose files
-name it, and the pairs are exploded after that join. The role-side pairs (a day's millions) are
-never shuffled or aggregated one by one; at most the roles' rows are shuffled to meet the agents'
-side.
+The sources meet per day and role, not per pair: each role's row gets a map of the agents whose
+files name it, and the pairs are exploded after that join. The role-side pairs (a day's millions)
+are never shuffled or aggregated one by one; at most the roles' rows are shuffled to meet the
+agents' side.
 """
 
 from dataclasses import dataclass
@@ -17,10 +17,12 @@ from roles_assets.transforms.errors import no_id, raw_record
 from roles_assets.transforms.validate import Cache, no_cache
 from roles_assets.transforms.variant import positive_id, shown
 
+ROLE_KEY = ["sync_day", "role_id"]  # a role of one day: the two sides meet on it
+
 
 @dataclass(frozen=True)
 class Assignments:
-    pairs: DataFrame  # agent_id, role_id, updated_at: unique pairs
+    pairs: DataFrame  # sync_day, agent_id, role_id, updated_at: unique pairs per day
     errors: DataFrame  # ERROR_COLUMNS
 
 
@@ -36,9 +38,14 @@ def assignments(
     """
     checked = cache(_checked_lists(role_agent_ids))
     agent_pairs = agents.select(
-        "agent_id", "updated_at", "record", "source_file", F.explode("role_ids").alias("role_id")
+        "sync_day",
+        "agent_id",
+        "updated_at",
+        "record",
+        "source_file",
+        F.explode("role_ids").alias("role_id"),
     )
-    known_roles = roles.select("role_id")
+    known_roles = roles.select(*ROLE_KEY)
     pairs = _merged_pairs(checked, _named_by_agents(agent_pairs, known_roles))
     errors = _bad_entry_errors(checked, role_agent_ids).unionByName(
         _unknown_role_errors(agent_pairs, known_roles)
@@ -49,8 +56,8 @@ def assignments(
 def _checked_lists(role_agent_ids: DataFrame) -> DataFrame:
     """Each role's list split into its distinct agent ids and its entries that are not ids."""
     ids = F.expr(f"coalesce(transform(agent_ids, entry -> {positive_id('entry')}), array())")
-    return role_agent_ids.select("role_id", "updated_at", "agent_ids", ids.alias("ids")).select(
-        "role_id",
+    return role_agent_ids.select(*ROLE_KEY, "updated_at", "agent_ids", ids.alias("ids")).select(
+        *ROLE_KEY,
         "updated_at",
         F.expr("array_distinct(filter(ids, id -> id IS NOT NULL))").alias("agent_ids"),
         F.expr("filter(agent_ids, (entry, i) -> ids[i] IS NULL)").alias("bad_entries"),
@@ -60,13 +67,13 @@ def _checked_lists(role_agent_ids: DataFrame) -> DataFrame:
 def _bad_entry_errors(checked: DataFrame, role_agent_ids: DataFrame) -> DataFrame:
     # Bad entries are few: they fetch their role's record by a broadcast join, not a shuffle.
     bad_entries = checked.where(F.size("bad_entries") > 0).select(
-        "role_id", F.explode("bad_entries").alias("bad_entry")
+        *ROLE_KEY, F.explode("bad_entries").alias("bad_entry")
     )
     return (
         F.broadcast(bad_entries)
-        .join(role_agent_ids.select("role_id", "record", "source_file"), "role_id")
+        .join(role_agent_ids.select(*ROLE_KEY, "record", "source_file"), ROLE_KEY)
         .select(
-            "role_id",
+            *ROLE_KEY,
             no_id().alias("agent_id"),
             F.when(F.expr("is_variant_null(bad_entry)"), F.lit(ErrorType.MISSING_AGENT_ID))
             .otherwise(F.lit(ErrorType.INVALID_AGENT_ID))
@@ -84,8 +91,8 @@ def _bad_entry_errors(checked: DataFrame, role_agent_ids: DataFrame) -> DataFram
 
 
 def _unknown_role_errors(agent_pairs: DataFrame, known_roles: DataFrame) -> DataFrame:
-    return agent_pairs.join(known_roles, "role_id", "left_anti").select(
-        "role_id",
+    return agent_pairs.join(known_roles, ROLE_KEY, "left_anti").select(
+        *ROLE_KEY,
         "agent_id",
         F.lit(ErrorType.UNKNOWN_ROLE).alias("error_type"),
         F.lit("role_ids").alias("field"),
@@ -102,10 +109,10 @@ def _unknown_role_errors(agent_pairs: DataFrame, known_roles: DataFrame) -> Data
 def _named_by_agents(agent_pairs: DataFrame, known_roles: DataFrame) -> DataFrame:
     """Per valid role, a map of the agents whose files name it to their latest ``updated_at``."""
     return (
-        agent_pairs.join(known_roles, "role_id", "left_semi")
-        .groupBy("role_id", "agent_id")
+        agent_pairs.join(known_roles, ROLE_KEY, "left_semi")
+        .groupBy(*ROLE_KEY, "agent_id")
         .agg(F.max("updated_at").alias("updated_at"))
-        .groupBy("role_id")
+        .groupBy(*ROLE_KEY)
         .agg(
             F.map_from_entries(F.collect_list(F.struct("agent_id", "updated_at"))).alias(
                 "by_agents"
@@ -132,7 +139,7 @@ def _merged_pairs(checked: DataFrame, named_by_agents: DataFrame) -> DataFrame:
         " END"
     )
     return (
-        checked.join(named_by_agents, "role_id", "left")
-        .select("role_id", F.inline(both_sides))
-        .select("agent_id", "role_id", "updated_at")
+        checked.join(named_by_agents, ROLE_KEY, "left")
+        .select(*ROLE_KEY, F.inline(both_sides))
+        .select("sync_day", "agent_id", "role_id", "updated_at")
     )

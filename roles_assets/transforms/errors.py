@@ -12,6 +12,7 @@ from roles_assets.rules import ErrorType
 from roles_assets.transforms.variant import is_absent, positive_id, shown
 
 ERROR_COLUMNS = [
+    "sync_day",
     "role_id",
     "agent_id",
     "error_type",
@@ -58,6 +59,7 @@ def invalid_value(field: str, valid_sql: str, expected: str) -> Column:
 def error_rows(df: DataFrame, problems: Column, role_id: Column, agent_id: Column) -> DataFrame:
     """One error row (``ERROR_COLUMNS``) per non-NULL entry of the ``problems`` array column."""
     exploded = df.select(
+        "sync_day",
         role_id.alias("role_id"),
         agent_id.alias("agent_id"),
         F.explode(F.filter(problems, lambda p: p.isNotNull())).alias("problem"),
@@ -65,6 +67,7 @@ def error_rows(df: DataFrame, problems: Column, role_id: Column, agent_id: Colum
         "source_file",
     )
     return exploded.select(
+        "sync_day",
         "role_id",
         "agent_id",
         "problem.error_type",

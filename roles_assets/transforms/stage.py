@@ -1,4 +1,4 @@
-"""One sync day's raw records -> the rows of its three staging tables."""
+"""Sync days' raw records -> the rows of their three staging tables."""
 
 from dataclasses import dataclass
 
@@ -18,29 +18,34 @@ from roles_assets.transforms.validate import (
 
 
 @dataclass(frozen=True)
-class StagedDay:
+class StagedDays:
     roles: DataFrame  # stg_roles columns, without ingested_at
     agent_roles: DataFrame  # stg_agent_roles columns
     errors: DataFrame  # role_pipeline_errors columns, without id and created_at
 
 
-def stage_day(raw: DataFrame, sync_day: str, cache: Cache = no_cache) -> StagedDay:
-    """A day's raw records (``RAW_SCHEMA``) -> the rows of its three staging tables; ``cache``
-    gets the intermediates they share."""
+def with_day(raw: DataFrame, sync_day: str) -> DataFrame:
+    """One day's raw records (``RAW_SCHEMA``), each marked with its ``sync_day``."""
+    return raw.withColumn("sync_day", F.lit(sync_day))
+
+
+def stage_days(raw: DataFrame, cache: Cache = no_cache) -> StagedDays:
+    """Raw records of one or more days (``RAW_SCHEMA`` and ``sync_day``) -> the rows of their
+    three staging tables, each day's as if staged alone; ``cache`` gets the intermediates they
+    share."""
     roles = validate_roles(raw, cache)
     agents = validate_agents(raw)
     pairs = assignments(roles.roles, roles.agent_ids, agents.agents, cache)
-    day = F.lit(sync_day).alias("sync_day")
     errors = (
         file_errors(raw)
         .unionByName(roles.errors)
         .unionByName(agents.errors)
         .unionByName(pairs.errors)
     )
-    return StagedDay(
-        roles=roles.roles.select(*ROLE_COLUMNS, day, "source"),
+    return StagedDays(
+        roles=roles.roles.select(*ROLE_COLUMNS, "sync_day", "source"),
         agent_roles=pairs.pairs.select(
-            "agent_id", "role_id", F.lit("assigned").alias("status"), "updated_at", day
+            "agent_id", "role_id", F.lit("assigned").alias("status"), "updated_at", "sync_day"
         ),
-        errors=errors.select(day, *ERROR_COLUMNS),
+        errors=errors.select(*ERROR_COLUMNS),
     )

@@ -1,4 +1,7 @@
-"""The validation and dedup rules of a day's records, as named steps over their VARIANT values.
+"""The validation and dedup rules of sync days' records, as named steps over their VARIANT values.
+
+Every rule holds within a day: each record carries its ``sync_day``, and records of different
+days never meet, so one pass serves one day or a range of them.
 
 Roles: a record without a usable id or name is rejected; among the accepted records of an id the
 latest ``updated_at`` wins (ties: the first in file-name, then position order); the winner's
@@ -67,6 +70,7 @@ ROLE_COLUMNS = [
 AGENT_FIELDS = ["id", "role_ids", "updated_at"]
 
 
+# Each frame below also carries its rows' sync_day.
 @dataclass(frozen=True)
 class ValidatedRoles:
     roles: DataFrame  # one winning record per role id, typed (ROLE_COLUMNS and source)
@@ -81,9 +85,10 @@ class ValidatedAgents:
 
 
 def file_errors(raw: DataFrame) -> DataFrame:
-    """Raw records (``RAW_SCHEMA``) -> MALFORMED_JSON rows, one per file that could not be read
-    as records, keeping the file's text."""
+    """Raw records (``RAW_SCHEMA`` and ``sync_day``) -> MALFORMED_JSON rows, one per file that
+    could not be read as records, keeping the file's text."""
     return raw.where(F.col("file_error").isNotNull()).select(
+        "sync_day",
         no_id().alias("role_id"),
         no_id().alias("agent_id"),
         F.lit(ErrorType.MALFORMED_JSON).alias("error_type"),
@@ -95,7 +100,7 @@ def file_errors(raw: DataFrame) -> DataFrame:
 
 
 def validate_roles(raw: DataFrame, cache: Cache = no_cache) -> ValidatedRoles:
-    """Raw records -> the day's valid roles, each role's ``agent_ids``, and the error rows.
+    """Raw records -> each day's valid roles, each role's ``agent_ids``, and the error rows.
 
     Rejected records keep their ``agent_ids`` to themselves. The ranking carries only the key,
     ``updated_at``, the rejections and the record; the other fields are typed after it, for the
@@ -111,8 +116,10 @@ def validate_roles(raw: DataFrame, cache: Cache = no_cache) -> ValidatedRoles:
         .unionByName(error_rows(winners, F.col("invalid_values"), F.col("role_id"), no_id()))
     )
     return ValidatedRoles(
-        roles=winners.select(*ROLE_COLUMNS, F.col("source_file").alias("source")),
-        agent_ids=winners.select("role_id", "updated_at", "agent_ids", "record", "source_file"),
+        roles=winners.select("sync_day", *ROLE_COLUMNS, F.col("source_file").alias("source")),
+        agent_ids=winners.select(
+            "sync_day", "role_id", "updated_at", "agent_ids", "record", "source_file"
+        ),
         errors=errors,
     )
 
@@ -120,12 +127,13 @@ def validate_roles(raw: DataFrame, cache: Cache = no_cache) -> ValidatedRoles:
 def _records_of(raw: DataFrame, folder: str, fields: list[str]) -> DataFrame:
     """The parsed records of one source folder, with each named field as a VARIANT column."""
     records = raw.where((F.col("source_folder") == folder) & F.col("file_error").isNull())
-    return with_fields(records.select("source_file", "record_index", "record"), fields)
+    return with_fields(records.select("sync_day", "source_file", "record_index", "record"), fields)
 
 
 def _role_records(raw: DataFrame) -> DataFrame:
     """Role records with their id, their typed ``updated_at`` and why they are rejected."""
     return _records_of(raw, ROLE_FOLDER, ["id", "name", "updated_at"]).select(
+        "sync_day",
         "source_file",
         "record_index",
         "record",
@@ -153,7 +161,7 @@ def _ranked_by_id(records: DataFrame) -> DataFrame:
     """Each record's rank among the records of its id, latest ``updated_at`` first, and the
     position of the winner. Rejected records rank among themselves only, so one pass over the
     records serves the winners, the duplicates and the rejections."""
-    latest_first = Window.partitionBy("is_rejected", "role_id").orderBy(
+    latest_first = Window.partitionBy("sync_day", "is_rejected", "role_id").orderBy(
         F.col("typed_updated_at").desc_nulls_last(), "source_file", "record_index"
     )
     return records.withColumn(
@@ -173,6 +181,7 @@ def _rejection_errors(rejected: DataFrame) -> DataFrame:
 def _duplicate_errors(losers: DataFrame) -> DataFrame:
     """DUPLICATE_ROLE: one row per accepted record that lost to another of its id."""
     return losers.select(
+        "sync_day",
         "role_id",
         no_id().alias("agent_id"),
         F.lit(ErrorType.DUPLICATE_ROLE).alias("error_type"),
@@ -191,6 +200,7 @@ def _duplicate_errors(losers: DataFrame) -> DataFrame:
 def _typed_winners(winners: DataFrame) -> DataFrame:
     """The winning records' fields, typed, with an INVALID_VALUE problem per malformed one."""
     return with_fields(winners, ROLE_FIELDS).select(
+        "sync_day",
         "role_id",
         F.col("typed_updated_at").alias("updated_at"),
         "record",
@@ -215,7 +225,7 @@ def _typed_winners(winners: DataFrame) -> DataFrame:
 
 
 def validate_agents(raw: DataFrame) -> ValidatedAgents:
-    """Raw records -> the day's valid agent files, with their role ids, and the error rows."""
+    """Raw records -> each day's valid agent files, with their role ids, and the error rows."""
     records = _records_of(raw, AGENT_FOLDER, AGENT_FIELDS).select(
         "*",
         F.expr(positive_id("id")).alias("agent_id"),
@@ -228,6 +238,7 @@ def validate_agents(raw: DataFrame) -> ValidatedAgents:
     )
     is_rejected = F.col("id_error").isNotNull() | F.col("role_ids_error").isNotNull()
     agents = records.where(~is_rejected).select(
+        "sync_day",
         "agent_id",
         F.expr(as_timestamp("updated_at")).alias("updated_at"),
         F.expr(f"transform({as_list('role_ids')}, r -> {positive_id('r')})").alias("role_ids"),
