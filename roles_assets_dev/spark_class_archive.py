@@ -31,7 +31,7 @@ def _train(archive: Path) -> None:
     from roles_assets.landing import day_files
     from roles_assets.resources.spark import spark_config, spark_resource
     from roles_assets.transforms.parse import parse_records, read_files
-    from roles_assets.transforms.stage import stage_days, with_day
+    from roles_assets.transforms.stage import stage_days
 
     config = spark_config(class_archive=None)
     config["spark.driver.extraJavaOptions"] += f' "-XX:ArchiveClassesAtExit={archive}"'
@@ -42,7 +42,7 @@ def _train(archive: Path) -> None:
         rows = Observation("rows")
         raw.observe(rows, F.count(F.lit(1))).write.parquet(f"{work}/raw")
         staged = stage_days(
-            with_day(spark.read.parquet(f"{work}/raw"), day_dir.name), cache=lambda df: df.persist()
+            spark.read.parquet(f"{work}/raw"), cache=lambda df: df.persist()
         )
         for df in (staged.roles, staged.agent_roles, staged.errors):
             df.write.format("noop").mode("overwrite").save()

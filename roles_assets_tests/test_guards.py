@@ -440,12 +440,12 @@ def test_staged_rows_that_break_a_key_fail_the_write_and_keep_the_day(graph, lan
         match=r"break the table's key; the day's previous rows are kept"
         r".*\(12, 1, \d+\) is duplicated",  # the pair, in the load of the day's rows
     ):
-        manager.replace_partition("stg_agent_roles", "2026-01-01", duplicated)
+        manager.replace_days("stg_agent_roles", ["2026-01-01"], duplicated)
     missing_role = spark.createDataFrame([(13, None, "assigned", "2026-01-01")], duplicated.schema)
     with pytest.raises(
         StagingWriteFailed, match='previous rows are kept.*null value in column "role_id"'
     ):
-        manager.replace_partition("stg_agent_roles", "2026-01-01", missing_role)
+        manager.replace_days("stg_agent_roles", ["2026-01-01"], missing_role)
 
     assert graph.query(staged) == [(10, 1), (11, 1)]
     assert (

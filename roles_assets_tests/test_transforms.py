@@ -11,7 +11,7 @@ from pyspark.sql import Row
 from pyspark.sql import functions as F
 
 from roles_assets.transforms.parse import FILES_SCHEMA, parse_records
-from roles_assets.transforms.stage import StagedDays, stage_days, with_day
+from roles_assets.transforms.stage import StagedDays, stage_days
 from roles_assets_tests.helpers import role
 
 pytestmark = pytest.mark.fast
@@ -35,8 +35,8 @@ def raw_day(spark, files: dict[str, object], day: str = "day1"):
             content = content.encode()
         elif not isinstance(content, bytes):
             content = json.dumps(content, ensure_ascii=False).encode()
-        rows.append((name.split("/")[0], name, bytearray(content)))
-    return with_day(parse_records(spark.createDataFrame(rows, FILES_SCHEMA)), day)
+        rows.append((day, name.split("/")[0], name, bytearray(content)))
+    return parse_records(spark.createDataFrame(rows, FILES_SCHEMA))
 
 
 def stage(spark, files: dict[str, object]) -> Staged:
@@ -420,12 +420,12 @@ def test_raw_records_validate_the_same_after_the_parquet_round_trip(spark, tmp_p
         role(2**63),
         role(3, agent_ids=["11", 1.5]),
     ]
-    rows = [("admin_roles", "admin_roles/r.json", bytearray(json.dumps(records).encode()))]
+    rows = [("d", "admin_roles", "admin_roles/r.json", bytearray(json.dumps(records).encode()))]
     raw = parse_records(spark.createDataFrame(rows, FILES_SCHEMA))
     raw.write.parquet(str(tmp_path / "raw"))
     direct, round_trip = (
-        collected(stage_days(with_day(raw, "d"))),
-        collected(stage_days(with_day(spark.read.parquet(str(tmp_path / "raw")), "d"))),
+        collected(stage_days(raw)),
+        collected(stage_days(spark.read.parquet(str(tmp_path / "raw")))),
     )
     assert pairs_of(round_trip) == pairs_of(direct) == {(10, 1), (11, 3)}
     assert errors_of(round_trip) == errors_of(direct)

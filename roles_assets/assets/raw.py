@@ -1,4 +1,5 @@
-"""raw_roles: every landed record of a sync day, as its original JSON, kept as Parquet."""
+"""raw_roles: every landed record of the run's sync days, as its original JSON, kept as Parquet
+(one folder per day)."""
 
 import time
 
@@ -16,6 +17,7 @@ from roles_assets.transforms.parse import RAW_SCHEMA, parse_records, read_files
 from roles_assets.ui_metadata import spark_column_schema
 
 RAW_COLUMNS = {
+    "sync_day": "The record's sync day (stored as its folder's name, not in the files).",
     "source_folder": "The landed file's folder: admin_roles or agent_details.",
     "source_file": "The landed file, relative to the day's folder.",
     "record_index": "The record's position in its file (0-based); NULL for an unreadable file.",
@@ -39,11 +41,12 @@ RAW_COLUMNS = {
 def raw_roles(
     context: dg.AssetExecutionContext, landing: LandingZone, spark: LazyPySparkResource
 ) -> DataFrame:
-    """One row per landed record (or per unreadable file), with its source file and position."""
-    day_dir = landing.day_dir(context.partition_key)
-    if not day_dir.is_dir():
-        raise dg.Failure(f"sync day {context.partition_key!r} has no folder in the landing zone")
-    files = day_files(day_dir)
+    """One row per landed record (or per unreadable file), with its day, source file and position;
+    every day of a range run is read in one pass."""
+    missing = [day for day in context.partition_keys if not landing.day_dir(day).is_dir()]
+    if missing:
+        raise dg.Failure(f"sync day(s) {', '.join(missing)} have no folder in the landing zone")
+    files = [f for day in context.partition_keys for f in day_files(landing.day_dir(day))]
     started = time.perf_counter()
     session = spark.spark_session  # started here, on first use in the run
     context.add_output_metadata(

@@ -13,7 +13,7 @@ from roles_assets.code_version import CODE_VERSION
 from roles_assets.partitions import sync_day_partitions
 from roles_assets.rules import ErrorType
 from roles_assets.transforms.parse import record_fields
-from roles_assets.transforms.stage import stage_days, with_day
+from roles_assets.transforms.stage import stage_days
 from roles_assets.ui_metadata import table_metadata
 
 # A field the source starts sending is kept in raw_roles and loaded nowhere: say so on the day.
@@ -78,7 +78,7 @@ def staging_tables(
 
     # The raw records themselves are not cached: the agents and the file errors are a small part
     # of them, which Parquet reads again faster than a cache of every record is built.
-    staged = stage_days(with_day(raw_roles, context.partition_key), cache=persist)
+    staged = stage_days(raw_roles, cache=persist)
     yield dg.Output(
         staged.roles.withColumn(
             "ingested_at", F.expr("CAST(current_timestamp() AS TIMESTAMP_NTZ)")

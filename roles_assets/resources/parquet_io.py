@@ -4,6 +4,7 @@ It always reports the row count it stored.
 """
 
 import time
+from functools import reduce
 
 import dagster as dg
 import fsspec
@@ -15,14 +16,20 @@ from pyspark.sql import functions as F
 class SparkParquetIOManager(dg.ConfigurableIOManager):
     """Stores DataFrames as Parquet under ``<base_path>/<asset>/sync_day=<day>/run_id=<run>``.
 
+    The stored DataFrame has a ``sync_day`` column: one Spark job writes every day of a range
+    run, and each day's rows then move to that day's folder, without the column (the folder names
+    the day; a day without rows gets an empty folder of its own). Loading gives the days back
+    with the column.
+
     Each run writes a folder of its own, so two runs of the same day (a sensor run racing a
     manual one) never write into each other's files; a run reads the folder it wrote, or else
-    the newest one. Folders of earlier runs older than ``keep_seconds`` are deleted. A stored
-    day of at most ``one_partition_bytes`` is read as one Spark partition: the steps downstream
-    then need no shuffles, whose jobs and tasks cost a small day more than its data does.
-    ``base_path`` is a local folder or an object-store URL (``s3://...``): Spark writes and reads
-    it, and fsspec lists and deletes the run folders, so the same code serves a local session
-    and a remote one (a cluster or a Spark Connect server, whose executors must reach the path).
+    the newest one. Folders of earlier runs older than ``keep_seconds`` are deleted. Stored days
+    of at most ``one_partition_bytes`` in all are read as one Spark partition: the steps
+    downstream then need no shuffles, whose jobs and tasks cost a small day more than its data
+    does. ``base_path`` is a local folder or an object-store URL (``s3://...``): Spark writes
+    and reads it, and fsspec lists, moves and deletes the run folders, so the same code serves a
+    local session and a remote one (a cluster or a Spark Connect server, whose executors must
+    reach the path).
     """
 
     base_path: str
@@ -30,10 +37,11 @@ class SparkParquetIOManager(dg.ConfigurableIOManager):
     keep_seconds: int = 3600
     one_partition_bytes: int = 1024 * 1024
 
+    def _asset_path(self, asset_key: dg.AssetKey) -> str:
+        return f"{self.base_path.rstrip('/')}/{asset_key.to_python_identifier()}"
+
     def _day_path(self, asset_key: dg.AssetKey, sync_day: str) -> str:
-        return (
-            f"{self.base_path.rstrip('/')}/{asset_key.to_python_identifier()}/sync_day={sync_day}"
-        )
+        return f"{self._asset_path(asset_key)}/sync_day={sync_day}"
 
     def _runs(self, day_path: str) -> list[tuple[str, float]]:
         """The day's run folders (name, modified at as epoch seconds), newest first."""
@@ -49,17 +57,30 @@ class SparkParquetIOManager(dg.ConfigurableIOManager):
         return sorted(runs, key=lambda run: run[1], reverse=True)
 
     def handle_output(self, context: dg.OutputContext, df: DataFrame) -> None:
-        day_path = self._day_path(context.asset_key, context.partition_key)
-        path = f"{day_path}/run_id={context.run_id}"
+        run = f"run_id={context.run_id}"
+        written = f"{self._asset_path(context.asset_key)}/_written/{run}"
         # Counted while written: no second pass over the data.
-        written = Observation(f"{context.asset_key.to_python_identifier()}_rows")
-        df.observe(written, F.count(F.lit(1)).alias("row_count")).write.mode("overwrite").parquet(
-            path
-        )
+        rows = Observation(f"{context.asset_key.to_python_identifier()}_rows")
+        df.observe(rows, F.count(F.lit(1)).alias("row_count")).write.mode("overwrite").partitionBy(
+            "sync_day"
+        ).parquet(written)
+        fs, written_path = fsspec.core.url_to_fs(written)
+        for day in context.asset_partition_keys:
+            day_path = self._day_path(context.asset_key, day)
+            if fs.exists(f"{written_path}/sync_day={day}"):
+                fs.mv(f"{written_path}/sync_day={day}", f"{day_path}/{run}", recursive=True)
+            else:
+                empty = self.spark.spark_session.createDataFrame([], df.drop("sync_day").schema)
+                empty.write.parquet(f"{day_path}/{run}")
+            self._delete_stale_runs(day_path, keep=run)
+        fs.rm(written_path, recursive=True)
+        uri = self._day_path(context.asset_key, context.asset_partition_keys[0])
         context.add_output_metadata(
-            {"dagster/row_count": written.get["row_count"], "dagster/uri": path}
+            {
+                "dagster/row_count": rows.get["row_count"],
+                "dagster/uri": f"{uri}/{run}" if context.has_partition_key else uri,
+            }
         )
-        self._delete_stale_runs(day_path, keep=f"run_id={context.run_id}")
 
     def _delete_stale_runs(self, day_path: str, keep: str) -> None:
         cutoff = time.time() - self.keep_seconds
@@ -69,15 +90,23 @@ class SparkParquetIOManager(dg.ConfigurableIOManager):
                 fs.rm(f"{path}/{name}", recursive=True)
 
     def load_input(self, context: dg.InputContext) -> DataFrame:
-        day_path = self._day_path(context.asset_key, context.partition_key)
-        names = [name for name, _ in self._runs(day_path)]
         own = f"run_id={context.upstream_output.run_id}"
-        if not names:
-            raise FileNotFoundError(f"no {context.asset_key.to_user_string()} data at {day_path}")
-        folder = f"{day_path}/{own if own in names else names[0]}"
-        df = self.spark.spark_session.read.parquet(folder)
-        fs, path = fsspec.core.url_to_fs(folder)
-        return df.coalesce(1) if fs.du(path) <= self.one_partition_bytes else df
+        days, size = [], 0
+        for day in context.asset_partition_keys:
+            day_path = self._day_path(context.asset_key, day)
+            names = [name for name, _ in self._runs(day_path)]
+            if not names:
+                raise FileNotFoundError(
+                    f"no {context.asset_key.to_user_string()} data at {day_path}"
+                )
+            folder = f"{day_path}/{own if own in names else names[0]}"
+            fs, path = fsspec.core.url_to_fs(folder)
+            size += fs.du(path)
+            days.append(
+                self.spark.spark_session.read.parquet(folder).withColumn("sync_day", F.lit(day))
+            )
+        df = reduce(DataFrame.unionByName, days)
+        return df.coalesce(1) if size <= self.one_partition_bytes else df
 
 
 def _modified_at(entry: dict) -> float:

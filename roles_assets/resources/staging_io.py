@@ -5,6 +5,7 @@ It always reports the row count it stored.
 """
 
 import re
+from collections import Counter
 from collections.abc import Sequence
 
 import dagster as dg
@@ -14,6 +15,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from roles_assets.resources.postgres import PostgresResource
+from roles_assets.rules import SAMPLE_ROWS
 from roles_assets.warehouse import staging
 from roles_assets.warehouse.sql import drop_table
 
@@ -88,14 +90,21 @@ class PostgresPartitionIOManager(dg.ConfigurableIOManager):
         table = metadata.get("dagster/table_name", context.asset_key.path[-1])
         count_by = metadata.get("count_by")
         sample_columns = metadata.get("sample_columns") or []
-        row_count, counts, sample = self.replace_partition(
-            table, context.partition_key, df, count_by, sample_columns
+        by_day = self.replace_days(
+            table, context.asset_partition_keys, df, count_by, sample_columns
         )
-        output = {"dagster/row_count": row_count}
+        output = {"dagster/row_count": sum(rows for rows, _, _ in by_day.values())}
+        if len(by_day) > 1:  # a range run's materializations share their metadata
+            output["row_count_by_day"] = dg.MetadataValue.json(
+                {day: rows for day, (rows, _, _) in by_day.items()}
+            )
         if count_by:
-            every = {value: 0 for value in metadata.get("count_values") or []} | counts
+            every = Counter(dict.fromkeys(metadata.get("count_values") or [], 0))
+            for _, counts, _ in by_day.values():
+                every.update(counts)
             output |= {f"{count_by}/{value}": int(n) for value, n in sorted(every.items())}
         if sample_columns:
+            sample = [row for _, _, rows in by_day.values() for row in rows][:SAMPLE_ROWS]
             output["sample_rows"] = sample_table(
                 metadata["dagster/column_schema"], sample_columns, sample
             )
@@ -106,45 +115,56 @@ class PostgresPartitionIOManager(dg.ConfigurableIOManager):
             "staging tables are read by the SQL apply steps; depend on them with `deps`"
         )
 
-    def replace_partition(
+    def replace_days(
         self,
         table: str,
-        sync_day: str,
+        days: Sequence[str],
         df: DataFrame,
         count_by: str | None = None,
         sample_columns: Sequence[str] = (),
-    ) -> tuple[int, dict[str, int], list[tuple]]:
-        """Replaces the day's rows of ``table`` with ``df``; returns the row count, the row
-        count per value of the ``count_by`` column (if any), and up to ``rules.SAMPLE_ROWS``
-        rows of ``sample_columns``."""
+    ) -> dict[str, tuple[int, dict[str, int], list[tuple]]]:
+        """Replaces the rows of ``table`` of each of ``days`` with those of ``df`` (by its
+        ``sync_day``; a day without rows is staged empty); returns per day the row count, the
+        row count per value of the ``count_by`` column (if any), and up to ``rules.SAMPLE_ROWS``
+        rows of ``sample_columns``. Spark writes every day in one job; each day is then staged
+        in a transaction of its own."""
+        named = ", ".join(days)
         self.postgres.migrate()
         with self.postgres.transaction() as cur:
             staging.drop_abandoned_load_tables(cur, table)
-            load = staging.create_load(cur, table)
+            written = staging.create_load(cur, table)
         try:
             try:
                 _timestamps_as_text(df).write.jdbc(
                     self.postgres.jdbc_url(),
-                    table=load.name,
+                    table=written.name,
                     mode="append",
                     properties={**self.postgres.jdbc_properties(), "batchsize": "10000"},
                 )
             except Exception as error:  # Spark's own errors, or the driver's, via Py4J or gRPC
                 raise StagingWriteFailed(
-                    f"writing {table} for sync day {sync_day!r} to PostgreSQL at "
-                    f"{self.postgres.target} failed; the day's previous rows are kept: "
+                    f"writing {table} for sync day(s) {named} to PostgreSQL at "
+                    f"{self.postgres.target} failed; their previous rows are kept: "
                     f"{self.postgres.error_summary(_innermost_cause(error))}"
                     + (_MISSING_DRIVER_HINT if _lacks_jdbc_driver(error) else "")
                 ) from error
-            try:
-                with self.postgres.transaction() as cur:
-                    return staging.stage_load(cur, load, sync_day, count_by, sample_columns)
-            except psycopg2.IntegrityError as error:  # the load's key index refused them
-                raise StagingWriteFailed(
-                    f"the {table} rows for sync day {sync_day!r} break the table's key; the day's "
-                    f"previous rows are kept: {self.postgres.error_summary(error)}"
-                    + (f" ({error.diag.message_detail})" if error.diag.message_detail else "")
-                ) from error
+            figures = {}
+            for day in days:
+                try:
+                    with self.postgres.transaction() as cur:
+                        load = (
+                            written
+                            if len(days) == 1
+                            else staging.day_of_load(cur, written, day, df.columns)
+                        )
+                        figures[day] = staging.stage_load(cur, load, day, count_by, sample_columns)
+                except psycopg2.IntegrityError as error:  # the load's key index refused them
+                    raise StagingWriteFailed(
+                        f"the {table} rows for sync day {day!r} break the table's key; the "
+                        f"day's previous rows are kept: {self.postgres.error_summary(error)}"
+                        + (f" ({error.diag.message_detail})" if error.diag.message_detail else "")
+                    ) from error
+            return figures
         finally:
             with self.postgres.transaction() as cur:
-                drop_table(cur, load.name)
+                drop_table(cur, written.name)

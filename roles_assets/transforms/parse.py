@@ -17,6 +17,7 @@ from roles_assets.rules import MAX_KEPT_FILE_TEXT
 
 FILES_SCHEMA = T.StructType(
     [
+        T.StructField("sync_day", T.StringType(), False),
         T.StructField("source_folder", T.StringType(), False),
         T.StructField("source_file", T.StringType(), False),
         T.StructField("content", T.BinaryType(), True),
@@ -25,6 +26,7 @@ FILES_SCHEMA = T.StructType(
 
 RAW_SCHEMA = T.StructType(
     [
+        T.StructField("sync_day", T.StringType(), False),
         T.StructField("source_folder", T.StringType(), False),
         T.StructField("source_file", T.StringType(), False),
         T.StructField("record_index", T.IntegerType(), True),
@@ -36,21 +38,23 @@ RAW_SCHEMA = T.StructType(
 
 
 def read_files(spark: SparkSession, paths: list[str]) -> DataFrame:
-    """The files' bytes, named ``<folder>/<file>`` after the last two parts of their path."""
+    """The files' bytes, named ``<folder>/<file>`` after the last two parts of their path, of
+    the sync day the part before them names (``<day>/<folder>/<file>``)."""
     # Spark's file sources skip zero-byte files; they must still become MALFORMED_JSON rows.
-    empty = [path for path in paths if os.path.getsize(path) == 0]
+    empty = [Path(path) for path in paths if os.path.getsize(path) == 0]
     empty_files = spark.createDataFrame(
         [
-            (Path(p).parent.name, f"{Path(p).parent.name}/{Path(p).name}", bytearray())
+            (p.parent.parent.name, p.parent.name, f"{p.parent.name}/{p.name}", bytearray())
             for p in empty
         ],
         FILES_SCHEMA,
     )
-    non_empty = [path for path in paths if path not in empty]
+    non_empty = [path for path in paths if Path(path) not in empty]
     if not non_empty:
         return empty_files
     files = spark.read.format("binaryFile").load(non_empty)
     return files.select(
+        F.regexp_extract("path", r"([^/]+)/[^/]+/[^/]+$", 1).alias("sync_day"),
         F.regexp_extract("path", r"([^/]+)/[^/]+$", 1).alias("source_folder"),
         F.regexp_extract("path", r"[^/]+/[^/]+$", 0).alias("source_file"),
         "content",
@@ -77,6 +81,7 @@ def _decoded(files: DataFrame) -> DataFrame:
     """Each file's text and its one JSON document (``doc``), NULL when it is not exactly one."""
     text = F.expr("make_valid_utf8(CAST(content AS STRING))")
     return files.select(
+        "sync_day",
         "source_folder",
         "source_file",
         text.alias("text"),
@@ -100,6 +105,7 @@ def _decoded(files: DataFrame) -> DataFrame:
 def _with_file_error(decoded: DataFrame) -> DataFrame:
     """Each file's records, or why it has none (``file_error``)."""
     return decoded.select(
+        "sync_day",
         "source_folder",
         "source_file",
         "text",
@@ -127,6 +133,7 @@ def _with_file_error(decoded: DataFrame) -> DataFrame:
 def _one_row_per_record(parsed: DataFrame) -> DataFrame:
     """A row per record of a readable file, and one row with its text per unreadable file."""
     exploded = parsed.select(
+        "sync_day",
         "source_folder",
         "source_file",
         "text",
@@ -138,6 +145,7 @@ def _one_row_per_record(parsed: DataFrame) -> DataFrame:
     return exploded.where(
         F.col("record_index").isNotNull() | F.col("file_error").isNotNull()
     ).select(
+        "sync_day",
         "source_folder",
         "source_file",
         F.col("record_index").cast("int").alias("record_index"),

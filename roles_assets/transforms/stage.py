@@ -24,13 +24,8 @@ class StagedDays:
     errors: DataFrame  # role_pipeline_errors columns, without id and created_at
 
 
-def with_day(raw: DataFrame, sync_day: str) -> DataFrame:
-    """One day's raw records (``RAW_SCHEMA``), each marked with its ``sync_day``."""
-    return raw.withColumn("sync_day", F.lit(sync_day))
-
-
 def stage_days(raw: DataFrame, cache: Cache = no_cache) -> StagedDays:
-    """Raw records of one or more days (``RAW_SCHEMA`` and ``sync_day``) -> the rows of their
+    """Raw records of one or more days (``RAW_SCHEMA``) -> the rows of their
     three staging tables, each day's as if staged alone; ``cache`` gets the intermediates they
     share."""
     roles = validate_roles(raw, cache)

@@ -52,6 +52,20 @@ def create_load(cur: Cursor, table: str) -> Load:
     return load
 
 
+def day_of_load(cur: Cursor, written: Load, sync_day: str, columns: Sequence[str]) -> Load:
+    """A new load of ``written``'s table holding the ``columns`` of its rows of ``sync_day``:
+    one Spark write of a range of days becomes a load per day."""
+    load = create_load(cur, written.table)
+    names = sql.SQL(", ").join(map(sql.Identifier, columns))
+    cur.execute(
+        sql.SQL("INSERT INTO {0} ({2}) SELECT {2} FROM {1} WHERE sync_day = %s").format(
+            sql.Identifier(load.name), sql.Identifier(written.name), names
+        ),
+        (sync_day,),
+    )
+    return load
+
+
 def stage_load(
     cur: Cursor,
     load: Load,
