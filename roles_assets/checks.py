@@ -8,14 +8,14 @@ day's checks cost what the day changed, not the size of the history; the job
 ``history_full_checks`` runs the same queries over every row, on demand.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import dagster as dg
 from psycopg2 import sql
 
 from roles_assets.code_version import CODE_VERSION
-from roles_assets.partitions import sync_day_partitions
+from roles_assets.partitions import day_evaluation, run_days, sync_day_partitions
 from roles_assets.resources.limits import GuardLimits
 from roles_assets.resources.postgres import PostgresResource
 from roles_assets.rules import DEFAULT_MAX_MALFORMED_SHARE, DEFAULT_MAX_REJECTION_RATE, SAMPLE_ROWS
@@ -310,15 +310,23 @@ def build_check(declared: DeclaredCheck) -> dg.AssetChecksDefinition:
     )
     def check(
         context: dg.AssetCheckExecutionContext, postgres: PostgresResource, limits: GuardLimits
-    ) -> dg.AssetCheckResult:
-        result = declared.evaluate(context.partition_key, postgres, limits)
-        return dg.AssetCheckResult(
-            passed=result.passed,
-            severity=declared.severity,
-            description=result.description,
-            metadata=result.metadata,
-        )
+    ) -> Iterator[dg.AssetCheckResult | dg.AssetCheckEvaluation | dg.Output]:
+        days = run_days(context)
+        if len(days) == 1:
+            result = declared.evaluate(days[0], postgres, limits)
+            yield dg.AssetCheckResult(
+                passed=result.passed,
+                severity=declared.severity,
+                description=result.description,
+                metadata=result.metadata,
+            )
+            return
+        for day in days:
+            result = declared.evaluate(day, postgres, limits)
+            yield day_evaluation(context.instance, key, day, result, declared.severity)
+        yield dg.Output(None, output_name="result")  # the step's own output, which a result makes
 
+    key = dg.AssetCheckKey(dg.AssetKey(declared.asset), declared.name)
     return check
 
 

@@ -11,12 +11,57 @@ from pathlib import Path
 import dagster as dg
 import sqlalchemy.exc
 
+# Private in the pinned Dagster: a check evaluation's link to the materialization it checked.
+from dagster._core.definitions.asset_checks.asset_check_evaluation import (
+    AssetCheckEvaluationTargetMaterializationData,
+)
+
 from roles_assets.days import day_order, is_safe_day
 from roles_assets.landing import PARTIAL_PREFIX
 
 log = logging.getLogger(__name__)
 
 sync_day_partitions = dg.DynamicPartitionsDefinition(name="sync_day")
+# A backfill of a range of days (the UI's, or the CLI's --partition-range) is one run of them all.
+ONE_RUN_PER_RANGE = dg.BackfillPolicy.single_run()
+
+
+def run_days(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> list[str]:
+    """The run's sync days in natural order: its one day, or every day of a range run (which
+    Dagster lists in the order the instance registered them)."""
+    return sorted(context.partition_keys, key=day_order)
+
+
+def day_evaluation(
+    instance: dg.DagsterInstance,
+    key: dg.AssetCheckKey,
+    day: str,
+    result: dg.AssetCheckResult,
+    severity: dg.AssetCheckSeverity,
+) -> dg.AssetCheckEvaluation:
+    """``result`` as check ``key``'s evaluation of ``day`` in a range run, shown on that day.
+
+    Never blocking: Dagster would skip every day of the range for one day's failure, so the
+    apply gates each day itself. It names the day's latest materialization, without which the
+    UI shows no status for the day (Dagster's own results do this for a day's run).
+    """
+    (latest,) = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=key.asset_key, asset_partitions=[day]), limit=1
+    ).records or [None]
+    target = latest and AssetCheckEvaluationTargetMaterializationData(
+        storage_id=latest.storage_id, run_id=latest.run_id, timestamp=latest.timestamp
+    )
+    return dg.AssetCheckEvaluation(
+        asset_key=key.asset_key,
+        check_name=key.name,
+        passed=result.passed,
+        metadata=result.metadata,
+        severity=severity,
+        description=result.description,
+        blocking=False,
+        partition=day,
+        target_materialization_data=target,
+    )
 
 
 def landed_days(landing_root: Path) -> list[str]:

@@ -4,18 +4,20 @@
 from collections.abc import Iterator
 
 import dagster as dg
+from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
+from dagster._core.storage.event_log.base import PartitionKeyFilter
 from pydantic import Field
 
 from roles_assets.assets import LOAD_POOL
 from roles_assets.code_version import CODE_VERSION
 from roles_assets.landing import sync_time
-from roles_assets.partitions import sync_day_partitions
+from roles_assets.partitions import ONE_RUN_PER_RANGE, day_evaluation, run_days, sync_day_partitions
 from roles_assets.resources.landing_zone import LandingZone
 from roles_assets.resources.limits import GuardLimits
 from roles_assets.resources.postgres import PostgresResource
 from roles_assets.rules import DEFAULT_MAX_REMOVAL_SHARE
 from roles_assets.ui_metadata import table_metadata
-from roles_assets.warehouse.apply import Losses, MassRemovalRefused, apply_day
+from roles_assets.warehouse.apply import AppliedDay, Losses, MassRemovalRefused, apply_day
 
 
 class ApplyConfig(dg.Config):
@@ -67,11 +69,13 @@ def _final_spec(table: str, deps: list[str], description: str) -> dg.AssetSpec:
         kinds={"postgres"},
         metadata=table_metadata(table),
         code_version=CODE_VERSION,
+        skippable=True,  # a range run leaves out the days it does not apply
     )
 
 
 @dg.multi_asset(
     partitions_def=sync_day_partitions,
+    backfill_policy=ONE_RUN_PER_RANGE,
     pool=LOAD_POOL,
     group_name="roles",
     can_subset=False,
@@ -111,30 +115,95 @@ def final_tables(
     landing: LandingZone,
     limits: GuardLimits,
 ):
-    """Folds the staged day into the final tables and their histories in one transaction, with
-    the removal guard's verdict as a check and the tables' counts as metadata."""
-    sync_day = context.partition_key
-    synced_at = sync_time(landing.day_dir(sync_day))
-    try:
-        applied = apply_day(
-            postgres,
-            sync_day,
-            synced_at,
-            allow_mass_removal=config.allow_mass_removal,
-            max_removal_share=limits.max_removal_share,
+    """Folds the run's staged days, in natural order, into the final tables and their histories,
+    each day in one transaction, with the removal guard's verdict as a check and the tables'
+    counts as metadata. In a range run a day whose blocking checks failed, or that the guard
+    refuses, is left out and every other day is applied; the run then fails naming them."""
+    days = run_days(context)
+    if len(days) == 1:
+        yield from _apply_one(context, config, postgres, landing, limits, days[0])
+        return
+    left_out = {}
+    for day in days:
+        failed = _failed_blocking_checks(context, day)
+        if failed:
+            left_out[day] = f"its blocking check(s) {', '.join(failed)} failed"
+            continue
+        try:
+            applied = _apply(config, postgres, landing, limits, day)
+        except MassRemovalRefused as refused:
+            for check in _guard_checks(refused.losses, allowed=False, description=str(refused)):
+                context.log_event(_day_check(context, check, day))
+            left_out[day] = str(refused)
+            continue
+        for table, metadata in _materialization_metadata(context, day, applied).items():
+            context.log_event(dg.AssetMaterialization(table, partition=day, metadata=metadata))
+        for check in _guard_checks(applied.losses, allowed=config.allow_mass_removal):
+            context.log_event(_day_check(context, check, day))
+    for spec in (REMOVALS_CHECK, DELETIONS_CHECK):
+        yield dg.Output(None, context.assets_def.get_output_name_for_asset_check_key(spec.key))
+    if left_out:
+        raise dg.Failure(
+            description=f"{len(left_out)} of {len(days)} sync days were not applied: "
+            + "; ".join(f"{day}: {why}" for day, why in left_out.items()),
+            metadata={"not_applied": dg.MetadataValue.json(list(left_out))},
         )
+
+
+def _apply(config, postgres, landing, limits, day):
+    return apply_day(
+        postgres,
+        day,
+        sync_time(landing.day_dir(day)),
+        allow_mass_removal=config.allow_mass_removal,
+        max_removal_share=limits.max_removal_share,
+    )
+
+
+def _failed_blocking_checks(context: dg.AssetExecutionContext, day: str) -> list[str]:
+    """The blocking checks whose latest evaluation of ``day`` failed."""
+    graph = context.repository_def.asset_graph
+    blocking = [key for key in graph.asset_check_keys if graph.get_check_spec(key).blocking]
+    latest = context.instance.event_log_storage.get_latest_asset_check_execution_by_key(
+        blocking, partition_filter=PartitionKeyFilter(key=day)
+    )
+    return sorted(
+        key.name
+        for key, record in latest.items()
+        if record.status == AssetCheckExecutionRecordStatus.FAILED
+    )
+
+
+def _day_check(
+    context: dg.AssetExecutionContext, check: dg.AssetCheckResult, day: str
+) -> dg.AssetCheckEvaluation:
+    key = dg.AssetCheckKey(check.asset_key, check.check_name)
+    return day_evaluation(context.instance, key, day, check, check.severity)
+
+
+def _apply_one(context, config, postgres, landing, limits, sync_day):
+    try:
+        applied = _apply(config, postgres, landing, limits, sync_day)
     except MassRemovalRefused as refused:
         yield from _guard_checks(refused.losses, allowed=False, description=str(refused))
         raise dg.Failure(description=str(refused)) from None
     yield from _guard_checks(applied.losses, allowed=config.allow_mass_removal)
+    for table, metadata in _materialization_metadata(context, sync_day, applied).items():
+        yield dg.MaterializeResult(asset_key=table, metadata=metadata)
 
+
+def _materialization_metadata(
+    context: dg.AssetExecutionContext, sync_day: str, applied: AppliedDay
+) -> dict[str, dict]:
+    """Each table's metadata after applying ``sync_day``: its counts (the final tables are not
+    split by day: a day's materialization is the whole table), and what the day took away."""
     mode = "incremental" if applied.incremental else "rebuild"
     losses = applied.losses
     context.log.info(
         f"applied sync day {sync_day!r} ({mode}): {losses.removed} removals, "
         f"{losses.deleted} deleted roles"
     )
-    common = {"apply_mode": mode, "synced_at": synced_at.isoformat()}
+    common = {"apply_mode": mode, "synced_at": applied.synced_at.isoformat()}
     if applied.replayed_applied_staging:
         days = applied.replayed_applied_staging
         context.log.warning(
@@ -147,12 +216,10 @@ def final_tables(
         "agent_role_mapping": {"removed_by_this_day": losses.removed},
     }
     written = {table: {"rows_written": n} for table, n in applied.rows_written.items()}
-    # The final tables are not split by day: a day's materialization is the whole table.
-    for table, counts in applied.counts.items():
-        yield dg.MaterializeResult(
-            asset_key=table,
-            metadata={**common, **counts, **by_this_day.get(table, {}), **written.get(table, {})},
-        )
+    return {
+        table: {**common, **counts, **by_this_day.get(table, {}), **written.get(table, {})}
+        for table, counts in applied.counts.items()
+    }
 
 
 def _guard_checks(

@@ -7,13 +7,14 @@ import dagster as dg
 from roles_assets.code_version import CODE_VERSION
 from roles_assets.extract.pull import pull_day, today_utc, why_not_pullable
 from roles_assets.landing import day_files
-from roles_assets.partitions import sync_day_partitions
+from roles_assets.partitions import ONE_RUN_PER_RANGE, run_days, sync_day_partitions
 from roles_assets.resources.freshdesk import FreshdeskResource
 from roles_assets.resources.landing_zone import LandingZone
 
 
 @dg.asset(
     partitions_def=sync_day_partitions,
+    backfill_policy=ONE_RUN_PER_RANGE,
     group_name="roles",
     kinds={"freshdesk", "json"},
     code_version=CODE_VERSION,
@@ -25,8 +26,20 @@ def landed_day(
 
     The API knows only the present, so a past day that never landed fails, and so does today
     without credentials. A landed day is never fetched again, so a re-run loads the same files.
+    A range run takes its days as they landed.
     """
-    day = context.partition_key
+    days = run_days(context)
+    if len(days) > 1:
+        missing = [day for day in days if not landing.day_dir(day).is_dir()]
+        if missing:
+            raise dg.Failure(f"sync day(s) {', '.join(missing)} have no folder in the landing zone")
+        files = {day: len(day_files(landing.day_dir(day))) for day in days}
+        for day, count in files.items():
+            context.add_asset_metadata(
+                {"files": count, "dagster/row_count": count}, partition_key=day
+            )
+        return dg.MaterializeResult(metadata={"pulled": False})
+    day = days[0]
     day_dir = landing.day_dir(day)
     if day_dir.is_dir():
         files = len(day_files(day_dir))

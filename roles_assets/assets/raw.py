@@ -11,7 +11,7 @@ from roles_assets.assets import LOAD_POOL
 from roles_assets.assets.landed import landed_day
 from roles_assets.code_version import CODE_VERSION
 from roles_assets.landing import day_files
-from roles_assets.partitions import sync_day_partitions
+from roles_assets.partitions import ONE_RUN_PER_RANGE, sync_day_partitions
 from roles_assets.resources.landing_zone import LandingZone
 from roles_assets.transforms.parse import RAW_SCHEMA, parse_records, read_files
 from roles_assets.ui_metadata import spark_column_schema
@@ -29,6 +29,7 @@ RAW_COLUMNS = {
 
 @dg.asset(
     partitions_def=sync_day_partitions,
+    backfill_policy=ONE_RUN_PER_RANGE,
     pool=LOAD_POOL,
     io_manager_key="parquet_io_manager",
     group_name="roles",

@@ -12,28 +12,43 @@ SOURCE_FIELDS = "source_fields"
 
 
 def new_fields(
-    context: dg.AssetExecutionContext, fields: dict[str, list[str]], recorded_on: dg.AssetKey
-) -> list[str] | None:
-    """Each field of ``fields`` (per folder) that no earlier day recorded on ``recorded_on``
-    carried, in words; None when no earlier day recorded any (nothing to compare with)."""
-    seen = _fields_of_earlier_days(context, recorded_on)
-    if seen is None:
-        return None
-    return [
-        f"new field `{field}` in {folder} since day {context.partition_key}"
-        for folder, names in fields.items()
-        for field in names
-        if field not in seen.get(folder, set())
-    ]
+    instance: dg.DagsterInstance,
+    fields: dict[str, dict[str, list[str]]],
+    recorded_on: dg.AssetKey,
+) -> dict[str, list[str] | None]:
+    """Per day of ``fields`` (day -> folder -> fields), in natural order, each field that no
+    earlier day carried (one recorded on ``recorded_on``, or one before it in ``fields``), in
+    words; None for a day with no earlier day to compare with."""
+    new, run_seen = {}, None
+    for day in sorted(fields, key=day_order):
+        recorded = _fields_of_earlier_days(instance, day, recorded_on)
+        seen = recorded if run_seen is None else _merged(recorded or {}, run_seen)
+        new[day] = (
+            None
+            if seen is None
+            else [
+                f"new field `{field}` in {folder} since day {day}"
+                for folder, names in fields[day].items()
+                for field in names
+                if field not in seen.get(folder, set())
+            ]
+        )
+        run_seen = _merged(run_seen or {}, fields[day])
+    return new
+
+
+def _merged(seen: dict[str, set[str]], more: dict[str, list[str] | set[str]]) -> dict:
+    return {
+        folder: set(seen.get(folder, ())) | set(more.get(folder, ())) for folder in {*seen, *more}
+    }
 
 
 def _fields_of_earlier_days(
-    context: dg.AssetExecutionContext, key: dg.AssetKey
+    instance: dg.DagsterInstance, day: str, key: dg.AssetKey
 ) -> dict[str, set[str]] | None:
-    """The fields per folder recorded on ``key`` for any day before this one, or None when no
+    """The fields per folder recorded on ``key`` for any day before ``day``, or None when no
     earlier day recorded any."""
-    instance = context.instance
-    this_day = day_order(context.partition_key)
+    this_day = day_order(day)
     earlier = [
         day
         for day in instance.get_dynamic_partitions(sync_day_partitions.name)

@@ -10,7 +10,7 @@ from pyspark.sql import functions as F
 from roles_assets.assets import LOAD_POOL
 from roles_assets.assets.source_fields import SOURCE_FIELDS, new_fields
 from roles_assets.code_version import CODE_VERSION
-from roles_assets.partitions import sync_day_partitions
+from roles_assets.partitions import ONE_RUN_PER_RANGE, day_evaluation, run_days, sync_day_partitions
 from roles_assets.rules import ErrorType
 from roles_assets.transforms.parse import record_fields
 from roles_assets.transforms.stage import stage_days
@@ -42,6 +42,7 @@ def _staging_out(table: str, description: str, **metadata) -> dg.AssetOut:
 
 @dg.multi_asset(
     partitions_def=sync_day_partitions,
+    backfill_policy=ONE_RUN_PER_RANGE,
     pool=LOAD_POOL,
     group_name="roles",
     outs={
@@ -62,12 +63,20 @@ def _staging_out(table: str, description: str, **metadata) -> dg.AssetOut:
 )
 def staging_tables(
     context: dg.AssetExecutionContext, raw_roles: DataFrame
-) -> Iterator[dg.Output | dg.AssetCheckResult]:
-    """The day's raw records through the validation and dedup rules into its staging tables, and
-    the fields they carry against earlier days'."""
-    fields: dict[str, list[str]] = {}
-    for row in record_fields(raw_roles).orderBy("source_folder", "field").collect():
-        fields.setdefault(row.source_folder, []).append(row.field)
+) -> Iterator[dg.Output | dg.AssetCheckResult | dg.AssetCheckEvaluation]:
+    """The run's raw records through the validation and dedup rules into its staging tables, in
+    one pass for every day of a range run, and each day's fields against earlier days'."""
+    days = run_days(context)
+    fields: dict[str, dict[str, list[str]]] = {day: {} for day in days}
+    rows = record_fields(raw_roles).orderBy("sync_day", "source_folder", "field").collect()
+    for row in rows:
+        fields[row.sync_day].setdefault(row.source_folder, []).append(row.field)
+    for day in days:
+        context.add_asset_metadata(
+            {SOURCE_FIELDS: dg.MetadataValue.json(fields[day])},
+            asset_key="stg_roles",
+            partition_key=day,
+        )
 
     # Three tables are written from one set of records: decode them and apply the rules once.
     persisted: list[DataFrame] = []
@@ -84,28 +93,36 @@ def staging_tables(
             "ingested_at", F.expr("CAST(current_timestamp() AS TIMESTAMP_NTZ)")
         ),
         "stg_roles",
-        metadata={SOURCE_FIELDS: dg.MetadataValue.json(fields)},
     )
     yield dg.Output(staged.agent_roles, "stg_agent_roles")
     yield dg.Output(staged.errors, "role_errors")
-    yield _new_fields_check(context, fields)
+    yield from _new_fields_checks(context, fields)
     for df in persisted:
         df.unpersist()
 
 
-def _new_fields_check(
-    context: dg.AssetExecutionContext, fields: dict[str, list[str]]
-) -> dg.AssetCheckResult:
-    """Fails (a warning) naming each field no earlier day carried; the first day has nothing to
-    compare with and passes, saying so."""
-    new = new_fields(context, fields, recorded_on=NEW_FIELDS_CHECK.asset_key)
-    if new:
-        context.log.warning("; ".join(new))
-    return dg.AssetCheckResult(
-        check_name=NEW_FIELDS_CHECK.name,
-        asset_key=NEW_FIELDS_CHECK.asset_key,
-        passed=not new,
-        severity=dg.AssetCheckSeverity.WARN,
-        description="; ".join(new or []) or None,
-        metadata={"new_fields": dg.MetadataValue.json(new or []), "compared": new is not None},
+def _new_fields_checks(
+    context: dg.AssetExecutionContext, fields: dict[str, dict[str, list[str]]]
+) -> Iterator[dg.AssetCheckResult | dg.AssetCheckEvaluation | dg.Output]:
+    """Per day, fails (a warning) naming each field no earlier day carried; the first day has
+    nothing to compare with and passes, saying so."""
+    results = {}
+    for day, new in new_fields(context.instance, fields, NEW_FIELDS_CHECK.asset_key).items():
+        if new:
+            context.log.warning("; ".join(new))
+        results[day] = dg.AssetCheckResult(
+            check_name=NEW_FIELDS_CHECK.name,
+            asset_key=NEW_FIELDS_CHECK.asset_key,
+            passed=not new,
+            severity=dg.AssetCheckSeverity.WARN,
+            description="; ".join(new or []) or None,
+            metadata={"new_fields": dg.MetadataValue.json(new or []), "compared": new is not None},
+        )
+    if len(results) == 1:
+        yield from results.values()
+        return
+    for day, result in results.items():
+        yield day_evaluation(context.instance, NEW_FIELDS_CHECK.key, day, result, result.severity)
+    yield dg.Output(
+        None, context.assets_def.get_output_name_for_asset_check_key(NEW_FIELDS_CHECK.key)
     )

@@ -165,13 +165,14 @@ def _one_row_per_record(parsed: DataFrame) -> DataFrame:
 
 
 def record_fields(raw: DataFrame) -> DataFrame:
-    """Raw records (``RAW_SCHEMA``) -> each top-level field name the day's records carry, per
-    source folder (``source_folder``, ``field``), once. Read from the VARIANT values themselves:
-    rendering a million records as JSON text to list their keys costs as much as parsing them."""
+    """Raw records (``RAW_SCHEMA``) -> each top-level field name each day's records carry, per
+    source folder (``sync_day``, ``source_folder``, ``field``), once. Read from the VARIANT
+    values themselves: rendering a million records as JSON text to list their keys costs as
+    much as parsing them."""
     fields = raw.lateralJoin(raw.sparkSession.tvf.variant_explode(F.col("record").outer()))
     # An array element has no key: only objects' fields count.
     return (
         fields.where(F.col("key").isNotNull())
-        .select("source_folder", F.col("key").alias("field"))
+        .select("sync_day", "source_folder", F.col("key").alias("field"))
         .distinct()
     )

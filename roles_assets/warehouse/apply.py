@@ -93,6 +93,7 @@ class Losses:
 
 @dataclass(frozen=True)
 class AppliedDay:
+    synced_at: dt.datetime
     incremental: bool
     losses: Losses
     rows_written: dict[str, int]  # per table; incremental applies only
@@ -158,7 +159,7 @@ def apply_day(
     named["agent_role_mapping"] |= {"assigned": assigned, "removed": mappings - assigned}
     named["agent_role_history"]["open_intervals"] = counts["agent_role_history"][1]
     named["role_history"]["current_versions"] = counts["role_history"][1]
-    return AppliedDay(incremental, losses, rows_written, named, replayed)
+    return AppliedDay(synced_at, incremental, losses, rows_written, named, replayed)
 
 
 # A day's fold into the tables as the newest applied day, in order; each file's last statement
