@@ -1,0 +1,73 @@
+"""A range of sync days in one run: the tables day-by-day runs give, each day's checks on its own
+partition, and a bad day left out while the others are applied."""
+
+import subprocess
+
+import dagster as dg
+import pytest
+from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
+from dagster._core.storage.event_log.base import PartitionKeyFilter
+
+from roles_assets.partitions import register_days
+from roles_assets_dev import local_postgres
+from roles_assets_tests.helpers import DAGSTER, cli_env, role, write_day
+
+# Landed in natural order, registered out of it: a range runs in natural order whatever the
+# instance's order. The third day's only record has no name: an empty snapshot, which a blocking
+# check refuses.
+DAYS = {
+    "2026-02-01": [role(1, "one", [10, 11]), role(2, "two", [20])],
+    "2026-02-02": [role(1, "one", [10]), role(2, "two", [20, 21]), role(3, "three", [30])],
+    "2026-02-03": [role(4, "")],
+    "2026-02-04": [role(1, "uno", [10, 12]), role(2, "two", [21]), role(3, "three", [30])],
+}
+REGISTERED = ["2026-02-04", "2026-02-02", "2026-02-01", "2026-02-03"]
+SNAPSHOT_CHECK = dg.AssetCheckKey(dg.AssetKey("stg_roles"), "stg_roles_snapshot_not_empty")
+
+
+@pytest.mark.slow
+def test_a_range_in_one_cli_run_gives_the_tables_of_day_by_day_runs(
+    tmp_path, landing, pg_admin_url, connect_url, make_graph
+):
+    for day, roles in DAYS.items():
+        write_day(landing, day, roles=roles)
+    database_url = local_postgres.create_database(pg_admin_url, "range_cli")
+    env = cli_env(tmp_path, landing, database_url, spark_remote=connect_url)
+    with dg.DagsterInstance.from_config(env["DAGSTER_HOME"]) as instance:
+        register_days(instance, REGISTERED)
+
+    run = subprocess.run(
+        [DAGSTER, "asset", "materialize", "-m", "roles_assets", "--select", "*"]
+        + ["--partition-range", f"{REGISTERED[0]}...{REGISTERED[-1]}"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode != 0, run.stderr[-3000:]
+    assert "1 of 4 sync days were not applied: 2026-02-03: its blocking check(s)" in run.stderr
+    with dg.DagsterInstance.from_config(env["DAGSTER_HOME"]) as instance:
+        (only_run,) = instance.get_runs()
+        assert only_run.tags["dagster/asset_partition_range_start"] == REGISTERED[0]
+        statuses = {
+            day: instance.event_log_storage.get_latest_asset_check_execution_by_key(
+                [SNAPSHOT_CHECK], partition_filter=PartitionKeyFilter(key=day)
+            )[SNAPSHOT_CHECK].status
+            for day in DAYS
+        }
+        applied = instance.get_materialized_partitions(dg.AssetKey("agent_role_mapping"))
+    failed = AssetCheckExecutionRecordStatus.FAILED
+    assert {day for day, status in statuses.items() if status == failed} == {"2026-02-03"}
+    assert applied == {"2026-02-01", "2026-02-02", "2026-02-04"}
+
+    day_by_day = make_graph()
+    for day in DAYS:
+        day_by_day.run(day, raise_on_error=day != "2026-02-03")
+    ranged = make_graph()
+    ranged.use_database_url(database_url)
+    assert ranged.final_rows() == day_by_day.final_rows()
+    assert ranged.query("SELECT role_id, name FROM roles ORDER BY 1") == [
+        (1, "uno"),
+        (2, "two"),
+        (3, "three"),
+    ]
