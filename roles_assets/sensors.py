@@ -1,6 +1,7 @@
 """New or re-landed sync days -> partitions and runs, while ``dagster dev`` keeps running; and
 failed runs -> an alert on the team's chat webhook."""
 
+import hashlib
 import json
 
 import dagster as dg
@@ -23,7 +24,8 @@ FINAL_ASSET = dg.AssetKey("agent_role_mapping")
     default_status=dg.DefaultSensorStatus.RUNNING,
 )
 def landing_sensor(context: dg.SensorEvaluationContext, landing: LandingZone) -> dg.SensorResult:
-    """Registers each landed day as a partition and materializes it, in natural order.
+    """Registers each landed day as a partition and materializes it, in natural order; days
+    landed together are one run of their range.
 
     The cursor remembers a fingerprint of each day's files and how often they changed, so a day
     whose files change is run again, even back to an earlier version (the change count keeps the
@@ -36,11 +38,11 @@ def landing_sensor(context: dg.SensorEvaluationContext, landing: LandingZone) ->
     materialized = (
         context.instance.get_materialized_partitions(FINAL_ASSET) if first_tick else set()
     )
-    known = set(context.instance.get_dynamic_partitions(sync_day_partitions.name))
+    known = context.instance.get_dynamic_partitions(sync_day_partitions.name)
 
     days = landed_days(landing.path)
-    new_partitions = [day for day in days if day not in known]
-    run_requests = []
+    new_partitions = [day for day in days if day not in set(known)]
+    to_run = {}  # day -> its run key
     for day in days:
         day_print = fingerprint(landing.day_dir(day))
         last_print, changes = seen.get(day, (None, 0))
@@ -48,17 +50,35 @@ def landing_sensor(context: dg.SensorEvaluationContext, landing: LandingZone) ->
             changes += 1
             pulled_by_a_run = last_print is None and (landing.day_dir(day) / PULL_RECORD).is_file()
             if day not in materialized and not pulled_by_a_run:
-                run_requests.append(
-                    dg.RunRequest(run_key=f"{day}:{changes}:{day_print}", partition_key=day)
-                )
+                to_run[day] = f"{day}:{changes}:{day_print}"
         seen[day] = [day_print, changes]
     return dg.SensorResult(
-        run_requests=run_requests,
+        run_requests=_run_requests(to_run, registered=[*known, *new_partitions]),
         dynamic_partitions_requests=(
             [sync_day_partitions.build_add_request(new_partitions)] if new_partitions else []
         ),
         cursor=json.dumps(seen, sort_keys=True),
     )
+
+
+def _run_requests(to_run: dict[str, str], registered: list[str]) -> list[dg.RunRequest]:
+    """One run of every day in ``to_run`` when they are a stretch of the instance's days in
+    ``registered`` order (a range run covers exactly that stretch, as many days landing at once
+    are: a migration of a landed archive); else one run per day."""
+    at = sorted(registered.index(day) for day in to_run)
+    if len(at) < 2 or at[-1] - at[0] != len(at) - 1:
+        return [dg.RunRequest(run_key=key, partition_key=day) for day, key in to_run.items()]
+    first, last = registered[at[0]], registered[at[-1]]
+    keys = hashlib.sha256("\n".join(to_run.values()).encode()).hexdigest()[:16]
+    return [
+        dg.RunRequest(
+            run_key=f"{first}...{last}:{keys}",
+            tags={
+                "dagster/asset_partition_range_start": first,
+                "dagster/asset_partition_range_end": last,
+            },
+        )
+    ]
 
 
 def failure_alert_sensor(alerts_on: bool) -> dg.SensorDefinition:

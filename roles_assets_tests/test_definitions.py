@@ -93,7 +93,8 @@ def test_sensor_registers_new_days_and_requests_runs_in_natural_order(landing):
     with dg.instance_for_test() as instance:
         context = dg.build_sensor_context(instance=instance, resources=resources)
         result = landing_sensor(context)
-        assert [r.partition_key for r in result.run_requests] == ["day9", "day10"]
+        (both,) = result.run_requests  # days landed together: one run of their range
+        assert both.partition_key_range == dg.PartitionKeyRange("day9", "day10")
         (add,) = result.dynamic_partitions_requests
         assert list(add.partition_keys) == ["day9", "day10"]
         assert set(json.loads(result.cursor)) == {"day9", "day10"}
