@@ -71,3 +71,35 @@ def test_a_range_in_one_cli_run_gives_the_tables_of_day_by_day_runs(
         (2, "two"),
         (3, "three"),
     ]
+
+
+def test_a_range_run_records_every_check_on_each_days_partition(landing, make_graph):
+    good = [day for day in DAYS if day != "2026-02-03"]
+    for day in good:
+        write_day(landing, day, roles=DAYS[day])
+    graph = make_graph()
+    register_days(graph.instance, good)
+    result = graph.job.execute_in_process(
+        instance=graph.instance,
+        tags={
+            "dagster/asset_partition_range_start": good[0],
+            "dagster/asset_partition_range_end": good[-1],
+        },
+    )
+    assert result.success
+    storage = graph.instance.event_log_storage
+    checks = list(graph.job.asset_layer.asset_graph.asset_check_keys)
+    for day in good:
+        latest = storage.get_latest_asset_check_execution_by_key(
+            checks, partition_filter=PartitionKeyFilter(key=day)
+        )
+        assert {key.name: record.status for key, record in latest.items()} == {
+            key.name: AssetCheckExecutionRecordStatus.SUCCEEDED for key in checks
+        }
+        (mapping,) = graph.instance.fetch_materializations(
+            dg.AssetRecordsFilter(
+                asset_key=dg.AssetKey("agent_role_mapping"), asset_partitions=[day]
+            ),
+            limit=1,
+        ).records
+        assert mapping.asset_materialization.metadata["synced_at"].value.startswith(day)

@@ -69,7 +69,7 @@ def _final_spec(table: str, deps: list[str], description: str) -> dg.AssetSpec:
         kinds={"postgres"},
         metadata=table_metadata(table),
         code_version=CODE_VERSION,
-        skippable=True,  # a range run leaves out the days it does not apply
+        skippable=True,  # a range run that leaves out a day materializes the others by hand
     )
 
 
@@ -123,7 +123,7 @@ def final_tables(
     if len(days) == 1:
         yield from _apply_one(context, config, postgres, landing, limits, days[0])
         return
-    left_out = {}
+    applied_days, left_out, guards = {}, {}, []
     for day in days:
         failed = _failed_blocking_checks(context, day)
         if failed:
@@ -132,14 +132,15 @@ def final_tables(
         try:
             applied = _apply(config, postgres, landing, limits, day)
         except MassRemovalRefused as refused:
-            for check in _guard_checks(refused.losses, allowed=False, description=str(refused)):
-                context.log_event(_day_check(context, check, day))
+            guards += [(day, c) for c in _guard_checks(refused.losses, False, str(refused))]
             left_out[day] = str(refused)
             continue
-        for table, metadata in _materialization_metadata(context, day, applied).items():
-            context.log_event(dg.AssetMaterialization(table, partition=day, metadata=metadata))
-        for check in _guard_checks(applied.losses, allowed=config.allow_mass_removal):
-            context.log_event(_day_check(context, check, day))
+        applied_days[day] = _materialization_metadata(context, day, applied)
+        guards += [(day, c) for c in _guard_checks(applied.losses, config.allow_mass_removal)]
+    yield from _range_materializations(context, applied_days, whole_range=not left_out)
+    # After the materializations: each day's evaluation names the one it checked.
+    for day, check in guards:
+        yield _day_check(context, check, day)
     for spec in (REMOVALS_CHECK, DELETIONS_CHECK):
         yield dg.Output(None, context.assets_def.get_output_name_for_asset_check_key(spec.key))
     if left_out:
@@ -148,6 +149,23 @@ def final_tables(
             + "; ".join(f"{day}: {why}" for day, why in left_out.items()),
             metadata={"not_applied": dg.MetadataValue.json(list(left_out))},
         )
+
+
+def _range_materializations(
+    context: dg.AssetExecutionContext, applied_days: dict[str, dict[str, dict]], whole_range: bool
+) -> Iterator[dg.MaterializeResult | dg.AssetMaterialization]:
+    """Each applied day's materialization of each table, with that day's metadata. When every
+    day was applied they are the step's results, so the tables' own checks run on them;
+    otherwise only the applied days get one, and the run fails."""
+    for day, tables in applied_days.items():
+        for table, metadata in tables.items():
+            if whole_range:
+                context.add_asset_metadata(metadata, asset_key=table, partition_key=day)
+            else:
+                yield dg.AssetMaterialization(table, partition=day, metadata=metadata)
+    if whole_range:
+        for table in context.assets_def.keys:
+            yield dg.MaterializeResult(asset_key=table)
 
 
 def _apply(config, postgres, landing, limits, day):
