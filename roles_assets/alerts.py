@@ -26,7 +26,7 @@ _PASSWORD_FIELD = re.compile(r"(?P<head>\bpassword\s*=\s*)[^\s&;,]+", re.IGNOREC
 @dataclass(frozen=True)
 class FailedRun:
     run_id: str
-    sync_day: str | None  # the run's partition; None for a run of no day
+    sync_day: str | None  # the run's partition or range (first...last); None for a run of no day
     step: str | None  # the first step that failed; None when the run failed outside a step
     error: str  # the failure's text; only its first line is sent
 

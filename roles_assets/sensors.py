@@ -117,10 +117,16 @@ def failed_run(context: dg.RunFailureSensorContext) -> FailedRun:
         step, error = None, context.failure_event.job_failure_data.error
     return FailedRun(
         run_id=run.run_id,
-        sync_day=run.tags.get("dagster/partition"),
+        sync_day=run.tags.get("dagster/partition") or _range_of(run.tags),
         step=step,
         error=_user_error(error).message if error else context.failure_event.message or "",
     )
+
+
+def _range_of(tags: dict[str, str]) -> str | None:
+    """A range run's days, as ``first...last``; None for a run of no day."""
+    first, last = (tags.get(f"dagster/asset_partition_range_{end}") for end in ("start", "end"))
+    return f"{first}...{last}" if first else None
 
 
 # Dagster's wrappers around the code's own exception ("Error occurred while executing op ...",
