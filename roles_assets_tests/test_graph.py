@@ -7,6 +7,7 @@ import time
 
 import dagster as dg
 import pytest
+from pyspark.sql import functions as F
 
 from roles_assets.checks import key_check, query_check
 from roles_assets.resources.parquet_io import SparkParquetIOManager
@@ -316,7 +317,7 @@ def test_reruns_keep_recent_raw_folders_and_delete_old_ones(graph, landing):
 
 
 def test_a_small_stored_day_is_read_as_one_spark_partition(spark, tmp_path):
-    rows = spark.range(1000).repartition(4)
+    rows = spark.range(1000).withColumn("sync_day", F.lit("2026-01-01")).repartition(4)
 
     def stored_and_read(one_partition_bytes: int):
         io_manager = SparkParquetIOManager(

@@ -180,7 +180,7 @@ def _apply(config, postgres, landing, limits, day):
 
 def _failed_blocking_checks(context: dg.AssetExecutionContext, day: str) -> list[str]:
     """The blocking checks whose latest evaluation of ``day`` failed."""
-    graph = context.repository_def.asset_graph
+    graph = context.job_def.asset_layer.asset_graph
     blocking = [key for key in graph.asset_check_keys if graph.get_check_spec(key).blocking]
     latest = context.instance.event_log_storage.get_latest_asset_check_execution_by_key(
         blocking, partition_filter=PartitionKeyFilter(key=day)

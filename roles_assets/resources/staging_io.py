@@ -128,7 +128,7 @@ class PostgresPartitionIOManager(dg.ConfigurableIOManager):
         row count per value of the ``count_by`` column (if any), and up to ``rules.SAMPLE_ROWS``
         rows of ``sample_columns``. Spark writes every day in one job; each day is then staged
         in a transaction of its own."""
-        named = ", ".join(days)
+        named = f"day {days[0]!r}" if len(days) == 1 else f"days {', '.join(days)}"
         self.postgres.migrate()
         with self.postgres.transaction() as cur:
             staging.drop_abandoned_load_tables(cur, table)
@@ -143,8 +143,8 @@ class PostgresPartitionIOManager(dg.ConfigurableIOManager):
                 )
             except Exception as error:  # Spark's own errors, or the driver's, via Py4J or gRPC
                 raise StagingWriteFailed(
-                    f"writing {table} for sync day(s) {named} to PostgreSQL at "
-                    f"{self.postgres.target} failed; their previous rows are kept: "
+                    f"writing {table} for sync {named} to PostgreSQL at "
+                    f"{self.postgres.target} failed; the previous rows are kept: "
                     f"{self.postgres.error_summary(_innermost_cause(error))}"
                     + (_MISSING_DRIVER_HINT if _lacks_jdbc_driver(error) else "")
                 ) from error
