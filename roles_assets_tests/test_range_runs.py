@@ -103,3 +103,32 @@ def test_a_range_run_records_every_check_on_each_days_partition(landing, make_gr
             limit=1,
         ).records
         assert mapping.asset_materialization.metadata["synced_at"].value.startswith(day)
+
+
+def test_each_day_of_a_range_reports_its_own_rows(landing, make_graph):
+    good = [day for day in DAYS if day != "2026-02-03"]
+    for day in good:
+        write_day(landing, day, roles=DAYS[day])
+    graph = make_graph()
+    register_days(graph.instance, good)
+    assert graph.job.execute_in_process(
+        instance=graph.instance,
+        tags={
+            "dagster/asset_partition_range_start": good[0],
+            "dagster/asset_partition_range_end": good[-1],
+        },
+    ).success
+    for asset in ("raw_roles", "stg_roles", "stg_agent_roles"):
+        reported = {}
+        for day in good:
+            (record,) = graph.instance.fetch_materializations(
+                dg.AssetRecordsFilter(asset_key=dg.AssetKey(asset), asset_partitions=[day]),
+                limit=1,
+            ).records
+            reported[day] = record.asset_materialization.metadata["dagster/row_count"].value
+        assert reported == {
+            day: len(DAYS[day])
+            if asset != "stg_agent_roles"
+            else sum(len(r["agent_ids"]) for r in DAYS[day])
+            for day in good
+        }, asset

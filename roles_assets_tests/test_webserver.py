@@ -152,7 +152,7 @@ def test_the_webserver_shows_row_counts_schemas_and_checks_of_a_backfill(dev_ser
         time.sleep(3)
     assert backfill["numPartitions"] == len(days) == 3
     assert backfill["status"] in ("COMPLETED", "COMPLETED_SUCCESS"), backfill
-    assert len(runs) == 3 and {r["status"] for r in runs} == {"SUCCESS"}
+    assert len(runs) == 1 and runs[0]["status"] == "SUCCESS"  # the range is one run
 
     nodes = {
         node["assetKey"]["path"][-1]: node

@@ -12,6 +12,8 @@ from dagster_pyspark import LazyPySparkResource
 from pyspark.sql import DataFrame, Observation
 from pyspark.sql import functions as F
 
+from roles_assets.resources.staging_io import add_day_metadata
+
 
 class SparkParquetIOManager(dg.ConfigurableIOManager):
     """Stores DataFrames as Parquet under ``<base_path>/<asset>/sync_day=<day>/run_id=<run>``.
@@ -59,13 +61,13 @@ class SparkParquetIOManager(dg.ConfigurableIOManager):
     def handle_output(self, context: dg.OutputContext, df: DataFrame) -> None:
         run = f"run_id={context.run_id}"
         written = f"{self._asset_path(context.asset_key)}/_written/{run}"
-        # Counted while written: no second pass over the data.
+        # Counted while written, each day's rows: no second pass over the data.
+        days = context.asset_partition_keys
         rows = Observation(f"{context.asset_key.to_python_identifier()}_rows")
-        df.observe(rows, F.count(F.lit(1)).alias("row_count")).write.mode("overwrite").partitionBy(
-            "sync_day"
-        ).parquet(written)
+        counts = [F.count_if(F.col("sync_day") == day).alias(day) for day in days]
+        df.observe(rows, *counts).write.mode("overwrite").partitionBy("sync_day").parquet(written)
         fs, written_path = fsspec.core.url_to_fs(written)
-        for day in context.asset_partition_keys:
+        for day in days:
             day_path = self._day_path(context.asset_key, day)
             if fs.exists(f"{written_path}/sync_day={day}"):
                 fs.mv(f"{written_path}/sync_day={day}", f"{day_path}/{run}", recursive=True)
@@ -74,13 +76,9 @@ class SparkParquetIOManager(dg.ConfigurableIOManager):
                 empty.write.parquet(f"{day_path}/{run}")
             self._delete_stale_runs(day_path, keep=run)
         fs.rm(written_path, recursive=True)
-        uri = self._day_path(context.asset_key, context.asset_partition_keys[0])
-        context.add_output_metadata(
-            {
-                "dagster/row_count": rows.get["row_count"],
-                "dagster/uri": f"{uri}/{run}" if context.has_partition_key else uri,
-            }
-        )
+        for day in days:
+            uri = f"{self._day_path(context.asset_key, day)}/{run}"
+            add_day_metadata(context, day, {"dagster/row_count": rows.get[day], "dagster/uri": uri})
 
     def _delete_stale_runs(self, day_path: str, keep: str) -> None:
         cutoff = time.time() - self.keep_seconds
@@ -91,7 +89,7 @@ class SparkParquetIOManager(dg.ConfigurableIOManager):
 
     def load_input(self, context: dg.InputContext) -> DataFrame:
         own = f"run_id={context.upstream_output.run_id}"
-        days, size = [], 0
+        frames, size = [], 0
         for day in context.asset_partition_keys:
             day_path = self._day_path(context.asset_key, day)
             names = [name for name, _ in self._runs(day_path)]
@@ -102,10 +100,10 @@ class SparkParquetIOManager(dg.ConfigurableIOManager):
             folder = f"{day_path}/{own if own in names else names[0]}"
             fs, path = fsspec.core.url_to_fs(folder)
             size += fs.du(path)
-            days.append(
+            frames.append(
                 self.spark.spark_session.read.parquet(folder).withColumn("sync_day", F.lit(day))
             )
-        df = reduce(DataFrame.unionByName, days)
+        df = reduce(DataFrame.unionByName, frames)
         return df.coalesce(1) if size <= self.one_partition_bytes else df
 
 

@@ -5,7 +5,6 @@ It always reports the row count it stored.
 """
 
 import re
-from collections import Counter
 from collections.abc import Sequence
 
 import dagster as dg
@@ -15,7 +14,6 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from roles_assets.resources.postgres import PostgresResource
-from roles_assets.rules import SAMPLE_ROWS
 from roles_assets.warehouse import staging
 from roles_assets.warehouse.sql import drop_table
 
@@ -29,6 +27,17 @@ def sample_table(
         records=[dg.TableRecord(dict(zip(columns, row, strict=True))) for row in rows],
         schema=dg.TableSchema(columns=[declared[name] for name in columns]),
     )
+
+
+def add_day_metadata(context: dg.OutputContext, day: str, metadata: dict) -> None:
+    """``metadata`` on ``day``'s materialization alone, also when the run stores a range of days
+    (whose materializations otherwise share the output's metadata)."""
+    if len(context.asset_partition_keys) == 1:
+        context.add_output_metadata(metadata)
+    else:
+        context.step_context.add_asset_metadata(
+            metadata, asset_key=context.asset_key, partition_key=day
+        )
 
 
 class StagingWriteFailed(RuntimeError):
@@ -93,22 +102,16 @@ class PostgresPartitionIOManager(dg.ConfigurableIOManager):
         by_day = self.replace_days(
             table, context.asset_partition_keys, df, count_by, sample_columns
         )
-        output = {"dagster/row_count": sum(rows for rows, _, _ in by_day.values())}
-        if len(by_day) > 1:  # a range run's materializations share their metadata
-            output["row_count_by_day"] = dg.MetadataValue.json(
-                {day: rows for day, (rows, _, _) in by_day.items()}
-            )
-        if count_by:
-            every = Counter(dict.fromkeys(metadata.get("count_values") or [], 0))
-            for _, counts, _ in by_day.values():
-                every.update(counts)
-            output |= {f"{count_by}/{value}": int(n) for value, n in sorted(every.items())}
-        if sample_columns:
-            sample = [row for _, _, rows in by_day.values() for row in rows][:SAMPLE_ROWS]
-            output["sample_rows"] = sample_table(
-                metadata["dagster/column_schema"], sample_columns, sample
-            )
-        context.add_output_metadata(output)
+        for day, (row_count, counts, sample) in by_day.items():
+            output = {"dagster/row_count": row_count}
+            if count_by:
+                every = {value: 0 for value in metadata.get("count_values") or []} | counts
+                output |= {f"{count_by}/{value}": int(n) for value, n in sorted(every.items())}
+            if sample_columns:
+                output["sample_rows"] = sample_table(
+                    metadata["dagster/column_schema"], sample_columns, sample
+                )
+            add_day_metadata(context, day, output)
 
     def load_input(self, context: dg.InputContext) -> DataFrame:
         raise NotImplementedError(
