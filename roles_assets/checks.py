@@ -15,19 +15,24 @@ import dagster as dg
 from psycopg2 import sql
 
 from roles_assets.code_version import CODE_VERSION
-from roles_assets.partitions import day_evaluation, run_days, sync_day_partitions
+from roles_assets.partitions import (
+    day_evaluation,
+    latest_materializations,
+    run_days,
+    sync_day_partitions,
+)
 from roles_assets.resources.limits import GuardLimits
 from roles_assets.resources.postgres import PostgresResource
 from roles_assets.rules import DEFAULT_MAX_MALFORMED_SHARE, DEFAULT_MAX_REJECTION_RATE, SAMPLE_ROWS
-from roles_assets.warehouse.sql import run_sql
+from roles_assets.warehouse.sql import Cursor, run_sql
 from roles_assets.warehouse.staging import day_loads
 
 # Checks have no code_version of their own in Dagster: each declares it as metadata instead.
 VERSION = {"code_version": CODE_VERSION}
 
-Evaluate = Callable[[str | None, PostgresResource, GuardLimits], dg.AssetCheckResult]
-"""A check's evaluation of a sync day, against the settings' thresholds; a ``day_scoped`` check
-given no day evaluates every row."""
+Evaluate = Callable[[str | None, Cursor, GuardLimits], dg.AssetCheckResult]
+"""A check's evaluation of a sync day through a cursor, against the settings' thresholds; a
+``day_scoped`` check given no day evaluates every row."""
 
 
 @dataclass(frozen=True)
@@ -49,7 +54,7 @@ DAY_SCOPED = (
 
 
 def key_check(
-    postgres: PostgresResource, table: str, keys: list[str], sync_day: str | None = None
+    cur: Cursor, table: str, keys: list[str], sync_day: str | None = None
 ) -> dg.AssetCheckResult:
     """Keys must be non-NULL and unique (within the day's staged load, when ``sync_day`` is
     given).
@@ -59,9 +64,8 @@ def key_check(
     million-row scan would prove the same thing again.
     """
     enforced_keys = [*keys, "load_id"] if sync_day else keys
-    with postgres.transaction() as cur:
-        run_sql(cur, "checks/enforcing_unique_index.sql", {"table": table, "keys": enforced_keys})
-        enforced = cur.fetchone()
+    run_sql(cur, "checks/enforcing_unique_index.sql", {"table": table, "keys": enforced_keys})
+    enforced = cur.fetchone()
     if enforced:
         return dg.AssetCheckResult(
             passed=True, metadata={"null_keys": 0, "duplicate_keys": 0, "enforced_by": enforced[0]}
@@ -85,10 +89,9 @@ def key_check(
         ),
         limit=sql.Literal(SAMPLE_ROWS),
     )
-    with postgres.transaction() as cur:
-        loads = day_loads(cur, sync_day, "staged") if sync_day else {}
-        cur.execute(query, {"load_id": loads.get(f"{table}_load")})
-        null_keys, duplicate_keys, sample = cur.fetchone()
+    loads = day_loads(cur, sync_day, "staged") if sync_day else {}
+    cur.execute(query, {"load_id": loads.get(f"{table}_load")})
+    null_keys, duplicate_keys, sample = cur.fetchone()
     return dg.AssetCheckResult(
         passed=null_keys == 0 and duplicate_keys == 0,
         metadata={
@@ -100,16 +103,15 @@ def key_check(
 
 
 def query_check(
-    postgres: PostgresResource, query_file: str, label: str, sync_day: str | None = None
+    cur: Cursor, query_file: str, label: str, sync_day: str | None = None
 ) -> dg.AssetCheckResult:
     """Runs a ``sql/checks`` query returning (offending rows, sample); passes on zero. A query
     about one day reads ``%(sync_day)s`` or the day's staged loads (``%(stg_roles_load)s``, ...);
     a day-scoped one reads every row when ``sync_day`` is None."""
-    with postgres.transaction() as cur:
-        loads = day_loads(cur, sync_day, "staged") if sync_day else {}
-        params = {"sync_day": sync_day, **loads, "sample_rows": SAMPLE_ROWS}
-        run_sql(cur, f"checks/{query_file}", params)
-        count, sample = cur.fetchone()
+    loads = day_loads(cur, sync_day, "staged") if sync_day else {}
+    params = {"sync_day": sync_day, **loads, "sample_rows": SAMPLE_ROWS}
+    run_sql(cur, f"checks/{query_file}", params)
+    count, sample = cur.fetchone()
     return dg.AssetCheckResult(
         passed=count == 0, metadata={label: count, "sample": dg.MetadataValue.json(sample)}
     )
@@ -117,20 +119,17 @@ def query_check(
 
 def unique_keys(table: str, *keys: str, within_day: bool = False) -> Evaluate:
     """``key_check`` of ``keys``, over the checked day's rows only when ``within_day``."""
-    return lambda day, postgres, _: key_check(
-        postgres, table, list(keys), day if within_day else None
-    )
+    return lambda day, cur, _: key_check(cur, table, list(keys), day if within_day else None)
 
 
 def sql_query(query_file: str, label: str) -> Evaluate:
     """``query_check`` of a ``sql/checks`` file."""
-    return lambda day, postgres, _: query_check(postgres, query_file, label, sync_day=day)
+    return lambda day, cur, _: query_check(cur, query_file, label, sync_day=day)
 
 
-def snapshot_not_empty(day: str, postgres: PostgresResource, _: GuardLimits) -> dg.AssetCheckResult:
-    with postgres.transaction() as cur:
-        run_sql(cur, "checks/valid_roles_in_day.sql", day_loads(cur, day, "staged"))
-        valid_roles, error_rows = cur.fetchone()
+def snapshot_not_empty(day: str, cur: Cursor, _: GuardLimits) -> dg.AssetCheckResult:
+    run_sql(cur, "checks/valid_roles_in_day.sql", day_loads(cur, day, "staged"))
+    valid_roles, error_rows = cur.fetchone()
     return dg.AssetCheckResult(
         passed=valid_roles > 0,
         description=None
@@ -144,13 +143,10 @@ def snapshot_not_empty(day: str, postgres: PostgresResource, _: GuardLimits) -> 
     )
 
 
-def rejection_rate(
-    day: str, postgres: PostgresResource, limits: GuardLimits
-) -> dg.AssetCheckResult:
+def rejection_rate(day: str, cur: Cursor, limits: GuardLimits) -> dg.AssetCheckResult:
     limit = limits.max_rejection_rate
-    with postgres.transaction() as cur:
-        run_sql(cur, "checks/rejection_rate.sql", day_loads(cur, day, "staged"))
-        staged, rejected, malformed_files = cur.fetchone()
+    run_sql(cur, "checks/rejection_rate.sql", day_loads(cur, day, "staged"))
+    staged, rejected, malformed_files = cur.fetchone()
     total = staged + rejected
     rate = rejected / total if total else 0.0
     return dg.AssetCheckResult(
@@ -165,14 +161,11 @@ def rejection_rate(
     )
 
 
-def no_source_drift(
-    day: str, postgres: PostgresResource, limits: GuardLimits
-) -> dg.AssetCheckResult:
+def no_source_drift(day: str, cur: Cursor, limits: GuardLimits) -> dg.AssetCheckResult:
     limit = limits.max_malformed_share
-    with postgres.transaction() as cur:
-        loads = day_loads(cur, day, "staged")
-        run_sql(cur, "checks/malformed_fields.sql", {**loads, "sample_rows": SAMPLE_ROWS})
-        fields = cur.fetchall()
+    loads = day_loads(cur, day, "staged")
+    run_sql(cur, "checks/malformed_fields.sql", {**loads, "sample_rows": SAMPLE_ROWS})
+    fields = cur.fetchall()
     shares = {field: malformed / staged for field, malformed, staged, _ in fields if staged}
     drifted = [field for field, share in shares.items() if share > limit]
     metadata = {"max_malformed_share": limit, "malformed_share": dg.MetadataValue.json(shares)}
@@ -312,8 +305,10 @@ def build_check(declared: DeclaredCheck) -> dg.AssetChecksDefinition:
         context: dg.AssetCheckExecutionContext, postgres: PostgresResource, limits: GuardLimits
     ) -> Iterator[dg.AssetCheckResult | dg.AssetCheckEvaluation | dg.Output]:
         days = run_days(context)
+        with postgres.transaction() as cur:  # every day's queries in one read
+            results = {day: declared.evaluate(day, cur, limits) for day in days}
         if len(days) == 1:
-            result = declared.evaluate(days[0], postgres, limits)
+            (result,) = results.values()
             yield dg.AssetCheckResult(
                 passed=result.passed,
                 severity=declared.severity,
@@ -321,9 +316,9 @@ def build_check(declared: DeclaredCheck) -> dg.AssetChecksDefinition:
                 metadata=result.metadata,
             )
             return
-        for day in days:
-            result = declared.evaluate(day, postgres, limits)
-            yield day_evaluation(context.instance, key, day, result, declared.severity)
+        targets = latest_materializations(context.instance, key.asset_key, days)
+        for day, result in results.items():
+            yield day_evaluation(key, day, result, declared.severity, targets)
         yield dg.Output(None, output_name="result")  # the step's own output, which a result makes
 
     key = dg.AssetCheckKey(dg.AssetKey(declared.asset), declared.name)
@@ -344,7 +339,8 @@ def build_full_check(declared: DeclaredCheck) -> dg.OpDefinition:
     def full_check(
         context: dg.OpExecutionContext, postgres: PostgresResource, limits: GuardLimits
     ) -> None:
-        result = declared.evaluate(None, postgres, limits)
+        with postgres.transaction() as cur:
+            result = declared.evaluate(None, cur, limits)
         if not result.passed:
             raise dg.Failure(
                 description=f"{declared.name} fails over the whole of {declared.asset}",

@@ -29,28 +29,77 @@ ONE_RUN_PER_RANGE = dg.BackfillPolicy.single_run()
 def run_days(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> list[str]:
     """The run's sync days in natural order: its one day, or every day of a range run (which
     Dagster lists in the order the instance registered them)."""
-    return sorted(context.partition_keys, key=day_order)
+    days = sorted(context.partition_keys, key=day_order)
+    if not days:
+        raise dg.Failure(
+            "the run's partition range holds no sync day: Dagster takes the days of a range "
+            "FIRST...LAST in the order the instance registered them (the order they landed), "
+            "and LAST was registered before FIRST. Name the range in that order, or pick the "
+            "days in the UI's backfill"
+        )
+    return days
+
+
+def add_day_metadata(
+    context: dg.AssetExecutionContext | dg.OutputContext,
+    day: str,
+    metadata: dict,
+    asset_key: str | None = None,
+) -> None:
+    """``metadata`` on ``day``'s materialization of ``asset_key`` (an output's own asset by
+    default), also in a range run, whose days otherwise share their output's metadata.
+
+    What ``add_asset_metadata(partition_key=day)`` does, without its check that the day is in
+    the run: that check lists every partition of the instance on each call, which a range of a
+    year would pay for every day of every asset.
+    """
+    if isinstance(context, dg.OutputContext):
+        step, asset_key = context.step_context, asset_key or context.asset_key
+    else:
+        step = context.op_execution_context._step_execution_context  # noqa: SLF001
+    step._metadata_accumulator = step._metadata_accumulator.with_additional_asset_metadata(  # noqa: SLF001
+        asset_key=dg.AssetKey.from_coercible(asset_key), metadata=metadata, partition_key=day
+    )
+
+
+def latest_materializations(
+    instance: dg.DagsterInstance, asset_key: dg.AssetKey, days: list[str]
+) -> dict[str, AssetCheckEvaluationTargetMaterializationData]:
+    """Each of ``days``' latest materialization of ``asset_key`` (a day never materialized has
+    none), as the target a check evaluation of that day names. One query for a range's days,
+    whose materializations in the run are the newest."""
+    targets: dict[str, AssetCheckEvaluationTargetMaterializationData] = {}
+    records_filter = dg.AssetRecordsFilter(asset_key=asset_key, asset_partitions=days)
+    cursor = None
+    while len(targets) < len(days):
+        page = instance.fetch_materializations(records_filter, limit=len(days), cursor=cursor)
+        for record in page.records:
+            targets.setdefault(
+                record.partition_key,
+                AssetCheckEvaluationTargetMaterializationData(
+                    storage_id=record.storage_id, run_id=record.run_id, timestamp=record.timestamp
+                ),
+            )
+        if not page.has_more:
+            break
+        cursor = page.cursor
+    return targets
 
 
 def day_evaluation(
-    instance: dg.DagsterInstance,
     key: dg.AssetCheckKey,
     day: str,
     result: dg.AssetCheckResult,
     severity: dg.AssetCheckSeverity,
+    targets: dict[str, AssetCheckEvaluationTargetMaterializationData],
 ) -> dg.AssetCheckEvaluation:
     """``result`` as check ``key``'s evaluation of ``day`` in a range run, shown on that day.
 
     Never blocking: Dagster would skip every day of the range for one day's failure, so the
-    apply gates each day itself. It names the day's latest materialization, without which the
-    UI shows no status for the day (Dagster's own results do this for a day's run).
+    apply gates each day itself. It names the day's latest materialization (from
+    ``latest_materializations``), without which the UI shows no status for the day (Dagster's
+    own results do this for a day's run).
     """
-    (latest,) = instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=key.asset_key, asset_partitions=[day]), limit=1
-    ).records or [None]
-    target = latest and AssetCheckEvaluationTargetMaterializationData(
-        storage_id=latest.storage_id, run_id=latest.run_id, timestamp=latest.timestamp
-    )
     return dg.AssetCheckEvaluation(
         asset_key=key.asset_key,
         check_name=key.name,
@@ -60,7 +109,7 @@ def day_evaluation(
         description=result.description,
         blocking=False,
         partition=day,
-        target_materialization_data=target,
+        target_materialization_data=targets.get(day),
     )
 
 

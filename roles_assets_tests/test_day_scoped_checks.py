@@ -69,7 +69,8 @@ def changed(postgres: PostgresResource, sync_day: str) -> tuple[set, set]:
 
 
 def passes(postgres: PostgresResource, check: str, sync_day: str | None) -> bool:
-    return SCOPED[check].evaluate(sync_day, postgres, GuardLimits()).passed
+    with postgres.transaction() as cur:
+        return SCOPED[check].evaluate(sync_day, cur, GuardLimits()).passed
 
 
 def true_counts(postgres: PostgresResource) -> dict:

@@ -9,7 +9,7 @@ import dagster as dg
 import pytest
 from pyspark.sql import functions as F
 
-from roles_assets.checks import key_check, query_check
+from roles_assets import checks
 from roles_assets.resources.parquet_io import SparkParquetIOManager
 from roles_assets.resources.postgres import PostgresResource
 from roles_assets.resources.spark import spark_resource
@@ -55,8 +55,8 @@ def test_sample_days_end_to_end(graph, landing):
     assert materialized(results[2], "agent_role_mapping")["assigned"] == 13
     assert materialized(results[2], "agent_role_mapping")["dagster/row_count"] == 13
     for result in results:
-        checks = result.get_asset_check_evaluations()
-        assert len(checks) == 15 and all(c.passed for c in checks)
+        evaluations = result.get_asset_check_evaluations()
+        assert len(evaluations) == 15 and all(c.passed for c in evaluations)
 
     roles = {r[0]: r for r in graph.query("SELECT * FROM roles")}
     assert len(roles) == 7
@@ -362,8 +362,17 @@ def test_checks_catch_corrupted_tables(graph, landing):
     write_day(landing, "2026-01-01", roles=[role(1, agent_ids=[10, 11]), role(2, agent_ids=[20])])
     graph.run("2026-01-01")
     postgres = PostgresResource(database_url=graph.database_url)
+
+    def key_check(*args):
+        with postgres.transaction() as cur:
+            return checks.key_check(cur, *args)
+
+    def query_check(*args, **kwargs):
+        with postgres.transaction() as cur:
+            return checks.query_check(cur, *args, **kwargs)
+
     # Staging keys are enforced per load: the check passes on the index, without a scan ...
-    enforced = key_check(postgres, "stg_roles", ["role_id"], "2026-01-01")
+    enforced = key_check("stg_roles", ["role_id"], "2026-01-01")
     assert enforced.passed and enforced.metadata["enforced_by"].value == "stg_roles_key"
     # ... and scans once the index and NOT NULL are gone, finding what they would have refused.
     graph.query(
@@ -383,27 +392,25 @@ def test_checks_catch_corrupted_tables(graph, landing):
     )
     graph.query("UPDATE agent_role_mapping SET removed_at = '2026-01-05' WHERE agent_id = 10")
 
-    keys = key_check(postgres, "stg_roles", ["role_id"], "2026-01-01")
+    keys = key_check("stg_roles", ["role_id"], "2026-01-01")
     assert not keys.passed
     assert (keys.metadata["null_keys"].value, keys.metadata["duplicate_keys"].value) == (1, 1)
     assert keys.metadata["sample_duplicates"].value == [{"role_id": 2}]
     orphans = query_check(
-        postgres, "unreferenced_staged_roles.sql", "unreferenced_pairs", sync_day="2026-01-01"
+        "unreferenced_staged_roles.sql", "unreferenced_pairs", sync_day="2026-01-01"
     )
     assert not orphans.passed and orphans.metadata["sample"].value == [[30, 3]]
-    status = query_check(
-        postgres, "inconsistent_mapping_status.sql", "inconsistent_rows", sync_day=None
-    )
+    status = query_check("inconsistent_mapping_status.sql", "inconsistent_rows", sync_day=None)
     assert not status.passed and status.metadata["sample"].value == [[10, 1, "assigned"]]
 
     # The final tables' primary keys make their key checks pass without a scan, until one is gone.
-    enforced = key_check(postgres, "agent_role_mapping", ["agent_id", "role_id"])
+    enforced = key_check("agent_role_mapping", ["agent_id", "role_id"])
     assert enforced.passed and enforced.metadata["enforced_by"].value == "agent_role_mapping_pkey"
     graph.query("ALTER TABLE agent_role_mapping DROP CONSTRAINT agent_role_mapping_pkey")
     graph.query(
         "INSERT INTO agent_role_mapping SELECT * FROM agent_role_mapping WHERE agent_id = 20"
     )
-    scanned = key_check(postgres, "agent_role_mapping", ["agent_id", "role_id"])
+    scanned = key_check("agent_role_mapping", ["agent_id", "role_id"])
     assert not scanned.passed and "enforced_by" not in scanned.metadata
     assert scanned.metadata["sample_duplicates"].value == [{"agent_id": 20, "role_id": 2}]
 

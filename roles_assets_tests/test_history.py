@@ -89,11 +89,12 @@ def holders(postgres: PostgresResource, ts: dt.datetime) -> list[tuple]:
 
 
 def failed_checks(postgres: PostgresResource) -> list[str]:
-    return [
-        name
-        for name, label in HISTORY_CHECKS
-        if not query_check(postgres, name, label, sync_day=None).passed  # every row
-    ]
+    with postgres.transaction() as cur:
+        return [
+            name
+            for name, label in HISTORY_CHECKS
+            if not query_check(cur, name, label, sync_day=None).passed  # every row
+        ]
 
 
 # Left the role on day 2 and back on day 3; day 2's sync time is the earliest of the three, as

@@ -11,7 +11,14 @@ from pydantic import Field
 from roles_assets.assets import LOAD_POOL
 from roles_assets.code_version import CODE_VERSION
 from roles_assets.landing import sync_time
-from roles_assets.partitions import ONE_RUN_PER_RANGE, day_evaluation, run_days, sync_day_partitions
+from roles_assets.partitions import (
+    ONE_RUN_PER_RANGE,
+    add_day_metadata,
+    day_evaluation,
+    latest_materializations,
+    run_days,
+    sync_day_partitions,
+)
 from roles_assets.resources.landing_zone import LandingZone
 from roles_assets.resources.limits import GuardLimits
 from roles_assets.resources.postgres import PostgresResource
@@ -139,8 +146,13 @@ def final_tables(
         guards += [(day, c) for c in _guard_checks(applied.losses, config.allow_mass_removal)]
     yield from _range_materializations(context, applied_days, whole_range=not left_out)
     # After the materializations: each day's evaluation names the one it checked.
+    targets = {
+        spec.asset_key: latest_materializations(context.instance, spec.asset_key, days)
+        for spec in (REMOVALS_CHECK, DELETIONS_CHECK)
+    }
     for day, check in guards:
-        yield _day_check(context, check, day)
+        key = dg.AssetCheckKey(check.asset_key, check.check_name)
+        yield day_evaluation(key, day, check, check.severity, targets[check.asset_key])
     for spec in (REMOVALS_CHECK, DELETIONS_CHECK):
         yield dg.Output(None, context.assets_def.get_output_name_for_asset_check_key(spec.key))
     if left_out:
@@ -160,7 +172,7 @@ def _range_materializations(
     for day, tables in applied_days.items():
         for table, metadata in tables.items():
             if whole_range:
-                context.add_asset_metadata(metadata, asset_key=table, partition_key=day)
+                add_day_metadata(context, day, metadata, table)
             else:
                 yield dg.AssetMaterialization(table, partition=day, metadata=metadata)
     if whole_range:
@@ -190,13 +202,6 @@ def _failed_blocking_checks(context: dg.AssetExecutionContext, day: str) -> list
         for key, record in latest.items()
         if record.status == AssetCheckExecutionRecordStatus.FAILED
     )
-
-
-def _day_check(
-    context: dg.AssetExecutionContext, check: dg.AssetCheckResult, day: str
-) -> dg.AssetCheckEvaluation:
-    key = dg.AssetCheckKey(check.asset_key, check.check_name)
-    return day_evaluation(context.instance, key, day, check, check.severity)
 
 
 def _apply_one(context, config, postgres, landing, limits, sync_day):

@@ -7,7 +7,12 @@ import dagster as dg
 from roles_assets.code_version import CODE_VERSION
 from roles_assets.extract.pull import pull_day, today_utc, why_not_pullable
 from roles_assets.landing import day_files
-from roles_assets.partitions import ONE_RUN_PER_RANGE, run_days, sync_day_partitions
+from roles_assets.partitions import (
+    ONE_RUN_PER_RANGE,
+    add_day_metadata,
+    run_days,
+    sync_day_partitions,
+)
 from roles_assets.resources.freshdesk import FreshdeskResource
 from roles_assets.resources.landing_zone import LandingZone
 
@@ -35,8 +40,8 @@ def landed_day(
             raise dg.Failure(f"sync day(s) {', '.join(missing)} have no folder in the landing zone")
         files = {day: len(day_files(landing.day_dir(day))) for day in days}
         for day, count in files.items():
-            context.add_asset_metadata(
-                {"files": count, "dagster/row_count": count}, partition_key=day
+            add_day_metadata(
+                context, day, {"files": count, "dagster/row_count": count}, "landed_day"
             )
         return dg.MaterializeResult(metadata={"pulled": False})
     day = days[0]

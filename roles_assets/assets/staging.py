@@ -10,7 +10,14 @@ from pyspark.sql import functions as F
 from roles_assets.assets import LOAD_POOL
 from roles_assets.assets.source_fields import SOURCE_FIELDS, new_fields
 from roles_assets.code_version import CODE_VERSION
-from roles_assets.partitions import ONE_RUN_PER_RANGE, day_evaluation, run_days, sync_day_partitions
+from roles_assets.partitions import (
+    ONE_RUN_PER_RANGE,
+    add_day_metadata,
+    day_evaluation,
+    latest_materializations,
+    run_days,
+    sync_day_partitions,
+)
 from roles_assets.rules import ErrorType
 from roles_assets.transforms.parse import record_fields
 from roles_assets.transforms.stage import stage_days
@@ -72,10 +79,8 @@ def staging_tables(
     for row in rows:
         fields[row.sync_day].setdefault(row.source_folder, []).append(row.field)
     for day in days:
-        context.add_asset_metadata(
-            {SOURCE_FIELDS: dg.MetadataValue.json(fields[day])},
-            asset_key="stg_roles",
-            partition_key=day,
+        add_day_metadata(
+            context, day, {SOURCE_FIELDS: dg.MetadataValue.json(fields[day])}, "stg_roles"
         )
 
     # Three tables are written from one set of records: decode them and apply the rules once.
@@ -121,8 +126,10 @@ def _new_fields_checks(
     if len(results) == 1:
         yield from results.values()
         return
+    key = NEW_FIELDS_CHECK.key
+    targets = latest_materializations(context.instance, key.asset_key, list(results))
     for day, result in results.items():
-        yield day_evaluation(context.instance, NEW_FIELDS_CHECK.key, day, result, result.severity)
+        yield day_evaluation(key, day, result, result.severity, targets)
     yield dg.Output(
         None, context.assets_def.get_output_name_for_asset_check_key(NEW_FIELDS_CHECK.key)
     )

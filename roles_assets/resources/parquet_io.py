@@ -4,7 +4,6 @@ It always reports the row count it stored.
 """
 
 import time
-from functools import reduce
 
 import dagster as dg
 import fsspec
@@ -12,7 +11,7 @@ from dagster_pyspark import LazyPySparkResource
 from pyspark.sql import DataFrame, Observation
 from pyspark.sql import functions as F
 
-from roles_assets.resources.staging_io import add_day_metadata
+from roles_assets.resources.staging_io import add_output_day_metadata
 
 
 class SparkParquetIOManager(dg.ConfigurableIOManager):
@@ -78,7 +77,9 @@ class SparkParquetIOManager(dg.ConfigurableIOManager):
         fs.rm(written_path, recursive=True)
         for day in days:
             uri = f"{self._day_path(context.asset_key, day)}/{run}"
-            add_day_metadata(context, day, {"dagster/row_count": rows.get[day], "dagster/uri": uri})
+            add_output_day_metadata(
+                context, day, {"dagster/row_count": rows.get[day], "dagster/uri": uri}
+            )
 
     def _delete_stale_runs(self, day_path: str, keep: str) -> None:
         cutoff = time.time() - self.keep_seconds
@@ -89,7 +90,7 @@ class SparkParquetIOManager(dg.ConfigurableIOManager):
 
     def load_input(self, context: dg.InputContext) -> DataFrame:
         own = f"run_id={context.upstream_output.run_id}"
-        frames, size = [], 0
+        folders, size = [], 0
         for day in context.asset_partition_keys:
             day_path = self._day_path(context.asset_key, day)
             names = [name for name, _ in self._runs(day_path)]
@@ -97,14 +98,17 @@ class SparkParquetIOManager(dg.ConfigurableIOManager):
                 raise FileNotFoundError(
                     f"no {context.asset_key.to_user_string()} data at {day_path}"
                 )
-            folder = f"{day_path}/{own if own in names else names[0]}"
-            fs, path = fsspec.core.url_to_fs(folder)
+            folders.append(f"{day_path}/{own if own in names else names[0]}")
+            fs, path = fsspec.core.url_to_fs(folders[-1])
             size += fs.du(path)
-            frames.append(
-                self.spark.spark_session.read.parquet(folder).withColumn("sync_day", F.lit(day))
-            )
-        df = reduce(DataFrame.unionByName, frames)
+        # One read of every day's folder; each row's day is the folder its file is in.
+        df = self.spark.spark_session.read.parquet(*folders).withColumn(
+            "sync_day", F.regexp_extract("_metadata.file_path", _DAY_OF_FILE, 1)
+        )
         return df.coalesce(1) if size <= self.one_partition_bytes else df
+
+
+_DAY_OF_FILE = r"/sync_day=([^/]+)/run_id=[^/]+/[^/]+$"
 
 
 def _modified_at(entry: dict) -> float:

@@ -13,6 +13,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from roles_assets.partitions import add_day_metadata
 from roles_assets.resources.postgres import PostgresResource
 from roles_assets.warehouse import staging
 from roles_assets.warehouse.sql import drop_table
@@ -29,15 +30,13 @@ def sample_table(
     )
 
 
-def add_day_metadata(context: dg.OutputContext, day: str, metadata: dict) -> None:
-    """``metadata`` on ``day``'s materialization alone, also when the run stores a range of days
-    (whose materializations otherwise share the output's metadata)."""
+def add_output_day_metadata(context: dg.OutputContext, day: str, metadata: dict) -> None:
+    """``metadata`` on ``day``'s materialization of the output's asset, whether the run stores
+    one day or a range."""
     if len(context.asset_partition_keys) == 1:
         context.add_output_metadata(metadata)
     else:
-        context.step_context.add_asset_metadata(
-            metadata, asset_key=context.asset_key, partition_key=day
-        )
+        add_day_metadata(context, day, metadata)
 
 
 class StagingWriteFailed(RuntimeError):
@@ -111,7 +110,7 @@ class PostgresPartitionIOManager(dg.ConfigurableIOManager):
                 output["sample_rows"] = sample_table(
                     metadata["dagster/column_schema"], sample_columns, sample
                 )
-            add_day_metadata(context, day, output)
+            add_output_day_metadata(context, day, output)
 
     def load_input(self, context: dg.InputContext) -> DataFrame:
         raise NotImplementedError(
@@ -151,6 +150,9 @@ class PostgresPartitionIOManager(dg.ConfigurableIOManager):
                     f"{self.postgres.error_summary(_innermost_cause(error))}"
                     + (_MISSING_DRIVER_HINT if _lacks_jdbc_driver(error) else "")
                 ) from error
+            if len(days) > 1:  # each day's load then reads its own rows, not the whole range
+                with self.postgres.transaction() as cur:
+                    staging.index_days(cur, written)
             figures = {}
             for day in days:
                 try:

@@ -52,6 +52,15 @@ def create_load(cur: Cursor, table: str) -> Load:
     return load
 
 
+def index_days(cur: Cursor, written: Load) -> None:
+    """Indexes a load of several days by day, for ``day_of_load``."""
+    cur.execute(
+        sql.SQL("CREATE INDEX ON {} (sync_day); ANALYZE {}").format(
+            sql.Identifier(written.name), sql.Identifier(written.name)
+        )
+    )
+
+
 def day_of_load(cur: Cursor, written: Load, sync_day: str, columns: Sequence[str]) -> Load:
     """A new load of ``written``'s table holding the ``columns`` of its rows of ``sync_day``:
     one Spark write of a range of days becomes a load per day."""
