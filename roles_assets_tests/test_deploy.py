@@ -28,7 +28,9 @@ from roles_assets_tests.helpers import (
 
 DEPLOY_DIR = Path(__file__).resolve().parent.parent / "deploy"
 BIN_DIR = Path(DAGSTER).parent
-DAY = "2026-11-22"
+# Two days landed at once (as a migration of an archive lands them): the sensor runs them as one
+# range.
+DAYS = ["2026-11-22", "2026-11-23"]
 
 LOCATION = """
 { workspaceOrError { ... on Workspace { locationEntries {
@@ -39,17 +41,13 @@ LOCATION = """
 """
 
 RUNS = """
-query ($day: String!) {
-  runsOrError(filter: {tags: [{key: "dagster/partition", value: $day}]}) {
-    ... on Runs { results { runId status tags { key value } } }
-  }
-}
+{ runsOrError { ... on Runs { results { runId status tags { key value } } } } }
 """
 
 MATERIALIZATIONS = """
-query ($day: String!) {
+query ($days: [String!]) {
   assetOrError(assetKey: {path: ["agent_role_mapping"]}) {
-    ... on Asset { assetMaterializations(partitions: [$day]) { runId partition } }
+    ... on Asset { assetMaterializations(partitions: $days) { runId partition } }
   }
 }
 """
@@ -88,11 +86,12 @@ def wait_for(what: str, check, processes: dict, logs: Path, timeout: float):
 
 
 @pytest.mark.slow
-def test_the_deployment_loads_a_landed_day_through_the_daemons_sensor(
+def test_the_deployment_loads_days_landed_together_in_one_run_of_the_daemons_sensor(
     tmp_path, pg_admin_url, connect_url
 ):
     landing = tmp_path / "landing"
-    shutil.copytree(SAMPLE_LANDING_DIR / DAY, landing / DAY)
+    for day in DAYS:
+        shutil.copytree(SAMPLE_LANDING_DIR / day, landing / day)
     warehouse = local_postgres.create_database(pg_admin_url, "deploy_roles")
     local_postgres.create_database(pg_admin_url, "deploy_dagster")
     home = tmp_path / "dagster_home"
@@ -172,26 +171,36 @@ def test_the_deployment_loads_a_landed_day_through_the_daemons_sensor(
         assert (served_from["host"], served_from["port"]) == ("127.0.0.1", str(code_port))
 
         def finished_run():
-            runs = webserver.query(RUNS, day=DAY)["runsOrError"]["results"]
+            runs = webserver.query(RUNS)["runsOrError"]["results"]
             done = [run for run in runs if run["status"] in ("SUCCESS", "FAILURE", "CANCELED")]
             return done[0] if done else None
 
-        run = wait_for(f"finished run of {DAY}", finished_run, processes, logs, timeout=600)
+        run = wait_for("a finished run", finished_run, processes, logs, timeout=600)
         assert run["status"] == "SUCCESS", run
         tags = {tag["key"]: tag["value"] for tag in run["tags"]}
         assert tags["dagster/sensor_name"] == "landing_sensor"
-        assert len(webserver.query(RUNS, day=DAY)["runsOrError"]["results"]) == 1
-        materializations = webserver.query(MATERIALIZATIONS, day=DAY)["assetOrError"]
-        assert materializations["assetMaterializations"] == [
-            {"runId": run["runId"], "partition": DAY}
-        ]
+        assert tags["dagster/asset_partition_range_start"] == DAYS[0]
+        assert tags["dagster/asset_partition_range_end"] == DAYS[-1]
+        assert len(webserver.query(RUNS)["runsOrError"]["results"]) == 1
+        materializations = webserver.query(MATERIALIZATIONS, days=DAYS)["assetOrError"]
+        assert sorted(
+            (m["partition"], m["runId"]) for m in materializations["assetMaterializations"]
+        ) == [(day, run["runId"]) for day in DAYS]
     finally:
         for process in processes.values():
             stop_process_group(process)
 
-    # The first sample day's six valid roles and its twelve agent-role pairs (test_spark_modes).
-    assert query(warehouse, "SELECT count(*) FROM roles") == [(6,)]
-    assert query(warehouse, "SELECT count(*) FROM stg_agent_roles") == [(12,)]
-    assert query(warehouse, "SELECT name FROM roles WHERE role_id = 67000000003") == [
-        ("Supervisor",)
-    ]
+    # Both days applied in order, as test_graph's day-by-day runs give them: role 3 renamed on the
+    # second day, and an agent who left role 4 that day.
+    first_day_pairs = f"SELECT count(*) FROM stg_agent_roles WHERE sync_day = '{DAYS[0]}'"
+    assert query(warehouse, first_day_pairs) == [(12,)]
+    assert query(
+        warehouse,
+        "SELECT name, from_day, to_day FROM role_history WHERE role_id = 67000000003"
+        " ORDER BY valid_from",
+    ) == [("Supervisor", DAYS[0], DAYS[1]), ("Team Supervisor", DAYS[1], None)]
+    assert query(
+        warehouse,
+        "SELECT assigned_day, removed_day FROM agent_role_history"
+        " WHERE agent_id = 67000100007 AND role_id = 67000000004",
+    ) == [(DAYS[0], DAYS[1])]

@@ -9,6 +9,7 @@ from dagster._core.storage.asset_check_execution_record import AssetCheckExecuti
 from dagster._core.storage.event_log.base import PartitionKeyFilter
 
 from roles_assets.partitions import register_days
+from roles_assets.sensors import failed_run
 from roles_assets_dev import local_postgres
 from roles_assets_tests.helpers import DAGSTER, cli_env, role, write_day
 
@@ -56,6 +57,20 @@ def test_a_range_in_one_cli_run_gives_the_tables_of_day_by_day_runs(
             for day in DAYS
         }
         applied = instance.get_materialized_partitions(dg.AssetKey("agent_role_mapping"))
+        (run_failure,) = instance.get_records_for_run(
+            only_run.run_id, of_type=dg.DagsterEventType.RUN_FAILURE
+        ).records
+        alert = failed_run(
+            dg.build_run_status_sensor_context(
+                sensor_name="failure_alert",
+                dagster_event=run_failure.event_log_entry.dagster_event,
+                dagster_instance=instance,
+                dagster_run=only_run,
+            ).for_run_failure()
+        )
+    # The alert names the run's range as it was asked for, and the step that failed.
+    assert (alert.sync_day, alert.step) == (f"{REGISTERED[0]}...{REGISTERED[-1]}", "final_tables")
+    assert alert.error.startswith("1 of 4 sync days were not applied: 2026-02-03")
     failed = AssetCheckExecutionRecordStatus.FAILED
     assert {day for day, status in statuses.items() if status == failed} == {"2026-02-03"}
     assert applied == {"2026-02-01", "2026-02-02", "2026-02-04"}
@@ -132,3 +147,24 @@ def test_each_day_of_a_range_reports_its_own_rows(landing, make_graph):
             else sum(len(r["agent_ids"]) for r in DAYS[day])
             for day in good
         }, asset
+
+
+def test_a_range_named_against_the_registration_order_fails_saying_so(landing, make_graph):
+    days = ["2026-02-01", "2026-02-02"]
+    for day in days:
+        write_day(landing, day, roles=DAYS[day])
+    graph = make_graph()
+    register_days(graph.instance, days)
+    result = graph.job.execute_in_process(
+        instance=graph.instance,
+        tags={
+            "dagster/asset_partition_range_start": days[-1],
+            "dagster/asset_partition_range_end": days[0],
+        },
+        raise_on_error=False,
+    )
+    assert not result.success
+    (failure,) = [event for event in result.all_events if event.is_step_failure]
+    assert failure.step_key == "landed_day"
+    assert "holds no sync day" in failure.step_failure_data.error.message
+    assert graph.instance.get_materialized_partitions(dg.AssetKey("landed_day")) == set()

@@ -1,6 +1,7 @@
 """`dagster dev` on the sample, driven through the webserver's GraphQL API as the UI drives it:
 a backfill of every landed day, then each asset's row count, column schema and check results."""
 
+import json
 import os
 import shutil
 import sys
@@ -22,6 +23,7 @@ from roles_assets_tests.helpers import (
     free_port,
     start_process_group,
     stop_process_group,
+    write_day,
 )
 
 DAGSTER = str(Path(sys.executable).parent / "dagster")
@@ -109,17 +111,15 @@ def dev_server(tmp_path, landing, pg_admin_url, connect_url):
             selector=sensor["sensorState"]["selectorId"],
         )["stopSensor"]
         assert stopped["instigationState"]["status"] == "STOPPED", stopped
-        yield server
+        yield server, database_url
     finally:
         stop_process_group(process)
 
 
-@pytest.mark.slow
-def test_the_webserver_shows_row_counts_schemas_and_checks_of_a_backfill(dev_server, landing):
-    server = dev_server
-    shutil.copytree(SAMPLE_LANDING_DIR, landing, dirs_exist_ok=True)
-    days = sorted(p.name for p in landing.iterdir())
-    for day in days:  # as the sensor would: the landed days become partitions
+def register_and_backfill(server: Webserver, days: list[str], **selection) -> dict:
+    """Registers ``days`` as the sensor would, launches the UI's partition backfill of every
+    asset (``selection``: allPartitions or partitionNames) and waits for it to end."""
+    for day in days:
         server.query(
             "mutation ($r: RepositorySelector!, $name: String!, $key: String!) {"
             " addDynamicPartition(repositorySelector: $r, partitionsDefName: $name,"
@@ -132,10 +132,9 @@ def test_the_webserver_shows_row_counts_schemas_and_checks_of_a_backfill(dev_ser
         "mutation ($p: LaunchBackfillParams!) { launchPartitionBackfill(backfillParams: $p) {"
         " __typename ... on LaunchBackfillSuccess { backfillId }"
         " ... on PythonError { message } } }",
-        p={"allPartitions": True, "assetSelection": [{"path": [a]} for a in ASSETS]},
+        p={**selection, "assetSelection": [{"path": [a]} for a in ASSETS]},
     )["launchPartitionBackfill"]
     assert launched["__typename"] == "LaunchBackfillSuccess", launched
-
     deadline = time.monotonic() + 600
     while True:
         backfill = server.query(
@@ -143,13 +142,21 @@ def test_the_webserver_shows_row_counts_schemas_and_checks_of_a_backfill(dev_ser
             " ... on PartitionBackfill { status numPartitions runs { runId status } } } }",
             id=launched["backfillId"],
         )["partitionBackfillOrError"]
-        runs = backfill["runs"]
         if backfill["status"] not in ("REQUESTED", "CANCELING", "FAILING") and all(
-            r["status"] in ("SUCCESS", "FAILURE", "CANCELED") for r in runs
+            r["status"] in ("SUCCESS", "FAILURE", "CANCELED") for r in backfill["runs"]
         ):
-            break
+            return backfill
         assert time.monotonic() < deadline, backfill
         time.sleep(3)
+
+
+@pytest.mark.slow
+def test_the_webserver_shows_row_counts_schemas_and_checks_of_a_backfill(dev_server, landing):
+    server, _ = dev_server
+    shutil.copytree(SAMPLE_LANDING_DIR, landing, dirs_exist_ok=True)
+    days = sorted(p.name for p in landing.iterdir())
+    backfill = register_and_backfill(server, days, allPartitions=True)
+    runs = backfill["runs"]
     assert backfill["numPartitions"] == len(days) == 3
     assert backfill["status"] in ("COMPLETED", "COMPLETED_SUCCESS"), backfill
     assert len(runs) == 1 and runs[0]["status"] == "SUCCESS"  # the range is one run
@@ -208,3 +215,47 @@ def test_the_webserver_shows_row_counts_schemas_and_checks_of_a_backfill(dev_ser
             checked[check["name"]] = (execution["partition"], execution["status"])
     assert len(checked) == 15
     assert set(checked.values()) == {(DAY, "SUCCEEDED")}, checked
+
+
+# Day 25 takes every agent off the sample's roles: the removal guard refuses it. Day 26 is day 24
+# again, applied as if day 25 had never come.
+REFUSED, AFTER = "2026-11-25", "2026-11-26"
+MATERIALIZED = """
+query ($days: [String!]) { assetNodes(assetKeys: [{path: ["agent_role_mapping"]}]) {
+  assetMaterializations(partitions: $days) { partition } } }
+"""
+GUARD_EXECUTION = """
+query ($day: String) { assetCheckExecutions(assetKey: {path: ["agent_role_mapping"]},
+  checkName: "agent_role_mapping_removals_within_limit", partition: $day, limit: 1) { status } }
+"""
+
+
+@pytest.mark.slow
+def test_a_ui_backfill_with_a_refused_day_gives_the_tables_of_day_by_day_runs(
+    dev_server, landing, make_graph
+):
+    server, database_url = dev_server
+    shutil.copytree(SAMPLE_LANDING_DIR, landing, dirs_exist_ok=True)
+    sample = sorted(p.name for p in landing.iterdir())
+    page = json.loads((landing / sample[-1] / "admin_roles" / "roles_page_1.json").read_text())
+    write_day(landing, REFUSED, roles=[{**record, "agent_ids": []} for record in page])
+    shutil.copytree(landing / sample[-1], landing / AFTER)
+    days = [*sample, REFUSED, AFTER]
+
+    backfill = register_and_backfill(server, days, partitionNames=days)
+    assert backfill["numPartitions"] == 5
+    assert backfill["status"] in ("COMPLETED_FAILED", "FAILED"), backfill
+    assert [r["status"] for r in backfill["runs"]] == ["FAILURE"]  # one run, naming the day
+    (node,) = server.query(MATERIALIZED, days=days)["assetNodes"]
+    assert {m["partition"] for m in node["assetMaterializations"]} == set(days) - {REFUSED}
+    guard = {day: server.query(GUARD_EXECUTION, day=day)["assetCheckExecutions"] for day in days}
+    assert guard[REFUSED] == [{"status": "FAILED"}]
+    assert all(guard[day] == [{"status": "SUCCEEDED"}] for day in days if day != REFUSED)
+
+    day_by_day = make_graph()
+    for day in days:
+        day_by_day.run(day, raise_on_error=day != REFUSED)
+    ranged = make_graph()
+    ranged.use_database_url(database_url)
+    assert ranged.final_rows() == day_by_day.final_rows()
+    assert len(ranged.query("SELECT 1 FROM agent_role_mapping WHERE status = 'assigned'")) == 13
