@@ -153,20 +153,18 @@ class Bench:
 
     def graph_day(self, env: dict, day: str) -> dict:
         """One day through the CLI; seconds per stage from the run's event log."""
+        return self.graph_run(env, ["--partition", day])
+
+    def graph_range(self, env: dict, days: list[str]) -> dict:
+        """Every one of ``days`` (registered in that order) in one run through the CLI."""
+        return self.graph_run(env, ["--partition-range", f"{days[0]}...{days[-1]}"])
+
+    def graph_run(self, env: dict, partitions: list[str]) -> dict:
+        """One run of the whole graph through the CLI; seconds per stage from its event log."""
         import dagster as dg
 
         seconds, peak = timed(
-            [
-                DAGSTER,
-                "asset",
-                "materialize",
-                "-m",
-                "roles_assets",
-                "--select",
-                "*",
-                "--partition",
-                day,
-            ],
+            [DAGSTER, "asset", "materialize", "-m", "roles_assets", "--select", "*", *partitions],
             env,
         )
         with dg.DagsterInstance.from_config(env["DAGSTER_HOME"]) as instance:
@@ -253,6 +251,9 @@ def main() -> int:
     parser.add_argument("--history-days", type=int, default=30)
     parser.add_argument("--year-roles", type=int, default=30, help="a small team's roles")
     parser.add_argument("--year-days", type=int, default=365, help="days of the small team")
+    parser.add_argument(
+        "--range-days", type=int, default=30, help="small days loaded in one run and in one each"
+    )
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--ten-x", action="store_true", help="also load 10x the large day once")
     parser.add_argument(
@@ -340,13 +341,15 @@ def run_all(bench: Bench, args) -> dict:
     }
     # A year of a small team's days: only day 2 and the last one run through the graph.
     year = bench.work / "year"
-    days = generate.generate(year, args.year_roles, args.year_days)
-    loaded = bench.history(year, days, measured=[days[1], days[-1]], home="home_year")
+    year_days = generate.small_team(year, args.year_roles, args.year_days)
+    measured = [year_days[1], year_days[-1]]
+    loaded = bench.history(year, year_days, measured=measured, home="home_year")
     out["year"] = {
         "roles": args.year_roles,
         "days": args.year_days,
-        **day_2_and_last(loaded["days"][days[1]], loaded["days"][days[-1]]),
+        **day_2_and_last(loaded["days"][year_days[1]], loaded["days"][year_days[-1]]),
     }
+    out["ranges"] = run_ranges(bench, args, year, year_days)
 
     sample = PROJECT_DIR / "data" / "landing"
     sample_env = bench.env(sample, bench.fresh_database(), bench.work / "home_sample")
@@ -366,6 +369,29 @@ def run_all(bench: Bench, args) -> dict:
         except RuntimeError as error:  # a failure at 10x is a finding to report, not a crash
             out["ten_x_day"] = {"error": str(error)[-2000:]}
     return out
+
+
+def run_ranges(bench: Bench, args, year: Path, year_days: list[str]) -> dict:
+    """A backfill of the small team's days as one range run against one run per day, each on a
+    fresh database: --range-days of them both ways, and the whole year in one run."""
+    days = year_days[: args.range_days]
+
+    def fresh(name: str) -> dict:
+        return bench.env(year, bench.fresh_database(), bench.work / name)
+
+    one_each = fresh("home_one_run_each")
+    runs = [bench.graph_day(one_each, day)["total"] for day in days]
+    in_one_run = bench.graph_range(fresh("home_range"), days)
+    return {
+        "days": len(days),
+        "one_day": statistics.median(runs),
+        "one_run_each": sum(runs),
+        "in_one_run": in_one_run,
+        "year_days": len(year_days),
+        "year_in_one_run": in_one_run
+        if days == year_days
+        else bench.graph_range(fresh("home_year_range"), year_days),
+    }
 
 
 def run_on_spark_connect(bench: Bench, args, large: Path, large_day: str) -> dict:
@@ -465,6 +491,24 @@ def print_report(results: dict) -> None:
             f"{results['sample_day_cli'] / spark:.2f}x bare Spark (target <= 1.8)",
         ),
         ("sample day, dlt merge", results["sample_day_dlt"], ""),
+    ]
+    ranges = results["ranges"]
+    one_day, n = ranges["one_day"], ranges["days"]
+    rows += [
+        (f"{n} small days, one run each", ranges["one_run_each"], f"median run {one_day:.2f}"),
+        (
+            f"{n} small days in one run",
+            ranges["in_one_run"]["total"],
+            f"{ranges['in_one_run']['total'] / one_day:.2f}x one day's run (target <= 3)",
+        ),
+        *((f"  {name.replace('_', ' ')}", ranges["in_one_run"][name], "") for name in STAGES),
+        (
+            f"{ranges['year_days']} small days in one run",
+            ranges["year_in_one_run"]["total"],
+            f"{ranges['year_in_one_run']['total'] / one_day:.2f}x one day's run (target <= 10); "
+            f"one run each would be about {ranges['year_days'] * one_day:,.0f} s",
+        ),
+        *((f"  {name.replace('_', ' ')}", ranges["year_in_one_run"][name], "") for name in STAGES),
     ]
     connect = results["connect"]
     connect_sample, connect_large = connect["sample_day"], connect["large_day"]

@@ -30,6 +30,9 @@ def test_benchmark_runs_on_a_tiny_scale(tmp_path):
             "10",
             "--year-days",
             "2",
+            # Both days in one run, and in a run each.
+            "--range-days",
+            "2",
             "--repeats",
             "1",
             "--out",
@@ -67,6 +70,11 @@ def test_benchmark_runs_on_a_tiny_scale(tmp_path):
     for figures in (results["history"], year):
         assert 0 < figures["apply_and_checks_last_day"] < figures["last_day"]
     assert "year (10 roles): day 2" in run.stdout
+    ranges = results["ranges"]
+    assert (ranges["days"], ranges["year_days"]) == (2, 2)
+    assert set(ranges["in_one_run"]) == set(graph)
+    assert 0 < ranges["one_day"] < ranges["one_run_each"]
+    assert "2 small days in one run" in run.stdout
     for mode in ("sample_day", "large_day"):  # on a warm Spark Connect server: every stage
         assert set(results["connect"][mode]) == set(graph)
         assert results["connect"][mode]["validate_dedup_stage_write"] > 0

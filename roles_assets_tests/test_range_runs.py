@@ -70,7 +70,10 @@ def test_a_range_in_one_cli_run_gives_the_tables_of_day_by_day_runs(
         )
     # The alert names the run's range as it was asked for, and the step that failed.
     assert (alert.sync_day, alert.step) == (f"{REGISTERED[0]}...{REGISTERED[-1]}", "final_tables")
-    assert alert.error.startswith("1 of 4 sync days were not applied: 2026-02-03")
+    assert alert.error.endswith(
+        "Failure: 1 of 4 sync days were not applied: 2026-02-03: its "
+        "blocking check(s) stg_roles_snapshot_not_empty failed\n"
+    )
     failed = AssetCheckExecutionRecordStatus.FAILED
     assert {day for day, status in statuses.items() if status == failed} == {"2026-02-03"}
     assert applied == {"2026-02-01", "2026-02-02", "2026-02-04"}

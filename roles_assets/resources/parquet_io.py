@@ -1,4 +1,4 @@
-"""The raw layer's IO manager: a day's DataFrame as Parquet, one folder per run.
+"""The raw layer's IO manager: the run's days of a DataFrame as Parquet, a folder per day and run.
 
 It always reports the row count it stored.
 """

@@ -1,7 +1,8 @@
-"""The staging layer's IO manager: a day's DataFrame into a new load of its PostgreSQL table
-through Spark's JDBC writer, then staged as the day's load (``warehouse/staging.py``).
+"""The staging layer's IO manager: the run's days of a DataFrame into new loads of its
+PostgreSQL table through Spark's JDBC writer, each then staged as its day's load
+(``warehouse/staging.py``).
 
-It always reports the row count it stored.
+It always reports the row count it stored, per day.
 """
 
 import re
@@ -79,10 +80,12 @@ def _innermost_cause(error: Exception) -> Exception | str:
 
 
 class PostgresPartitionIOManager(dg.ConfigurableIOManager):
-    """Writes a day's DataFrame into the asset's staging table, replacing that day as a whole.
+    """Writes the run's days of a DataFrame (by its ``sync_day``) into the asset's staging table,
+    replacing each day as a whole.
 
-    Spark appends into a fresh load table; one transaction then attaches it and makes it the
-    day's staged load, so readers see either the old day or the new one, never a mix.
+    Spark appends into a fresh load table; per day, one transaction then attaches the day's rows
+    and makes them its staged load, so readers see either the old day or the new one, never a
+    mix.
     The target table is the asset's ``dagster/table_name`` metadata, or else its name. The
     day's row count is reported as ``dagster/row_count``. A ``count_by`` metadata entry names a
     column whose value counts are reported too, one number each (``error_type/INVALID_VALUE``),
