@@ -41,9 +41,7 @@ def _train(archive: Path) -> None:
         raw = parse_records(read_files(spark, [str(f.path) for f in day_files(day_dir)]))
         rows = Observation("rows")
         raw.observe(rows, F.count(F.lit(1))).write.parquet(f"{work}/raw")
-        staged = stage_days(
-            spark.read.parquet(f"{work}/raw"), cache=lambda df: df.persist()
-        )
+        staged = stage_days(spark.read.parquet(f"{work}/raw"), cache=lambda df: df.persist())
         for df in (staged.roles, staged.agent_roles, staged.errors):
             df.write.format("noop").mode("overwrite").save()
     # The JVM outlives this process by the time it takes to write the archive.
