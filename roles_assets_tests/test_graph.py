@@ -52,6 +52,7 @@ def test_sample_days_end_to_end(graph, landing):
         "admin_roles/roles_page_2.json",
     )
     assert materialized(results[0], "raw_roles")["dagster/row_count"] > 0
+    assert materialized(results[0], "raw_roles")["files"] == 4  # two of roles, two of agents
     assert materialized(results[2], "agent_role_mapping")["assigned"] == 13
     assert materialized(results[2], "agent_role_mapping")["dagster/row_count"] == 13
     for result in results:

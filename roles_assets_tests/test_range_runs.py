@@ -9,6 +9,7 @@ from dagster._core.storage.asset_check_execution_record import AssetCheckExecuti
 from dagster._core.storage.event_log.base import PartitionKeyFilter
 
 from roles_assets.partitions import register_days
+from roles_assets.resources.postgres import PostgresResource
 from roles_assets.sensors import failed_run
 from roles_assets_dev import local_postgres
 from roles_assets_tests.helpers import DAGSTER, cli_env, role, write_day
@@ -20,7 +21,12 @@ DAYS = {
     "2026-02-01": [role(1, "one", [10, 11]), role(2, "two", [20])],
     "2026-02-02": [role(1, "one", [10]), role(2, "two", [20, 21]), role(3, "three", [30])],
     "2026-02-03": [role(4, "")],
-    "2026-02-04": [role(1, "uno", [10, 12]), role(2, "two", [21]), role(3, "three", [30])],
+    "2026-02-04": [
+        role(1, "uno", [10, 12]),
+        role(2, "two", [21]),
+        role(3, "three", [30]),
+        role(5, "five", [50, 51]),
+    ],
 }
 REGISTERED = ["2026-02-04", "2026-02-02", "2026-02-01", "2026-02-03"]
 SNAPSHOT_CHECK = dg.AssetCheckKey(dg.AssetKey("stg_roles"), "stg_roles_snapshot_not_empty")
@@ -57,6 +63,13 @@ def test_a_range_in_one_cli_run_gives_the_tables_of_day_by_day_runs(
             for day in DAYS
         }
         applied = instance.get_materialized_partitions(dg.AssetKey("agent_role_mapping"))
+        # In natural order, each applied day is newer than every day before it: no replay.
+        modes = {
+            record.partition_key: record.asset_materialization.metadata["apply_mode"].value
+            for record in instance.fetch_materializations(
+                dg.AssetKey("agent_role_mapping"), limit=10
+            ).records
+        }
         (run_failure,) = instance.get_records_for_run(
             only_run.run_id, of_type=dg.DagsterEventType.RUN_FAILURE
         ).records
@@ -77,6 +90,7 @@ def test_a_range_in_one_cli_run_gives_the_tables_of_day_by_day_runs(
     failed = AssetCheckExecutionRecordStatus.FAILED
     assert {day for day, status in statuses.items() if status == failed} == {"2026-02-03"}
     assert applied == {"2026-02-01", "2026-02-02", "2026-02-04"}
+    assert modes == dict.fromkeys(applied, "incremental")
 
     day_by_day = make_graph()
     for day in DAYS:
@@ -88,6 +102,7 @@ def test_a_range_in_one_cli_run_gives_the_tables_of_day_by_day_runs(
         (1, "uno"),
         (2, "two"),
         (3, "three"),
+        (5, "five"),
     ]
 
 
@@ -136,6 +151,17 @@ def test_each_day_of_a_range_reports_its_own_rows(landing, make_graph):
             "dagster/asset_partition_range_end": good[-1],
         },
     ).success
+    files = {
+        day: graph.instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=dg.AssetKey("raw_roles"), asset_partitions=[day]),
+            limit=1,
+        )
+        .records[0]
+        .asset_materialization.metadata["files"]
+        .value
+        for day in good
+    }
+    assert files == dict.fromkeys(good, 1)  # each day's own files, not the range's
     for asset in ("raw_roles", "stg_roles", "stg_agent_roles"):
         reported = {}
         for day in good:
@@ -171,3 +197,38 @@ def test_a_range_named_against_the_registration_order_fails_saying_so(landing, m
     assert failure.step_key == "landed_day"
     assert "holds no sync day" in failure.step_failure_data.error.message
     assert graph.instance.get_materialized_partitions(dg.AssetKey("landed_day")) == set()
+
+
+def test_an_apply_error_midway_keeps_the_record_of_the_days_applied_before_it(landing, make_graph):
+    good = [day for day in DAYS if day != "2026-02-03"]
+    for day in good:
+        write_day(landing, day, roles=DAYS[day])
+    graph = make_graph()
+    register_days(graph.instance, good)
+    PostgresResource(database_url=graph.database_url).migrate()
+    # Role 5 first comes on the last day: its insert fails as a broken server would.
+    graph.query(
+        "CREATE FUNCTION refuse_role_5() RETURNS trigger LANGUAGE plpgsql AS"
+        " $$ BEGIN RAISE EXCEPTION 'injected failure'; END $$;"
+        " CREATE TRIGGER refuse_role_5 BEFORE INSERT ON roles FOR EACH ROW"
+        " WHEN (NEW.role_id = 5) EXECUTE FUNCTION refuse_role_5()"
+    )
+    result = graph.job.execute_in_process(
+        instance=graph.instance,
+        tags={
+            "dagster/asset_partition_range_start": good[0],
+            "dagster/asset_partition_range_end": good[-1],
+        },
+        raise_on_error=False,
+    )
+    assert not result.success
+    (failure,) = [event for event in result.all_events if event.is_step_failure]
+    assert failure.step_key == "final_tables"
+    assert "injected failure" in failure.step_failure_data.error.to_string()
+    applied = graph.instance.get_materialized_partitions(dg.AssetKey("agent_role_mapping"))
+    assert applied == set(good[:-1])
+    assert graph.query("SELECT role_id, name FROM roles ORDER BY 1") == [
+        (1, "one"),
+        (2, "two"),
+        (3, "three"),
+    ]

@@ -1,5 +1,6 @@
-"""roles, agent_role_mapping and their histories: a staged day applied by the warehouse
-(``warehouse/apply.py``), its mass-removal guard recorded as a check, its counts as metadata."""
+"""roles, agent_role_mapping and their histories: the run's staged days applied by the warehouse
+(``warehouse/apply.py``), each day's mass-removal guard recorded as a check, its counts as
+metadata."""
 
 from collections.abc import Iterator
 
@@ -31,9 +32,10 @@ class ApplyConfig(dg.Config):
     allow_mass_removal: bool = Field(
         default=False,
         description=(
-            "Apply the day even if it removes more than ROLES_MAX_REMOVAL_SHARE (default "
+            "Apply the run's day even if it removes more than ROLES_MAX_REMOVAL_SHARE (default "
             f"{DEFAULT_MAX_REMOVAL_SHARE}) of the assigned mappings or deletes more than that "
-            "share of the roles. Set it only for a day where that is really intended."
+            "share of the roles (in a range run: every day of the range). Set it only for a run "
+            "where that is really intended."
         ),
     )
 
@@ -130,8 +132,8 @@ def final_tables(
     if len(days) == 1:
         yield from _apply_one(context, config, postgres, landing, limits, days[0])
         return
-    applied_days, left_out, guards = {}, {}, []
-    for day in days:
+    applied_days, left_out, guards, stopped = {}, {}, [], None
+    for at, day in enumerate(days):
         failed = _failed_blocking_checks(context, day)
         if failed:
             left_out[day] = f"its blocking check(s) {', '.join(failed)} failed"
@@ -142,6 +144,10 @@ def final_tables(
             guards += [(day, c) for c in _guard_checks(refused.losses, False, str(refused))]
             left_out[day] = str(refused)
             continue
+        except Exception as error:  # the days applied so far are still recorded, then it fails
+            stopped = error
+            left_out |= dict.fromkeys(days[at:], f"not applied: {type(error).__name__} on {day}")
+            break
         applied_days[day] = _materialization_metadata(context, day, applied)
         guards += [(day, c) for c in _guard_checks(applied.losses, config.allow_mass_removal)]
     yield from _range_materializations(context, applied_days, whole_range=not left_out)
@@ -155,6 +161,8 @@ def final_tables(
         yield day_evaluation(key, day, check, check.severity, targets[check.asset_key])
     for spec in (REMOVALS_CHECK, DELETIONS_CHECK):
         yield dg.Output(None, context.assets_def.get_output_name_for_asset_check_key(spec.key))
+    if stopped:
+        raise stopped
     if left_out:
         raise dg.Failure(
             description=f"{len(left_out)} of {len(days)} sync days were not applied: "

@@ -1,6 +1,7 @@
 """landed_day: the sync day's files in the landing zone, pulled from Freshdesk when they can be."""
 
 from dataclasses import asdict
+from pathlib import Path
 
 import dagster as dg
 
@@ -15,6 +16,14 @@ from roles_assets.partitions import (
 )
 from roles_assets.resources.freshdesk import FreshdeskResource
 from roles_assets.resources.landing_zone import LandingZone
+
+
+def landed_dirs(landing: LandingZone, days: list[str]) -> dict[str, Path]:
+    """The days' folders in the landing zone; fails naming the days that have none."""
+    missing = [day for day in days if not landing.day_dir(day).is_dir()]
+    if missing:
+        raise dg.Failure(f"sync day(s) {', '.join(missing)} have no folder in the landing zone")
+    return {day: landing.day_dir(day) for day in days}
 
 
 @dg.asset(
@@ -35,10 +44,7 @@ def landed_day(
     """
     days = run_days(context)
     if len(days) > 1:
-        missing = [day for day in days if not landing.day_dir(day).is_dir()]
-        if missing:
-            raise dg.Failure(f"sync day(s) {', '.join(missing)} have no folder in the landing zone")
-        files = {day: len(day_files(landing.day_dir(day))) for day in days}
+        files = {day: len(day_files(folder)) for day, folder in landed_dirs(landing, days).items()}
         for day, count in files.items():
             add_day_metadata(
                 context, day, {"files": count, "dagster/row_count": count}, "landed_day"

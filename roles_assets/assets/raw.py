@@ -8,10 +8,15 @@ from dagster_pyspark import LazyPySparkResource
 from pyspark.sql import DataFrame
 
 from roles_assets.assets import LOAD_POOL
-from roles_assets.assets.landed import landed_day
+from roles_assets.assets.landed import landed_day, landed_dirs
 from roles_assets.code_version import CODE_VERSION
 from roles_assets.landing import day_files
-from roles_assets.partitions import ONE_RUN_PER_RANGE, sync_day_partitions
+from roles_assets.partitions import (
+    ONE_RUN_PER_RANGE,
+    add_day_metadata,
+    run_days,
+    sync_day_partitions,
+)
 from roles_assets.resources.landing_zone import LandingZone
 from roles_assets.transforms.parse import RAW_SCHEMA, parse_records, read_files
 from roles_assets.ui_metadata import spark_column_schema
@@ -44,13 +49,12 @@ def raw_roles(
 ) -> DataFrame:
     """One row per landed record (or per unreadable file), with its day, source file and position;
     every day of a range run is read in one pass."""
-    missing = [day for day in context.partition_keys if not landing.day_dir(day).is_dir()]
-    if missing:
-        raise dg.Failure(f"sync day(s) {', '.join(missing)} have no folder in the landing zone")
-    files = [f for day in context.partition_keys for f in day_files(landing.day_dir(day))]
+    days = run_days(context)
+    files = {day: day_files(folder) for day, folder in landed_dirs(landing, days).items()}
+    for day, landed in files.items():
+        add_day_metadata(context, day, {"files": len(landed)}, "raw_roles")
     started = time.perf_counter()
     session = spark.spark_session  # started here, on first use in the run
-    context.add_output_metadata(
-        {"files": len(files), "spark_session_seconds": round(time.perf_counter() - started, 2)}
-    )
-    return parse_records(read_files(session, [str(f.path) for f in files]))
+    context.add_output_metadata({"spark_session_seconds": round(time.perf_counter() - started, 2)})
+    paths = [str(f.path) for landed in files.values() for f in landed]
+    return parse_records(read_files(session, paths))

@@ -41,7 +41,7 @@ def add_output_day_metadata(context: dg.OutputContext, day: str, metadata: dict)
 
 
 class StagingWriteFailed(RuntimeError):
-    """Spark could not write a day's rows into their load table."""
+    """The run's rows could not be written into their load table, or staged as their days'."""
 
 
 def _timestamps_as_text(df: DataFrame) -> DataFrame:
@@ -83,9 +83,9 @@ class PostgresPartitionIOManager(dg.ConfigurableIOManager):
     """Writes the run's days of a DataFrame (by its ``sync_day``) into the asset's staging table,
     replacing each day as a whole.
 
-    Spark appends into a fresh load table; per day, one transaction then attaches the day's rows
-    and makes them its staged load, so readers see either the old day or the new one, never a
-    mix.
+    Spark appends into a fresh load table; one transaction then attaches each day's rows and
+    makes them the day's staged load, so readers see either the old days or the new ones, never
+    a mix.
     The target table is the asset's ``dagster/table_name`` metadata, or else its name. The
     day's row count is reported as ``dagster/row_count``. A ``count_by`` metadata entry names a
     column whose value counts are reported too, one number each (``error_type/INVALID_VALUE``),
@@ -131,8 +131,8 @@ class PostgresPartitionIOManager(dg.ConfigurableIOManager):
         """Replaces the rows of ``table`` of each of ``days`` with those of ``df`` (by its
         ``sync_day``; a day without rows is staged empty); returns per day the row count, the
         row count per value of the ``count_by`` column (if any), and up to ``rules.SAMPLE_ROWS``
-        rows of ``sample_columns``. Spark writes every day in one job; each day is then staged
-        in a transaction of its own."""
+        rows of ``sample_columns``. Spark writes every day in one job; the days are then staged
+        in one transaction."""
         named = f"day {days[0]!r}" if len(days) == 1 else f"days {', '.join(days)}"
         self.postgres.migrate()
         with self.postgres.transaction() as cur:
@@ -153,25 +153,27 @@ class PostgresPartitionIOManager(dg.ConfigurableIOManager):
                     f"{self.postgres.error_summary(_innermost_cause(error))}"
                     + (_MISSING_DRIVER_HINT if _lacks_jdbc_driver(error) else "")
                 ) from error
-            if len(days) > 1:  # each day's load then reads its own rows, not the whole range
-                with self.postgres.transaction() as cur:
-                    staging.index_days(cur, written)
             figures = {}
-            for day in days:
-                try:
-                    with self.postgres.transaction() as cur:
+            # Every day in one transaction: a day whose rows break the key leaves them all as
+            # they were, so no day of the run is staged without its checks.
+            try:
+                with self.postgres.transaction() as cur:
+                    if len(days) > 1:  # each day's load then reads its own rows, not the range's
+                        staging.index_days(cur, written)
+                    for day in days:
                         load = (
                             written
                             if len(days) == 1
                             else staging.day_of_load(cur, written, day, df.columns)
                         )
                         figures[day] = staging.stage_load(cur, load, day, count_by, sample_columns)
-                except psycopg2.IntegrityError as error:  # the load's key index refused them
-                    raise StagingWriteFailed(
-                        f"the {table} rows for sync day {day!r} break the table's key; the "
-                        f"day's previous rows are kept: {self.postgres.error_summary(error)}"
-                        + (f" ({error.diag.message_detail})" if error.diag.message_detail else "")
-                    ) from error
+            except psycopg2.IntegrityError as error:  # a load's key index refused them
+                kept = "the day's" if len(days) == 1 else "every day's"
+                raise StagingWriteFailed(
+                    f"the {table} rows for sync day {day!r} break the table's key; {kept} "
+                    f"previous rows are kept: {self.postgres.error_summary(error)}"
+                    + (f" ({error.diag.message_detail})" if error.diag.message_detail else "")
+                ) from error
             return figures
         finally:
             with self.postgres.transaction() as cur:

@@ -1,4 +1,4 @@
-"""The staging tables' loads: each staging write of a day's table is a load, a partition of its
+"""The staging tables' loads: a staging write's rows of each day are a load, a partition of its
 own never changed once attached. ``staging_loads`` marks per day and table the *staged* load (the
 newest: what the day's checks and its own apply read) and the *applied* one (what the final
 tables were built from: what a replay of the other days reads); they differ while a newer staging
