@@ -25,7 +25,7 @@ DAYS = {
         role(1, "uno", [10, 12]),
         role(2, "two", [21]),
         role(3, "three", [30]),
-        role(5, "five", [50, 51]),
+        role(5, "five", [50, 51], team="new"),  # a field no earlier day carried
     ],
 }
 REGISTERED = ["2026-02-04", "2026-02-02", "2026-02-01", "2026-02-03"]
@@ -126,8 +126,12 @@ def test_a_range_run_records_every_check_on_each_days_partition(landing, make_gr
         latest = storage.get_latest_asset_check_execution_by_key(
             checks, partition_filter=PartitionKeyFilter(key=day)
         )
+        new_field = day == "2026-02-04"  # a warning on that day alone
         assert {key.name: record.status for key, record in latest.items()} == {
-            key.name: AssetCheckExecutionRecordStatus.SUCCEEDED for key in checks
+            key.name: AssetCheckExecutionRecordStatus.FAILED
+            if new_field and key.name == "stg_roles_no_new_source_fields"
+            else AssetCheckExecutionRecordStatus.SUCCEEDED
+            for key in checks
         }
         (mapping,) = graph.instance.fetch_materializations(
             dg.AssetRecordsFilter(

@@ -19,10 +19,13 @@ def new_fields(
     """Per day of ``fields`` (day -> folder -> fields), in natural order, each field that no
     earlier day carried (one recorded on ``recorded_on``, or one before it in ``fields``), in
     words; None for a day with no earlier day to compare with."""
-    new, run_seen = {}, None
-    for day in sorted(fields, key=day_order):
-        recorded = _fields_of_earlier_days(instance, day, recorded_on)
-        seen = recorded if run_seen is None else _merged(recorded or {}, run_seen)
+    days = sorted(fields, key=day_order)
+    recorded = _recorded_fields(instance, recorded_on, before=days[-1])
+    new, seen, at = {}, None, 0
+    for day in days:
+        while at < len(recorded) and day_order(recorded[at][0]) < day_order(day):
+            seen = _merged(seen or {}, recorded[at][1])
+            at += 1
         new[day] = (
             None
             if seen is None
@@ -33,40 +36,38 @@ def new_fields(
                 if field not in seen.get(folder, set())
             ]
         )
-        run_seen = _merged(run_seen or {}, fields[day])
+        seen = _merged(seen or {}, fields[day])
     return new
 
 
-def _merged(seen: dict[str, set[str]], more: dict[str, list[str] | set[str]]) -> dict:
+def _merged(seen: dict[str, set[str]], more: dict[str, list[str]]) -> dict[str, set[str]]:
     return {
         folder: set(seen.get(folder, ())) | set(more.get(folder, ())) for folder in {*seen, *more}
     }
 
 
-def _fields_of_earlier_days(
-    instance: dg.DagsterInstance, day: str, key: dg.AssetKey
-) -> dict[str, set[str]] | None:
-    """The fields per folder recorded on ``key`` for any day before ``day``, or None when no
-    earlier day recorded any."""
-    this_day = day_order(day)
+def _recorded_fields(
+    instance: dg.DagsterInstance, key: dg.AssetKey, before: str
+) -> list[tuple[str, dict[str, list[str]]]]:
+    """The fields per folder recorded on ``key`` by each materialization of a day before
+    ``before``, in the days' natural order: one read for every day of a run."""
+    last = day_order(before)
     earlier = [
         day
         for day in instance.get_dynamic_partitions(sync_day_partitions.name)
-        if day_order(day) < this_day
+        if day_order(day) < last
     ]
-    seen: dict[str, set[str]] | None = None
+    recorded = []
     cursor = None
     while earlier:
         page = instance.fetch_materializations(
             dg.AssetRecordsFilter(asset_key=key, asset_partitions=earlier), limit=500, cursor=cursor
         )
         for record in page.records:
-            recorded = record.asset_materialization.metadata.get(SOURCE_FIELDS)
-            if recorded is not None:
-                seen = seen or {}
-                for folder, names in recorded.value.items():
-                    seen.setdefault(folder, set()).update(names)
+            fields = record.asset_materialization.metadata.get(SOURCE_FIELDS)
+            if fields is not None:
+                recorded.append((record.partition_key, fields.value))
         if not page.has_more:
             break
         cursor = page.cursor
-    return seen
+    return sorted(recorded, key=lambda entry: day_order(entry[0]))
