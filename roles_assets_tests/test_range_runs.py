@@ -15,12 +15,12 @@ from roles_assets_dev import local_postgres
 from roles_assets_tests.helpers import DAGSTER, cli_env, role, write_day
 
 # Landed in natural order, registered out of it: a range runs in natural order whatever the
-# instance's order. The third day's only record has no name: an empty snapshot, which a blocking
-# check refuses.
+# instance's order. The third day lands an empty list: a day without a record (stored as an empty
+# raw folder), an empty snapshot that a blocking check refuses.
 DAYS = {
     "2026-02-01": [role(1, "one", [10, 11]), role(2, "two", [20])],
     "2026-02-02": [role(1, "one", [10]), role(2, "two", [20, 21]), role(3, "three", [30])],
-    "2026-02-03": [role(4, "")],
+    "2026-02-03": [],
     "2026-02-04": [
         role(1, "uno", [10, 12]),
         role(2, "two", [21]),
