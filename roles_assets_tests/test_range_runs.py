@@ -31,6 +31,37 @@ DAYS = {
 REGISTERED = ["2026-02-04", "2026-02-02", "2026-02-01", "2026-02-03"]
 SNAPSHOT_CHECK = dg.AssetCheckKey(dg.AssetKey("stg_roles"), "stg_roles_snapshot_not_empty")
 
+GOOD = [day for day in DAYS if day != "2026-02-03"]
+
+
+def landed_graph(landing, make_graph, days: list[str]):
+    """A graph of its own over ``days``, landed and registered in natural order."""
+    for day in days:
+        write_day(landing, day, roles=DAYS[day])
+    graph = make_graph()
+    register_days(graph.instance, days)
+    return graph
+
+
+def run_range(graph, first: str, last: str, **kwargs):
+    """One in-process run of ``first...last``, tagged as the CLI's --partition-range tags it."""
+    return graph.job.execute_in_process(
+        instance=graph.instance,
+        tags={
+            "dagster/asset_partition_range_start": first,
+            "dagster/asset_partition_range_end": last,
+        },
+        **kwargs,
+    )
+
+
+def latest_metadata(instance: dg.DagsterInstance, asset: str, day: str) -> dict:
+    """The metadata of ``asset``'s latest materialization of ``day``."""
+    (record,) = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=dg.AssetKey(asset), asset_partitions=[day]), limit=1
+    ).records
+    return {key: value.value for key, value in record.asset_materialization.metadata.items()}
+
 
 @pytest.mark.slow
 def test_a_range_in_one_cli_run_gives_the_tables_of_day_by_day_runs(
@@ -107,22 +138,11 @@ def test_a_range_in_one_cli_run_gives_the_tables_of_day_by_day_runs(
 
 
 def test_a_range_run_records_every_check_on_each_days_partition(landing, make_graph):
-    good = [day for day in DAYS if day != "2026-02-03"]
-    for day in good:
-        write_day(landing, day, roles=DAYS[day])
-    graph = make_graph()
-    register_days(graph.instance, good)
-    result = graph.job.execute_in_process(
-        instance=graph.instance,
-        tags={
-            "dagster/asset_partition_range_start": good[0],
-            "dagster/asset_partition_range_end": good[-1],
-        },
-    )
-    assert result.success
+    graph = landed_graph(landing, make_graph, GOOD)
+    assert run_range(graph, GOOD[0], GOOD[-1]).success
     storage = graph.instance.event_log_storage
     checks = list(graph.job.asset_layer.asset_graph.asset_check_keys)
-    for day in good:
+    for day in GOOD:
         latest = storage.get_latest_asset_check_execution_by_key(
             checks, partition_filter=PartitionKeyFilter(key=day)
         )
@@ -133,69 +153,30 @@ def test_a_range_run_records_every_check_on_each_days_partition(landing, make_gr
             else AssetCheckExecutionRecordStatus.SUCCEEDED
             for key in checks
         }
-        (mapping,) = graph.instance.fetch_materializations(
-            dg.AssetRecordsFilter(
-                asset_key=dg.AssetKey("agent_role_mapping"), asset_partitions=[day]
-            ),
-            limit=1,
-        ).records
-        assert mapping.asset_materialization.metadata["synced_at"].value.startswith(day)
+        mapping = latest_metadata(graph.instance, "agent_role_mapping", day)
+        assert mapping["synced_at"].startswith(day)
 
 
 def test_each_day_of_a_range_reports_its_own_rows(landing, make_graph):
-    good = [day for day in DAYS if day != "2026-02-03"]
-    for day in good:
-        write_day(landing, day, roles=DAYS[day])
-    graph = make_graph()
-    register_days(graph.instance, good)
-    assert graph.job.execute_in_process(
-        instance=graph.instance,
-        tags={
-            "dagster/asset_partition_range_start": good[0],
-            "dagster/asset_partition_range_end": good[-1],
-        },
-    ).success
-    files = {
-        day: graph.instance.fetch_materializations(
-            dg.AssetRecordsFilter(asset_key=dg.AssetKey("raw_roles"), asset_partitions=[day]),
-            limit=1,
-        )
-        .records[0]
-        .asset_materialization.metadata["files"]
-        .value
-        for day in good
-    }
-    assert files == dict.fromkeys(good, 1)  # each day's own files, not the range's
+    graph = landed_graph(landing, make_graph, GOOD)
+    assert run_range(graph, GOOD[0], GOOD[-1]).success
+    files = {day: latest_metadata(graph.instance, "raw_roles", day)["files"] for day in GOOD}
+    assert files == dict.fromkeys(GOOD, 1)  # each day's own files, not the range's
     for asset in ("raw_roles", "stg_roles", "stg_agent_roles"):
-        reported = {}
-        for day in good:
-            (record,) = graph.instance.fetch_materializations(
-                dg.AssetRecordsFilter(asset_key=dg.AssetKey(asset), asset_partitions=[day]),
-                limit=1,
-            ).records
-            reported[day] = record.asset_materialization.metadata["dagster/row_count"].value
+        reported = {
+            day: latest_metadata(graph.instance, asset, day)["dagster/row_count"] for day in GOOD
+        }
         assert reported == {
             day: len(DAYS[day])
             if asset != "stg_agent_roles"
             else sum(len(r["agent_ids"]) for r in DAYS[day])
-            for day in good
+            for day in GOOD
         }, asset
 
 
 def test_a_range_named_against_the_registration_order_fails_saying_so(landing, make_graph):
-    days = ["2026-02-01", "2026-02-02"]
-    for day in days:
-        write_day(landing, day, roles=DAYS[day])
-    graph = make_graph()
-    register_days(graph.instance, days)
-    result = graph.job.execute_in_process(
-        instance=graph.instance,
-        tags={
-            "dagster/asset_partition_range_start": days[-1],
-            "dagster/asset_partition_range_end": days[0],
-        },
-        raise_on_error=False,
-    )
+    graph = landed_graph(landing, make_graph, GOOD[:2])
+    result = run_range(graph, GOOD[1], GOOD[0], raise_on_error=False)
     assert not result.success
     (failure,) = [event for event in result.all_events if event.is_step_failure]
     assert failure.step_key == "landed_day"
@@ -204,11 +185,7 @@ def test_a_range_named_against_the_registration_order_fails_saying_so(landing, m
 
 
 def test_an_apply_error_midway_keeps_the_record_of_the_days_applied_before_it(landing, make_graph):
-    good = [day for day in DAYS if day != "2026-02-03"]
-    for day in good:
-        write_day(landing, day, roles=DAYS[day])
-    graph = make_graph()
-    register_days(graph.instance, good)
+    graph = landed_graph(landing, make_graph, GOOD)
     PostgresResource(database_url=graph.database_url).migrate()
     # Role 5 first comes on the last day: its insert fails as a broken server would.
     graph.query(
@@ -217,20 +194,13 @@ def test_an_apply_error_midway_keeps_the_record_of_the_days_applied_before_it(la
         " CREATE TRIGGER refuse_role_5 BEFORE INSERT ON roles FOR EACH ROW"
         " WHEN (NEW.role_id = 5) EXECUTE FUNCTION refuse_role_5()"
     )
-    result = graph.job.execute_in_process(
-        instance=graph.instance,
-        tags={
-            "dagster/asset_partition_range_start": good[0],
-            "dagster/asset_partition_range_end": good[-1],
-        },
-        raise_on_error=False,
-    )
+    result = run_range(graph, GOOD[0], GOOD[-1], raise_on_error=False)
     assert not result.success
     (failure,) = [event for event in result.all_events if event.is_step_failure]
     assert failure.step_key == "final_tables"
     assert "injected failure" in failure.step_failure_data.error.to_string()
     applied = graph.instance.get_materialized_partitions(dg.AssetKey("agent_role_mapping"))
-    assert applied == set(good[:-1])
+    assert applied == set(GOOD[:-1])
     assert graph.query("SELECT role_id, name FROM roles ORDER BY 1") == [
         (1, "one"),
         (2, "two"),
