@@ -15,12 +15,7 @@ import dagster as dg
 from psycopg2 import sql
 
 from roles_assets.code_version import CODE_VERSION
-from roles_assets.partitions import (
-    day_evaluation,
-    latest_materializations,
-    run_days,
-    sync_day_partitions,
-)
+from roles_assets.partitions import check_results, run_days, sync_day_partitions
 from roles_assets.resources.limits import GuardLimits
 from roles_assets.resources.postgres import PostgresResource
 from roles_assets.rules import DEFAULT_MAX_MALFORMED_SHARE, DEFAULT_MAX_REJECTION_RATE, SAMPLE_ROWS
@@ -304,22 +299,12 @@ def build_check(declared: DeclaredCheck) -> dg.AssetChecksDefinition:
     def check(
         context: dg.AssetCheckExecutionContext, postgres: PostgresResource, limits: GuardLimits
     ) -> Iterator[dg.AssetCheckResult | dg.AssetCheckEvaluation | dg.Output]:
-        days = run_days(context)
         with postgres.transaction() as cur:  # every day's queries in one read
-            results = {day: declared.evaluate(day, cur, limits) for day in days}
-        if len(days) == 1:
-            (result,) = results.values()
-            yield dg.AssetCheckResult(
-                passed=result.passed,
-                severity=declared.severity,
-                description=result.description,
-                metadata=result.metadata,
-            )
-            return
-        targets = latest_materializations(context.instance, key.asset_key, days)
-        for day, result in results.items():
-            yield day_evaluation(key, day, result, declared.severity, targets)
-        yield dg.Output(None, output_name="result")  # the step's own output, which a result makes
+            results = {
+                day: declared.evaluate(day, cur, limits)._replace(severity=declared.severity)
+                for day in run_days(context)
+            }
+        yield from check_results(context, key, results, output_name="result")
 
     key = dg.AssetCheckKey(dg.AssetKey(declared.asset), declared.name)
     return check

@@ -6,6 +6,7 @@ without a restart (the sensor registers it). The folder name is the key; only sa
 """
 
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
@@ -47,13 +48,17 @@ def add_day_metadata(
     asset_key: str | None = None,
 ) -> None:
     """``metadata`` on ``day``'s materialization of ``asset_key`` (an output's own asset by
-    default), also in a range run, whose days otherwise share their output's metadata.
+    default, through its output's metadata in a run of one day), also in a range run, whose days
+    otherwise share their output's metadata.
 
     What ``add_asset_metadata(partition_key=day)`` does, without its check that the day is in
     the run: that check lists every partition of the instance on each call, which a range of a
     year would pay for every day of every asset.
     """
     if isinstance(context, dg.OutputContext):
+        if len(context.asset_partition_keys) == 1:
+            context.add_output_metadata(metadata)
+            return
         step, asset_key = context.step_context, asset_key or context.asset_key
     else:
         step = context.op_execution_context._step_execution_context  # noqa: SLF001
@@ -62,7 +67,7 @@ def add_day_metadata(
     )
 
 
-def latest_materializations(
+def _latest_materializations(
     instance: dg.DagsterInstance, asset_key: dg.AssetKey, days: list[str]
 ) -> dict[str, AssetCheckEvaluationTargetMaterializationData]:
     """Each of ``days``' latest materialization of ``asset_key`` (a day never materialized has
@@ -86,18 +91,35 @@ def latest_materializations(
     return targets
 
 
-def day_evaluation(
+def check_results(
+    context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext,
+    key: dg.AssetCheckKey,
+    results: dict[str, dg.AssetCheckResult],
+    output_name: str,
+) -> Iterator[dg.AssetCheckResult | dg.AssetCheckEvaluation | dg.Output]:
+    """Check ``key``'s result per day (``results``, each with its severity) as its step yields
+    them: in a run of one day, the result itself; in a range run, each day's evaluation on that
+    day's partition, then the check's output ``output_name``, which a result would have made."""
+    if len(context.partition_keys) == 1:
+        yield from results.values()
+        return
+    targets = _latest_materializations(context.instance, key.asset_key, list(results))
+    for day, result in results.items():
+        yield _day_evaluation(key, day, result, targets)
+    yield dg.Output(None, output_name)
+
+
+def _day_evaluation(
     key: dg.AssetCheckKey,
     day: str,
     result: dg.AssetCheckResult,
-    severity: dg.AssetCheckSeverity,
     targets: dict[str, AssetCheckEvaluationTargetMaterializationData],
 ) -> dg.AssetCheckEvaluation:
     """``result`` as check ``key``'s evaluation of ``day`` in a range run, shown on that day.
 
     Never blocking: Dagster would skip every day of the range for one day's failure, so the
     apply gates each day itself. It names the day's latest materialization (from
-    ``latest_materializations``), without which the UI shows no status for the day (Dagster's
+    ``_latest_materializations``), without which the UI shows no status for the day (Dagster's
     own results do this for a day's run).
     """
     return dg.AssetCheckEvaluation(
@@ -105,7 +127,7 @@ def day_evaluation(
         check_name=key.name,
         passed=result.passed,
         metadata=result.metadata,
-        severity=severity,
+        severity=result.severity,
         description=result.description,
         blocking=False,
         partition=day,

@@ -41,7 +41,8 @@ def landing_sensor(context: dg.SensorEvaluationContext, landing: LandingZone) ->
     known = context.instance.get_dynamic_partitions(sync_day_partitions.name)
 
     days = landed_days(landing.path)
-    new_partitions = [day for day in days if day not in set(known)]
+    known_days = set(known)
+    new_partitions = [day for day in days if day not in known_days]
     to_run = {}  # day -> its run key
     for day in days:
         day_print = fingerprint(landing.day_dir(day))

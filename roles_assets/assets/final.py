@@ -15,8 +15,7 @@ from roles_assets.landing import sync_time
 from roles_assets.partitions import (
     ONE_RUN_PER_RANGE,
     add_day_metadata,
-    day_evaluation,
-    latest_materializations,
+    check_results,
     run_days,
     sync_day_partitions,
 )
@@ -133,8 +132,9 @@ def final_tables(
         yield from _apply_one(context, config, postgres, landing, limits, days[0])
         return
     applied_days, left_out, guards, stopped = {}, {}, [], None
+    failed_checks = _failed_blocking_checks(context, days)
     for at, day in enumerate(days):
-        failed = _failed_blocking_checks(context, day)
+        failed = failed_checks[day]
         if failed:
             left_out[day] = f"its blocking check(s) {', '.join(failed)} failed"
             continue
@@ -152,15 +152,10 @@ def final_tables(
         guards += [(day, c) for c in _guard_checks(applied.losses, config.allow_mass_removal)]
     yield from _range_materializations(context, applied_days, whole_range=not left_out)
     # After the materializations: each day's evaluation names the one it checked.
-    targets = {
-        spec.asset_key: latest_materializations(context.instance, spec.asset_key, days)
-        for spec in (REMOVALS_CHECK, DELETIONS_CHECK)
-    }
-    for day, check in guards:
-        key = dg.AssetCheckKey(check.asset_key, check.check_name)
-        yield day_evaluation(key, day, check, check.severity, targets[check.asset_key])
     for spec in (REMOVALS_CHECK, DELETIONS_CHECK):
-        yield dg.Output(None, context.assets_def.get_output_name_for_asset_check_key(spec.key))
+        results = {day: check for day, check in guards if check.check_name == spec.name}
+        output = context.assets_def.get_output_name_for_asset_check_key(spec.key)
+        yield from check_results(context, spec.key, results, output)
     if stopped:
         raise stopped
     if left_out:
@@ -198,18 +193,23 @@ def _apply(config, postgres, landing, limits, day):
     )
 
 
-def _failed_blocking_checks(context: dg.AssetExecutionContext, day: str) -> list[str]:
-    """The blocking checks whose latest evaluation of ``day`` failed."""
+def _failed_blocking_checks(
+    context: dg.AssetExecutionContext, days: list[str]
+) -> dict[str, list[str]]:
+    """Per day, the blocking checks of the run's job whose latest evaluation of it failed."""
     graph = context.job_def.asset_layer.asset_graph
     blocking = [key for key in graph.asset_check_keys if graph.get_check_spec(key).blocking]
-    latest = context.instance.event_log_storage.get_latest_asset_check_execution_by_key(
-        blocking, partition_filter=PartitionKeyFilter(key=day)
-    )
-    return sorted(
-        key.name
-        for key, record in latest.items()
-        if record.status == AssetCheckExecutionRecordStatus.FAILED
-    )
+    storage = context.instance.event_log_storage
+    return {
+        day: sorted(
+            key.name
+            for key, record in storage.get_latest_asset_check_execution_by_key(
+                blocking, partition_filter=PartitionKeyFilter(key=day)
+            ).items()
+            if record.status == AssetCheckExecutionRecordStatus.FAILED
+        )
+        for day in days
+    }
 
 
 def _apply_one(context, config, postgres, landing, limits, sync_day):

@@ -13,8 +13,7 @@ from roles_assets.code_version import CODE_VERSION
 from roles_assets.partitions import (
     ONE_RUN_PER_RANGE,
     add_day_metadata,
-    day_evaluation,
-    latest_materializations,
+    check_results,
     run_days,
     sync_day_partitions,
 )
@@ -123,13 +122,6 @@ def _new_fields_checks(
             description="; ".join(new or []) or None,
             metadata={"new_fields": dg.MetadataValue.json(new or []), "compared": new is not None},
         )
-    if len(results) == 1:
-        yield from results.values()
-        return
     key = NEW_FIELDS_CHECK.key
-    targets = latest_materializations(context.instance, key.asset_key, list(results))
-    for day, result in results.items():
-        yield day_evaluation(key, day, result, result.severity, targets)
-    yield dg.Output(
-        None, context.assets_def.get_output_name_for_asset_check_key(NEW_FIELDS_CHECK.key)
-    )
+    output = context.assets_def.get_output_name_for_asset_check_key(key)
+    yield from check_results(context, key, results, output)

@@ -11,7 +11,7 @@ from dagster_pyspark import LazyPySparkResource
 from pyspark.sql import DataFrame, Observation
 from pyspark.sql import functions as F
 
-from roles_assets.resources.staging_io import add_output_day_metadata
+from roles_assets.partitions import add_day_metadata
 
 
 class SparkParquetIOManager(dg.ConfigurableIOManager):
@@ -74,12 +74,9 @@ class SparkParquetIOManager(dg.ConfigurableIOManager):
                 empty = self.spark.spark_session.createDataFrame([], df.drop("sync_day").schema)
                 empty.write.parquet(f"{day_path}/{run}")
             self._delete_stale_runs(day_path, keep=run)
+            uri = f"{day_path}/{run}"
+            add_day_metadata(context, day, {"dagster/row_count": rows.get[day], "dagster/uri": uri})
         fs.rm(written_path, recursive=True)
-        for day in days:
-            uri = f"{self._day_path(context.asset_key, day)}/{run}"
-            add_output_day_metadata(
-                context, day, {"dagster/row_count": rows.get[day], "dagster/uri": uri}
-            )
 
     def _delete_stale_runs(self, day_path: str, keep: str) -> None:
         cutoff = time.time() - self.keep_seconds

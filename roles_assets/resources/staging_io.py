@@ -31,15 +31,6 @@ def sample_table(
     )
 
 
-def add_output_day_metadata(context: dg.OutputContext, day: str, metadata: dict) -> None:
-    """``metadata`` on ``day``'s materialization of the output's asset, whether the run stores
-    one day or a range."""
-    if len(context.asset_partition_keys) == 1:
-        context.add_output_metadata(metadata)
-    else:
-        add_day_metadata(context, day, metadata)
-
-
 class StagingWriteFailed(RuntimeError):
     """The run's rows could not be written into their load table, or staged as their days'."""
 
@@ -113,7 +104,7 @@ class PostgresPartitionIOManager(dg.ConfigurableIOManager):
                 output["sample_rows"] = sample_table(
                     metadata["dagster/column_schema"], sample_columns, sample
                 )
-            add_output_day_metadata(context, day, output)
+            add_day_metadata(context, day, output)
 
     def load_input(self, context: dg.InputContext) -> DataFrame:
         raise NotImplementedError(
