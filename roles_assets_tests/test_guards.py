@@ -89,9 +89,10 @@ def _load_pairs(graph, day: str, pointer: str) -> list[tuple]:
 
 
 def test_a_replay_reads_what_was_applied_not_a_refused_restaging(graph, landing):
-    for day in ["2026-01-01", "2026-01-02", "2026-01-03"]:
+    days = ["2026-01-01", "2026-01-02", "2026-01-03"]
+    for day in days:
         write_day(landing, day, roles=[role(1, agent_ids=[10, 11])])
-        graph.run(day)
+    graph.load(days)
     staged_day2 = graph.query(
         "SELECT agent_id, role_id FROM stg_agent_roles WHERE sync_day = '2026-01-02'"
     )
@@ -311,9 +312,8 @@ def test_concurrent_runs_end_like_sequential_ones(
     write_day(
         landing, "day3", roles=[role(1, "a3", [11]), role(3, "c", [30]), role(9, "team", team)]
     )
-    sequential = make_graph()
-    for day in days:
-        sequential.run(day)
+    sequential = make_graph()  # the days applied one after another, in one range run
+    sequential.load(days)
 
     # Real CLI runs in separate processes, as a parallel backfill launches them, plus the same day
     # twice at once (a sensor run racing a manual one), on a fresh PostgreSQL-backed instance:

@@ -43,18 +43,6 @@ def landed_graph(landing, make_graph, days: list[str]):
     return graph
 
 
-def run_range(graph, first: str, last: str, **kwargs):
-    """One in-process run of ``first...last``, tagged as the CLI's --partition-range tags it."""
-    return graph.job.execute_in_process(
-        instance=graph.instance,
-        tags={
-            "dagster/asset_partition_range_start": first,
-            "dagster/asset_partition_range_end": last,
-        },
-        **kwargs,
-    )
-
-
 def latest_metadata(instance: dg.DagsterInstance, asset: str, day: str) -> dict:
     """The metadata of ``asset``'s latest materialization of ``day``."""
     (record,) = instance.fetch_materializations(
@@ -139,7 +127,7 @@ def test_a_range_in_one_cli_run_gives_the_tables_of_day_by_day_runs(
 
 def test_a_range_run_records_every_check_on_each_days_partition(landing, make_graph):
     graph = landed_graph(landing, make_graph, GOOD)
-    assert run_range(graph, GOOD[0], GOOD[-1]).success
+    assert graph.run_range(GOOD[0], GOOD[-1]).success
     storage = graph.instance.event_log_storage
     checks = list(graph.job.asset_layer.asset_graph.asset_check_keys)
     for day in GOOD:
@@ -159,7 +147,7 @@ def test_a_range_run_records_every_check_on_each_days_partition(landing, make_gr
 
 def test_each_day_of_a_range_reports_its_own_rows(landing, make_graph):
     graph = landed_graph(landing, make_graph, GOOD)
-    assert run_range(graph, GOOD[0], GOOD[-1]).success
+    assert graph.run_range(GOOD[0], GOOD[-1]).success
     files = {day: latest_metadata(graph.instance, "raw_roles", day)["files"] for day in GOOD}
     assert files == dict.fromkeys(GOOD, 1)  # each day's own files, not the range's
     for asset in ("raw_roles", "stg_roles", "stg_agent_roles"):
@@ -176,7 +164,7 @@ def test_each_day_of_a_range_reports_its_own_rows(landing, make_graph):
 
 def test_a_range_named_against_the_registration_order_fails_saying_so(landing, make_graph):
     graph = landed_graph(landing, make_graph, GOOD[:2])
-    result = run_range(graph, GOOD[1], GOOD[0], raise_on_error=False)
+    result = graph.run_range(GOOD[1], GOOD[0], raise_on_error=False)
     assert not result.success
     (failure,) = [event for event in result.all_events if event.is_step_failure]
     assert failure.step_key == "landed_day"
@@ -194,7 +182,7 @@ def test_an_apply_error_midway_keeps_the_record_of_the_days_applied_before_it(la
         " CREATE TRIGGER refuse_role_5 BEFORE INSERT ON roles FOR EACH ROW"
         " WHEN (NEW.role_id = 5) EXECUTE FUNCTION refuse_role_5()"
     )
-    result = run_range(graph, GOOD[0], GOOD[-1], raise_on_error=False)
+    result = graph.run_range(GOOD[0], GOOD[-1], raise_on_error=False)
     assert not result.success
     (failure,) = [event for event in result.all_events if event.is_step_failure]
     assert failure.step_key == "final_tables"
