@@ -220,8 +220,10 @@ ASSETS = ["landed_day", "raw_roles", *POSTGRES_ASSETS]
 
 
 def materialize_args(day: str) -> list[str]:
-    """The arguments of ``dagster`` that materialize every asset for ``day``."""
-    return ["asset", "materialize", "-m", "roles_assets", "--select", "*", "--partition", day]
+    """The arguments of ``dagster`` that materialize every asset for ``day``, or for a range
+    ``first...last`` in one run."""
+    partition = "--partition-range" if "..." in day else "--partition"
+    return ["asset", "materialize", "-m", "roles_assets", "--select", "*", partition, day]
 
 
 def cli_env(
