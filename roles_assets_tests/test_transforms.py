@@ -26,22 +26,43 @@ class Staged:
     errors: list[Row]
 
 
-def raw_day(spark, files: dict[str, object], day: str = "day1"):
-    """In-memory files as a day's raw records: ``{"admin_roles/x.json": records or raw text or
-    bytes}``."""
+def raw_days(spark, days: dict[str, dict[str, object]]):
+    """In-memory files as days' raw records: ``{day: {"admin_roles/x.json": records or raw text
+    or bytes}}``."""
     rows = []
-    for name, content in files.items():
-        if isinstance(content, str):
-            content = content.encode()
-        elif not isinstance(content, bytes):
-            content = json.dumps(content, ensure_ascii=False).encode()
-        rows.append((day, name.split("/")[0], name, bytearray(content)))
+    for day, files in days.items():
+        for name, content in files.items():
+            if isinstance(content, str):
+                content = content.encode()
+            elif not isinstance(content, bytes):
+                content = json.dumps(content, ensure_ascii=False).encode()
+            rows.append((day, name.split("/")[0], name, bytearray(content)))
     return parse_records(spark.createDataFrame(rows, FILES_SCHEMA))
 
 
-def stage(spark, files: dict[str, object]) -> Staged:
-    """Stages in-memory files as one day."""
-    return collected(stage_days(raw_day(spark, files)))
+# Every case of this module is staged in one Spark pass, each as a sync day of its own, as a
+# range run stages its days: test_days_staged_together_stage_each_as_if_alone shows that a day
+# staged with others is staged as if alone. A case is its landed files; its name is its day.
+CASES: dict[str, dict[str, object]] = {}
+
+
+def case(name: str, files: dict[str, object]) -> str:
+    """Registers ``files`` as the case (the day) ``name``, staged with every other case."""
+    assert name not in CASES, name
+    CASES[name] = files
+    return name
+
+
+@pytest.fixture(scope="module")
+def stagings(spark) -> dict[str, Staged]:
+    """Each case's staged rows, by its name."""
+    every = collected(stage_days(raw_days(spark, CASES)))
+    names = [field.name for field in dataclasses.fields(Staged)]
+    by_case = {name: Staged([], [], []) for name in CASES}
+    for output in names:
+        for row in getattr(every, output):
+            getattr(by_case[row["sync_day"]], output).append(row)
+    return by_case
 
 
 def collected(day: StagedDays) -> Staged:
@@ -67,38 +88,43 @@ def errors_of(staged) -> list[tuple]:
     )
 
 
-def test_three_file_shapes_pretty_or_compact(spark):
-    staged = stage(
-        spark,
-        {
-            "admin_roles/1_array.json": json.dumps([role(1, agent_ids=[10])], indent=2),
-            "admin_roles/2_wrapped.json": {"roles": [role(2, agent_ids=[20])]},
-            "admin_roles/3_single.json": role(3, agent_ids=[30]),
-        },
-    )
+THREE_SHAPES = case(
+    "three file shapes",
+    {
+        "admin_roles/1_array.json": json.dumps([role(1, agent_ids=[10])], indent=2),
+        "admin_roles/2_wrapped.json": {"roles": [role(2, agent_ids=[20])]},
+        "admin_roles/3_single.json": role(3, agent_ids=[30]),
+    },
+)
+
+
+def test_three_file_shapes_pretty_or_compact(stagings):
+    staged = stagings[THREE_SHAPES]
     assert set(roles_of(staged)) == {1, 2, 3}
     assert pairs_of(staged) == {(10, 1), (20, 2), (30, 3)}
     assert errors_of(staged) == []
 
 
-def test_values_are_typed_and_timestamps_are_utc(spark):
-    staged = stage(
-        spark,
-        {
-            "admin_roles/r.json": [
-                role(
-                    7,
-                    name="Support — 東京 ✓",
-                    description="ünïcödé",
-                    default=True,
-                    agent_type=2,
-                    created_at="2026-03-01T10:00:00+02:00",
-                    updated_at="2026-11-24T08:15:00Z",
-                )
-            ]
-        },
-    )
-    row = roles_of(staged)[7]
+TYPED = case(
+    "typed values",
+    {
+        "admin_roles/r.json": [
+            role(
+                7,
+                name="Support — 東京 ✓",
+                description="ünïcödé",
+                default=True,
+                agent_type=2,
+                created_at="2026-03-01T10:00:00+02:00",
+                updated_at="2026-11-24T08:15:00Z",
+            )
+        ]
+    },
+)
+
+
+def test_values_are_typed_and_timestamps_are_utc(stagings):
+    row = roles_of(stagings[TYPED])[7]
     assert row["name"] == "Support — 東京 ✓"
     assert row["description"] == "ünïcödé"
     assert row["is_default"] is True and row["agent_type"] == 2
@@ -107,41 +133,45 @@ def test_values_are_typed_and_timestamps_are_utc(spark):
     assert row["source"] == "admin_roles/r.json"
 
 
-def test_ids_as_digit_strings_and_beyond_two_to_the_53_are_exact(spark):
-    big = 2**53 + 1
-    largest = 2**63 - 1
-    staged = stage(
-        spark,
-        {
-            "admin_roles/r.json": [
-                role(big, agent_ids=[big + 2, str(largest)]),
-                role(str(largest - 1), agent_ids=["12"]),
-            ]
-        },
-    )
-    assert set(roles_of(staged)) == {big, largest - 1}
-    assert pairs_of(staged) == {(big + 2, big), (largest, big), (12, largest - 1)}
-
-
-@pytest.mark.parametrize(
-    "bad_id, error_type",
-    [
-        (None, "MISSING_ROLE_ID"),
-        (0, "INVALID_ROLE_ID"),
-        (-5, "INVALID_ROLE_ID"),
-        (3.5, "INVALID_ROLE_ID"),
-        (12.0, "INVALID_ROLE_ID"),
-        (2**63, "INVALID_ROLE_ID"),
-        ("12a", "INVALID_ROLE_ID"),
-        (True, "INVALID_ROLE_ID"),
-        ([1], "INVALID_ROLE_ID"),
-    ],
+BIG, LARGEST = 2**53 + 1, 2**63 - 1
+BIG_IDS = case(
+    "big ids",
+    {
+        "admin_roles/r.json": [
+            role(BIG, agent_ids=[BIG + 2, str(LARGEST)]),
+            role(str(LARGEST - 1), agent_ids=["12"]),
+        ]
+    },
 )
-def test_bad_role_ids_reject_the_record_and_its_agents(spark, bad_id, error_type):
-    record = role(bad_id, agent_ids=[10])
-    if bad_id is None:
-        del record["id"]
-    staged = stage(spark, {"admin_roles/r.json": [record, role(2, agent_ids=[20])]})
+
+
+def test_ids_as_digit_strings_and_beyond_two_to_the_53_are_exact(stagings):
+    staged = stagings[BIG_IDS]
+    assert set(roles_of(staged)) == {BIG, LARGEST - 1}
+    assert pairs_of(staged) == {(BIG + 2, BIG), (LARGEST, BIG), (12, LARGEST - 1)}
+
+
+BAD_ROLE_IDS = [
+    (None, "MISSING_ROLE_ID"),
+    (0, "INVALID_ROLE_ID"),
+    (-5, "INVALID_ROLE_ID"),
+    (3.5, "INVALID_ROLE_ID"),
+    (12.0, "INVALID_ROLE_ID"),
+    (2**63, "INVALID_ROLE_ID"),
+    ("12a", "INVALID_ROLE_ID"),
+    (True, "INVALID_ROLE_ID"),
+    ([1], "INVALID_ROLE_ID"),
+]
+for _bad_id, _ in BAD_ROLE_IDS:
+    _record = role(_bad_id, agent_ids=[10])
+    if _bad_id is None:
+        del _record["id"]
+    case(f"role id {_bad_id!r}", {"admin_roles/r.json": [_record, role(2, agent_ids=[20])]})
+
+
+@pytest.mark.parametrize("bad_id, error_type", BAD_ROLE_IDS)
+def test_bad_role_ids_reject_the_record_and_its_agents(stagings, bad_id, error_type):
+    staged = stagings[f"role id {bad_id!r}"]
     assert set(roles_of(staged)) == {2}
     assert pairs_of(staged) == {(20, 2)}
     assert errors_of(staged) == [(error_type, None, None, "admin_roles/r.json")]
@@ -149,18 +179,26 @@ def test_bad_role_ids_reject_the_record_and_its_agents(spark, bad_id, error_type
     assert json.loads(error["raw_record"])["agent_ids"] == [10]
 
 
-@pytest.mark.parametrize("name", [None, "", "   ", 5])
-def test_missing_or_blank_names_reject_the_record(spark, name):
-    staged = stage(spark, {"admin_roles/r.json": [role(1, name=name, agent_ids=[10])]})
+BAD_NAMES = [None, "", "   ", 5]
+for _name in BAD_NAMES:
+    case(f"name {_name!r}", {"admin_roles/r.json": [role(1, name=_name, agent_ids=[10])]})
+
+
+@pytest.mark.parametrize("name", BAD_NAMES)
+def test_missing_or_blank_names_reject_the_record(stagings, name):
+    staged = stagings[f"name {name!r}"]
     assert roles_of(staged) == {}
     assert pairs_of(staged) == set()
     assert errors_of(staged) == [("MISSING_NAME", 1, None, "admin_roles/r.json")]
 
 
-def test_an_absent_name_key_rejects_the_record_saying_so(spark):
-    record = role(1, agent_ids=[10])
-    del record["name"]
-    staged = stage(spark, {"admin_roles/r.json": [record, role(2)]})
+_nameless = role(1, agent_ids=[10])
+del _nameless["name"]
+NO_NAME_KEY = case("no name key", {"admin_roles/r.json": [_nameless, role(2)]})
+
+
+def test_an_absent_name_key_rejects_the_record_saying_so(stagings):
+    staged = stagings[NO_NAME_KEY]
     assert set(roles_of(staged)) == {2}
     (error,) = staged.errors
     assert (error["error_type"], error["field"], error["error_message"]) == (
@@ -170,44 +208,55 @@ def test_an_absent_name_key_rejects_the_record_saying_so(spark):
     )
 
 
-@pytest.mark.parametrize("updated_at", ["yesterday", 20260101, True])
-def test_a_bad_updated_at_is_an_invalid_value_and_ranks_last(spark, updated_at):
-    staged = stage(
-        spark,
+BAD_UPDATED_AT = ["yesterday", 20260101, True]
+for _updated_at in BAD_UPDATED_AT:
+    case(
+        f"updated_at {_updated_at!r} beside a good one",
         {
             "admin_roles/r.json": [
-                role(1, name="bad time", updated_at=updated_at),
+                role(1, name="bad time", updated_at=_updated_at),
                 role(1, name="good", updated_at="2020-01-01T00:00:00Z"),
             ]
         },
     )
+    case(f"updated_at {_updated_at!r}", {"admin_roles/r.json": [role(1, updated_at=_updated_at)]})
+
+
+@pytest.mark.parametrize("updated_at", BAD_UPDATED_AT)
+def test_a_bad_updated_at_is_an_invalid_value_and_ranks_last(stagings, updated_at):
+    staged = stagings[f"updated_at {updated_at!r} beside a good one"]
     assert roles_of(staged)[1]["name"] == "good"  # a duplicate without a usable time loses
     assert [e[0] for e in errors_of(staged)] == ["DUPLICATE_ROLE"]
-    alone = stage(spark, {"admin_roles/r.json": [role(1, updated_at=updated_at)]})
+    alone = stagings[f"updated_at {updated_at!r}"]
     assert roles_of(alone)[1]["updated_at"] is None
     (error,) = alone.errors
     assert (error["error_type"], error["field"]) == ("INVALID_VALUE", "updated_at")
     assert error["error_message"].startswith("updated_at is not an ISO-8601 timestamp: ")
 
 
-def test_a_record_with_two_problems_gets_two_rows(spark):
-    record = role(-1, name=" ")
-    staged = stage(spark, {"admin_roles/r.json": [record]})
+TWO_PROBLEMS = case("two problems", {"admin_roles/r.json": [role(-1, name=" ")]})
+
+
+def test_a_record_with_two_problems_gets_two_rows(stagings):
+    staged = stagings[TWO_PROBLEMS]
     assert [e[0] for e in errors_of(staged)] == ["INVALID_ROLE_ID", "MISSING_NAME"]
 
 
-def test_duplicates_latest_updated_at_wins(spark):
-    staged = stage(
-        spark,
-        {
-            "admin_roles/a.json": [
-                role(1, name="old", updated_at="2026-01-01T00:00:00Z", agent_ids=[10])
-            ],
-            "admin_roles/b.json": [
-                role(1, name="new", updated_at="2026-02-01T00:00:00Z", agent_ids=[20])
-            ],
-        },
-    )
+LATEST_WINS = case(
+    "latest wins",
+    {
+        "admin_roles/a.json": [
+            role(1, name="old", updated_at="2026-01-01T00:00:00Z", agent_ids=[10])
+        ],
+        "admin_roles/b.json": [
+            role(1, name="new", updated_at="2026-02-01T00:00:00Z", agent_ids=[20])
+        ],
+    },
+)
+
+
+def test_duplicates_latest_updated_at_wins(stagings):
+    staged = stagings[LATEST_WINS]
     assert roles_of(staged)[1]["name"] == "new"
     assert pairs_of(staged) == {(20, 1)}
     assert errors_of(staged) == [("DUPLICATE_ROLE", 1, None, "admin_roles/a.json")]
@@ -215,39 +264,45 @@ def test_duplicates_latest_updated_at_wins(spark):
     assert json.loads(loser["raw_record"])["name"] == "old"
 
 
-def test_duplicates_tie_goes_to_the_first_in_file_then_position_order(spark):
-    same = "2026-01-01T00:00:00Z"
-    staged = stage(
-        spark,
-        {
-            "admin_roles/b.json": [role(1, name="b0", updated_at=same)],
-            "admin_roles/a.json": [
-                role(1, name="a0", updated_at=same),
-                role(1, name="a1", updated_at=same),
-            ],
-        },
-    )
+_same = "2026-01-01T00:00:00Z"
+TIE = case(
+    "tie",
+    {
+        "admin_roles/b.json": [role(1, name="b0", updated_at=_same)],
+        "admin_roles/a.json": [
+            role(1, name="a0", updated_at=_same),
+            role(1, name="a1", updated_at=_same),
+        ],
+    },
+)
+
+
+def test_duplicates_tie_goes_to_the_first_in_file_then_position_order(stagings):
+    staged = stagings[TIE]
     assert roles_of(staged)[1]["name"] == "a0"
     loser_names = sorted(json.loads(e["raw_record"])["name"] for e in staged.errors)
     assert loser_names == ["a1", "b0"]
     assert {e["error_type"] for e in staged.errors} == {"DUPLICATE_ROLE"}
 
 
-def test_invalid_optional_values_become_null_with_one_row_each(spark):
-    staged = stage(
-        spark,
-        {
-            "admin_roles/r.json": [
-                role(
-                    1,
-                    agent_type="one",
-                    created_at="not-a-timestamp",
-                    default="yes",
-                    description={"x": 1},
-                )
-            ]
-        },
-    )
+INVALID_OPTIONALS = case(
+    "invalid optional values",
+    {
+        "admin_roles/r.json": [
+            role(
+                1,
+                agent_type="one",
+                created_at="not-a-timestamp",
+                default="yes",
+                description={"x": 1},
+            )
+        ]
+    },
+)
+
+
+def test_invalid_optional_values_become_null_with_one_row_each(stagings):
+    staged = stagings[INVALID_OPTIONALS]
     row = roles_of(staged)[1]
     assert (row["agent_type"], row["created_at"], row["is_default"], row["description"]) == (
         None,
@@ -262,15 +317,25 @@ def test_invalid_optional_values_become_null_with_one_row_each(spark):
     assert {e[0] for e in errors_of(staged)} == {"INVALID_VALUE"}
 
 
-def test_booleans_and_integers_as_strings_are_accepted(spark):
-    staged = stage(spark, {"admin_roles/r.json": [role(1, default="TRUE", agent_type="3")]})
+AS_STRINGS = case(
+    "values as strings", {"admin_roles/r.json": [role(1, default="TRUE", agent_type="3")]}
+)
+
+
+def test_booleans_and_integers_as_strings_are_accepted(stagings):
+    staged = stagings[AS_STRINGS]
     row = roles_of(staged)[1]
     assert (row["is_default"], row["agent_type"]) == (True, 3)
     assert errors_of(staged) == []
 
 
-def test_bad_agent_id_entries_are_reported_and_the_rest_kept(spark):
-    staged = stage(spark, {"admin_roles/r.json": [role(1, agent_ids=[10, None, "x", -3, 11])]})
+BAD_AGENT_ENTRIES = case(
+    "bad agent id entries", {"admin_roles/r.json": [role(1, agent_ids=[10, None, "x", -3, 11])]}
+)
+
+
+def test_bad_agent_id_entries_are_reported_and_the_rest_kept(stagings):
+    staged = stagings[BAD_AGENT_ENTRIES]
     assert pairs_of(staged) == {(10, 1), (11, 1)}
     assert [e[:3] for e in errors_of(staged)] == [
         ("INVALID_AGENT_ID", 1, None),
@@ -279,26 +344,29 @@ def test_bad_agent_id_entries_are_reported_and_the_rest_kept(spark):
     ]
 
 
-def test_each_error_names_the_field_it_is_about(spark):
+EVERY_FIELD = case(
+    "every error's field",
+    {
+        "admin_roles/r.json": [
+            role(1, agent_ids=[10, None, "x", 1.5, True, {"id": 2}, [3], 2**64]),
+            {**role(2, description=7), "agent_ids": "10,11"},
+            role(3, name=" "),
+            role(-4),
+            role(5),
+            role(5),
+        ],
+        "admin_roles/zz.json": "{",
+        "agent_details/a.json": {"id": 10, "role_ids": [1, 99]},
+        "agent_details/b.json": {"id": 11, "role_ids": "1"},
+        "agent_details/c.json": {"id": "x", "role_ids": [1]},
+    },
+)
+
+
+def test_each_error_names_the_field_it_is_about(stagings):
     """A damaged agent_ids list (its field is ``agent_ids``) protects the role's pairs from
     removal; other problems of a kept role (a bad description) do not."""
-    staged = stage(
-        spark,
-        {
-            "admin_roles/r.json": [
-                role(1, agent_ids=[10, None, "x", 1.5, True, {"id": 2}, [3], 2**64]),
-                {**role(2, description=7), "agent_ids": "10,11"},
-                role(3, name=" "),
-                role(-4),
-                role(5),
-                role(5),
-            ],
-            "admin_roles/zz.json": "{",
-            "agent_details/a.json": {"id": 10, "role_ids": [1, 99]},
-            "agent_details/b.json": {"id": 11, "role_ids": "1"},
-            "agent_details/c.json": {"id": "x", "role_ids": [1]},
-        },
-    )
+    staged = stagings[EVERY_FIELD]
     fields = sorted(((e["error_type"], e["role_id"], e["field"]) for e in staged.errors), key=str)
     assert fields == sorted(
         [
@@ -319,44 +387,50 @@ def test_each_error_names_the_field_it_is_about(spark):
     assert pairs_of(staged) == {(10, 1)}
 
 
-def test_agent_files_add_assignments_and_unknown_roles_are_reported(spark):
-    staged = stage(
-        spark,
-        {
-            "admin_roles/r.json": [role(1, agent_ids=[10]), role(2)],
-            "agent_details/10.json": {"id": 10, "role_ids": [1, 2, 99]},
-            "agent_details/11.json": {"id": "11", "role_ids": ["2"]},
-        },
-    )
+AGENT_FILES = case(
+    "agent files",
+    {
+        "admin_roles/r.json": [role(1, agent_ids=[10]), role(2)],
+        "agent_details/10.json": {"id": 10, "role_ids": [1, 2, 99]},
+        "agent_details/11.json": {"id": "11", "role_ids": ["2"]},
+    },
+)
+
+
+def test_agent_files_add_assignments_and_unknown_roles_are_reported(stagings):
+    staged = stagings[AGENT_FILES]
     assert pairs_of(staged) == {(10, 1), (10, 2), (11, 2)}
     assert errors_of(staged) == [("UNKNOWN_ROLE", 99, 10, "agent_details/10.json")]
 
 
-def test_each_pair_once_with_the_latest_updated_at_of_its_sources(spark):
-    staged = stage(
-        spark,
-        {
-            "admin_roles/r.json": [
-                role(1, agent_ids=[10, "10", 12, 10], updated_at="2026-01-02T00:00:00Z"),
-                role(2, updated_at="2026-01-09T00:00:00Z"),
-            ],
-            "agent_details/10.json": {
-                "id": 10,
-                "role_ids": [1, 1, 2],
-                "updated_at": "2026-01-03T00:00:00Z",
-            },
-            "agent_details/11.json": {
-                "id": 11,
-                "role_ids": [1],
-                "updated_at": "2026-01-01T00:00:00Z",
-            },
-            "agent_details/12.json": {
-                "id": 12,
-                "role_ids": [1],
-                "updated_at": "2025-01-01T00:00:00Z",
-            },
+PAIRS_ONCE = case(
+    "each pair once",
+    {
+        "admin_roles/r.json": [
+            role(1, agent_ids=[10, "10", 12, 10], updated_at="2026-01-02T00:00:00Z"),
+            role(2, updated_at="2026-01-09T00:00:00Z"),
+        ],
+        "agent_details/10.json": {
+            "id": 10,
+            "role_ids": [1, 1, 2],
+            "updated_at": "2026-01-03T00:00:00Z",
         },
-    )
+        "agent_details/11.json": {
+            "id": 11,
+            "role_ids": [1],
+            "updated_at": "2026-01-01T00:00:00Z",
+        },
+        "agent_details/12.json": {
+            "id": 12,
+            "role_ids": [1],
+            "updated_at": "2025-01-01T00:00:00Z",
+        },
+    },
+)
+
+
+def test_each_pair_once_with_the_latest_updated_at_of_its_sources(stagings):
+    staged = stagings[PAIRS_ONCE]
     rows = sorted((r.agent_id, r.role_id, r.updated_at) for r in staged.agent_roles)
     assert rows == [
         (10, 1, dt.datetime(2026, 1, 3)),  # both sides: the agent's later updated_at
@@ -367,38 +441,59 @@ def test_each_pair_once_with_the_latest_updated_at_of_its_sources(spark):
     assert errors_of(staged) == []
 
 
-@pytest.mark.parametrize("role_ids", ["1", [1, "x"], None, {"a": 1}])
-def test_agent_with_bad_role_ids_is_rejected(spark, role_ids):
-    agent = {"id": 10, "role_ids": role_ids}
-    if role_ids is None:
-        del agent["role_ids"]
-    staged = stage(spark, {"admin_roles/r.json": [role(1)], "agent_details/10.json": agent})
+BAD_ROLE_ID_LISTS = ["1", [1, "x"], None, {"a": 1}]
+for _role_ids in BAD_ROLE_ID_LISTS:
+    _agent = {"id": 10, "role_ids": _role_ids}
+    if _role_ids is None:
+        del _agent["role_ids"]
+    case(
+        f"role_ids {_role_ids!r}",
+        {"admin_roles/r.json": [role(1)], "agent_details/10.json": _agent},
+    )
+
+
+@pytest.mark.parametrize("role_ids", BAD_ROLE_ID_LISTS)
+def test_agent_with_bad_role_ids_is_rejected(stagings, role_ids):
+    staged = stagings[f"role_ids {role_ids!r}"]
     assert pairs_of(staged) == set()
     assert errors_of(staged) == [("INVALID_ROLE_IDS", None, 10, "agent_details/10.json")]
 
 
-@pytest.mark.parametrize(
-    "bad_id, error_type", [(None, "MISSING_AGENT_ID"), (1.5, "INVALID_AGENT_ID")]
-)
-def test_agent_with_bad_id_is_rejected(spark, bad_id, error_type):
-    agent = {"id": bad_id, "role_ids": [1]}
-    staged = stage(spark, {"admin_roles/r.json": [role(1)], "agent_details/x.json": agent})
+BAD_AGENT_IDS = [(None, "MISSING_AGENT_ID"), (1.5, "INVALID_AGENT_ID")]
+for _bad_id, _ in BAD_AGENT_IDS:
+    case(
+        f"agent id {_bad_id!r}",
+        {
+            "admin_roles/r.json": [role(1)],
+            "agent_details/x.json": {"id": _bad_id, "role_ids": [1]},
+        },
+    )
+
+
+@pytest.mark.parametrize("bad_id, error_type", BAD_AGENT_IDS)
+def test_agent_with_bad_id_is_rejected(stagings, bad_id, error_type):
+    staged = stagings[f"agent id {bad_id!r}"]
     assert pairs_of(staged) == set()
     assert errors_of(staged) == [(error_type, None, None, "agent_details/x.json")]
 
 
-@pytest.mark.parametrize(
-    "content, reason",
-    [
-        ('[{"id": 1, "name": "x"', "not valid JSON"),
-        ("", "empty"),
-        ("  \n ", "empty"),
-        (b'[{"id": 1, "name": "\xff\xfe"}]', "not valid UTF-8"),
-        ("42", "top level"),
-    ],
-)
-def test_unreadable_files_are_malformed_and_kept(spark, content, reason):
-    staged = stage(spark, {"admin_roles/bad.json": content, "admin_roles/good.json": [role(1)]})
+UNREADABLE = [
+    ('[{"id": 1, "name": "x"', "not valid JSON"),
+    ("", "empty"),
+    ("  \n ", "empty"),
+    (b'[{"id": 1, "name": "\xff\xfe"}]', "not valid UTF-8"),
+    ("42", "top level"),
+]
+for _content, _ in UNREADABLE:
+    case(
+        f"unreadable {_content!r}",
+        {"admin_roles/bad.json": _content, "admin_roles/good.json": [role(1)]},
+    )
+
+
+@pytest.mark.parametrize("content, reason", UNREADABLE)
+def test_unreadable_files_are_malformed_and_kept(stagings, content, reason):
+    staged = stagings[f"unreadable {content!r}"]
     assert set(roles_of(staged)) == {1}
     (error,) = staged.errors
     assert error["error_type"] == "MALFORMED_JSON"
@@ -406,8 +501,11 @@ def test_unreadable_files_are_malformed_and_kept(spark, content, reason):
     assert "file_text" in json.loads(error["raw_record"])
 
 
-def test_a_utf8_bom_is_tolerated(spark):
-    staged = stage(spark, {"admin_roles/r.json": "\ufeff" + json.dumps([role(1)])})
+BOM = case("utf-8 bom", {"admin_roles/r.json": "\ufeff" + json.dumps([role(1)])})
+
+
+def test_a_utf8_bom_is_tolerated(stagings):
+    staged = stagings[BOM]
     assert set(roles_of(staged)) == {1}
     assert errors_of(staged) == []
 
@@ -458,7 +556,7 @@ def test_days_staged_together_stage_each_as_if_alone(spark):
             "agent_details/12.json": {"id": 12, "role_ids": [2, 3]},
         },
     }
-    raws = [raw_day(spark, files, day) for day, files in days.items()]
+    raws = [raw_days(spark, {day: files}) for day, files in days.items()]
     together = collected(stage_days(raws[0].unionByName(raws[1])))
     alone = [collected(stage_days(raw)) for raw in raws]
 
