@@ -115,8 +115,7 @@ def test_removal_and_reassignment(graph, landing):
     write_day(landing, "2026-01-02", roles=[role(1, agent_ids=[10])])
     write_day(landing, "2026-01-03", roles=[role(1, agent_ids=[10, 11])])
 
-    graph.run("2026-01-01")
-    graph.run("2026-01-02")
+    graph.load(["2026-01-01", "2026-01-02"])
     assert graph.mapping() == {
         (10, 1): ("assigned", D(2026, 1, 1), None),
         (11, 1): ("removed", D(2026, 1, 1), D(2026, 1, 2)),
@@ -345,8 +344,7 @@ def _run_folders(*results) -> list[str]:
 def test_a_corrected_day_rerun_replaces_its_effect(graph, landing):
     write_day(landing, "2026-01-01", roles=[role(1, "first", [10, 11])])
     write_day(landing, "2026-01-02", roles=[role(1, "typo", [10])])
-    graph.run("2026-01-01")
-    graph.run("2026-01-02")
+    graph.load(["2026-01-01", "2026-01-02"])
     assert graph.mapping()[(11, 1)][0] == "removed"
 
     write_day(landing, "2026-01-02", roles=[role(1, "fixed", [10, 11])])
@@ -414,73 +412,89 @@ def test_checks_catch_corrupted_tables(graph, landing):
 
 
 # A role whose agent_ids is damaged (not a list, or an entry that is not an id) keeps every pair
-# it held that day; its readable entries still assign and re-assign. Day 3 damages role 1's list.
+# it held that day; its readable entries still assign and re-assign. Day 3 damages each role's
+# list its own way.
 DAMAGED_LISTS = {
-    "not a list": "111,113",
-    "a string entry": [111, 113, "x"],
-    "an object entry": [111, 113, {"id": 112}],
+    1: "111,113",  # not a list
+    2: [111, 113, "x"],  # a string entry
+    3: [111, 113, {"id": 112}],  # an object entry
 }
 
 
-@pytest.mark.parametrize("damaged", list(DAMAGED_LISTS))
-def test_a_damaged_role_list_removes_nothing_on_either_apply_path(graph, landing, damaged):
-    write_day(landing, "2026-01-01", roles=[role(1, agent_ids=[111, 112, 113]), TEAM])
-    write_day(landing, "2026-01-02", roles=[role(1, agent_ids=[111, 112]), TEAM])
-    write_day(landing, "2026-01-03", roles=[{**role(1), "agent_ids": DAMAGED_LISTS[damaged]}, TEAM])
-    if damaged == "not a list":  # nothing of the list is readable: the pairs stay as they were
-        expected = {
+def test_a_damaged_role_list_removes_nothing_on_either_apply_path(graph, landing):
+    ids = list(DAMAGED_LISTS)
+    write_day(
+        landing, "2026-01-01", roles=[*(role(r, agent_ids=[111, 112, 113]) for r in ids), TEAM]
+    )
+    write_day(landing, "2026-01-02", roles=[*(role(r, agent_ids=[111, 112]) for r in ids), TEAM])
+    damaged = [{**role(r), "agent_ids": agent_ids} for r, agent_ids in DAMAGED_LISTS.items()]
+    write_day(landing, "2026-01-03", roles=[*damaged, TEAM])
+    expected = {
+        # Nothing of the list is readable: the pairs stay as they were.
+        1: {
             (111, 1): ("assigned", D(2026, 1, 1), None),
             (112, 1): ("assigned", D(2026, 1, 1), None),
             (113, 1): ("removed", D(2026, 1, 1), D(2026, 1, 2)),
-        }
-    else:  # 113 is re-assigned by a readable entry; 112, no longer listed, is not removed
-        expected = {
-            (111, 1): ("assigned", D(2026, 1, 1), None),
-            (112, 1): ("assigned", D(2026, 1, 1), None),
-            (113, 1): ("assigned", D(2026, 1, 3), None),
-        }
+        },
+        # 113 is re-assigned by a readable entry; 112, no longer listed, is not removed.
+        **{
+            r: {
+                (111, r): ("assigned", D(2026, 1, 1), None),
+                (112, r): ("assigned", D(2026, 1, 1), None),
+                (113, r): ("assigned", D(2026, 1, 3), None),
+            }
+            for r in (2, 3)
+        },
+    }
 
-    results = [graph.run(day) for day in ["2026-01-01", "2026-01-02", "2026-01-03"]]
-    assert materialized(results[-1], "roles")["apply_mode"] == "incremental"
-    assert _role_pairs(graph, 1) == expected
-    (error,) = graph.query(
-        "SELECT error_type, field, role_id FROM role_pipeline_errors WHERE sync_day = '2026-01-03'"
-    )
-    assert error == (
-        "INVALID_VALUE" if damaged == "not a list" else "INVALID_AGENT_ID",
-        "agent_ids",
-        1,
-    )
+    graph.load(["2026-01-01", "2026-01-02"])
+    result = graph.run("2026-01-03")
+    assert materialized(result, "roles")["apply_mode"] == "incremental"
+    assert {r: _role_pairs(graph, r) for r in ids} == expected
+    assert graph.query(
+        "SELECT role_id, error_type, field FROM role_pipeline_errors"
+        " WHERE sync_day = '2026-01-03' ORDER BY role_id"
+    ) == [
+        (1, "INVALID_VALUE", "agent_ids"),
+        (2, "INVALID_AGENT_ID", "agent_ids"),
+        (3, "INVALID_AGENT_ID", "agent_ids"),
+    ]
 
     # A re-run replays every applied day in SQL: the same rule, the same tables.
     replay = graph.run("2026-01-02")
     assert materialized(replay, "roles")["apply_mode"] == "rebuild"
-    assert _role_pairs(graph, 1) == expected
+    assert {r: _role_pairs(graph, r) for r in ids} == expected
 
 
-@pytest.mark.parametrize("agent_ids", ["absent", "an empty list"])
-def test_a_role_without_agent_ids_asserts_no_pairs_of_its_own(graph, landing, agent_ids):
-    """Real Freshdesk roles carry no agent_ids: the agents' files then say who holds the role."""
+def test_a_role_without_agent_ids_asserts_no_pairs_of_its_own(graph, landing):
+    """Real Freshdesk roles carry no agent_ids: the agents' files then say who holds the role.
+    On day 2, role 1 has no agent_ids key and role 2 an empty list."""
     write_day(
         landing,
         "2026-01-01",
-        roles=[role(1, agent_ids=[111, 112]), TEAM],
-        agents=[{"id": 112, "role_ids": [1]}],
+        roles=[role(1, agent_ids=[111, 112]), role(2, agent_ids=[111, 112]), TEAM],
+        agents=[{"id": 112, "role_ids": [1, 2]}],
     )
-    day2_role = role(1, agent_ids=[])
-    if agent_ids == "absent":
-        del day2_role["agent_ids"]
-    write_day(landing, "2026-01-02", roles=[day2_role, TEAM], agents=[{"id": 112, "role_ids": [1]}])
+    without_key = role(1)
+    del without_key["agent_ids"]
+    write_day(
+        landing,
+        "2026-01-02",
+        roles=[without_key, role(2, agent_ids=[]), TEAM],
+        agents=[{"id": 112, "role_ids": [1, 2]}],
+    )
     expected = {
-        (111, 1): ("removed", D(2026, 1, 1), D(2026, 1, 2)),
-        (112, 1): ("assigned", D(2026, 1, 1), None),
+        r: {
+            (111, r): ("removed", D(2026, 1, 1), D(2026, 1, 2)),
+            (112, r): ("assigned", D(2026, 1, 1), None),
+        }
+        for r in (1, 2)
     }
-    graph.run("2026-01-01")
-    graph.run("2026-01-02")
-    assert _role_pairs(graph, 1) == expected
+    graph.load(["2026-01-01", "2026-01-02"])
+    assert {r: _role_pairs(graph, r) for r in (1, 2)} == expected
     assert graph.query("SELECT count(*) FROM role_pipeline_errors") == [(0,)]
     graph.run("2026-01-01")  # a re-run: the replay path
-    assert _role_pairs(graph, 1) == expected
+    assert {r: _role_pairs(graph, r) for r in (1, 2)} == expected
 
 
 def _role_pairs(graph, role_id: int) -> dict:

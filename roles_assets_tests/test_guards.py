@@ -35,46 +35,44 @@ def _final_and_staging(graph):
     )
 
 
-@pytest.mark.parametrize(
-    "snapshot", ["no admin_roles folder", "empty folder", "empty list", "all rejected"]
-)
-def test_an_empty_snapshot_never_wipes_the_final_tables(graph, landing, snapshot):
+# Each a day whose snapshot holds no valid role, and the error rows it keeps for inspection.
+EMPTY_SNAPSHOTS = {
+    "2026-01-02": ("no admin_roles folder", ["UNKNOWN_ROLE"]),  # its agent names a role not valid
+    "2026-01-03": ("empty folder", []),
+    "2026-01-04": ("empty list", []),
+    "2026-01-05": ("all rejected", ["MISSING_NAME", "MISSING_ROLE_ID"]),
+}
+
+
+def test_an_empty_snapshot_never_wipes_the_final_tables(graph, landing):
     write_day(landing, "2026-01-01", roles=[role(1, agent_ids=[10]), role(2, agent_ids=[20])])
     graph.run("2026-01-01")
     before = graph.final_rows()
+    write_day(landing, "2026-01-02", agents=[{"id": 10, "role_ids": [1]}])
+    (landing / "2026-01-02" / "admin_roles").rmdir()
+    write_day(landing, "2026-01-03")
+    write_day(landing, "2026-01-04", roles=[])
+    write_day(landing, "2026-01-05", roles=[role(1, name=""), role(None, agent_ids=[10])])
 
-    day_dir = landing / "2026-01-02"
-    if snapshot == "no admin_roles folder":
-        write_day(landing, "2026-01-02", agents=[{"id": 10, "role_ids": [1]}])
-        (day_dir / "admin_roles").rmdir()
-    elif snapshot == "empty folder":
-        write_day(landing, "2026-01-02")
-    elif snapshot == "empty list":
-        write_day(landing, "2026-01-02", roles=[])
-    else:
-        write_day(landing, "2026-01-02", roles=[role(1, name=""), role(None, agent_ids=[10])])
-
-    result = graph.run("2026-01-02", raise_on_error=False)
-    assert not result.success
-    (empty,) = [
-        c
-        for c in result.get_asset_check_evaluations()
-        if c.check_name == "stg_roles_snapshot_not_empty"
-    ]
-    assert not empty.passed
-    assert "no valid role" in empty.description and "left untouched" in empty.description
-    assert graph.final_rows() == before
+    for day, (snapshot, kept_errors) in EMPTY_SNAPSHOTS.items():
+        result = graph.run(day, raise_on_error=False)
+        assert not result.success, snapshot
+        (empty,) = [
+            c
+            for c in result.get_asset_check_evaluations()
+            if c.check_name == "stg_roles_snapshot_not_empty"
+        ]
+        assert not empty.passed, snapshot
+        assert "no valid role" in empty.description and "left untouched" in empty.description
+        assert graph.final_rows() == before, snapshot
+        # The day's staging and error rows stay for inspection.
+        errors = graph.query(
+            "SELECT error_type FROM role_pipeline_errors WHERE sync_day = %s ORDER BY 1", (day,)
+        )
+        assert [e for (e,) in errors] == kept_errors, snapshot
     assert graph.query("SELECT sync_day, applied FROM sync_days ORDER BY 1") == [
         ("2026-01-01", True)
     ]
-    # The day's staging and error rows stay for inspection.
-    errors = graph.query(
-        "SELECT error_type FROM role_pipeline_errors WHERE sync_day = '2026-01-02' ORDER BY 1"
-    )
-    assert [e for (e,) in errors] == {
-        "no admin_roles folder": ["UNKNOWN_ROLE"],  # the agent file names a role not valid that day
-        "all rejected": ["MISSING_NAME", "MISSING_ROLE_ID"],
-    }.get(snapshot, [])
 
 
 def _load_pairs(graph, day: str, pointer: str) -> list[tuple]:
