@@ -71,7 +71,8 @@ def test_the_removal_limit_is_a_setting_and_a_run_config_override(
     database_url = local_postgres.create_database(pg_admin_url, "cli_guard")
     env = cli_env(tmp_path, landing, database_url, spark_remote=connect_url)
 
-    # Days 1 and 2 in one run, as a backfill of them is: the setting holds for each.
+    # Days 1 and 2 in one run, as a backfill of them is, under the setting: day 2 removes 7 of
+    # 10, beyond the default limit and within the set one.
     first_two = materialize("day1...day2", {**env, "ROLES_MAX_REMOVAL_SHARE": "0.75"})
     assert first_two.returncode == 0, first_two.stderr[-3000:]
     refused = materialize("day3", env)  # the default limit, 0.5

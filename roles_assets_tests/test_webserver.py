@@ -151,7 +151,7 @@ def register_and_backfill(server: Webserver, days: list[str], **selection) -> di
         time.sleep(3)
 
 
-REFUSED, AFTER = "2026-11-25", "2026-11-26"
+BEFORE, REFUSED, AFTER = "2026-11-25", "2026-11-26", "2026-11-27"
 MATERIALIZED = """
 query ($days: [String!]) { assetNodes(assetKeys: [{path: ["agent_role_mapping"]}]) {
   assetMaterializations(partitions: $days) { partition } } }
@@ -234,16 +234,19 @@ def test_ui_backfills_show_each_days_figures_and_leave_a_refused_day_out(
     assert len(checked) == 15
     assert set(checked.values()) == {(DAY, "SUCCEEDED")}, checked
 
-    # The second backfill: day 25 takes every agent off the sample's roles, and day 26 is day 24
-    # again, applied as if day 25 had never come.
+    # The second backfill: day 25 is day 24 again; day 26 takes every agent off the sample's
+    # roles, which the removal guard refuses after day 25 is applied in the same run; day 27 is
+    # day 24 again, applied as if day 26 had never come.
     page = json.loads((landing / days[-1] / "admin_roles" / "roles_page_1.json").read_text())
+    shutil.copytree(landing / days[-1], landing / BEFORE)
     write_day(landing, REFUSED, roles=[{**record, "agent_ids": []} for record in page])
     shutil.copytree(landing / days[-1], landing / AFTER)
-    backfill = register_and_backfill(server, [REFUSED, AFTER], partitionNames=[REFUSED, AFTER])
-    assert backfill["numPartitions"] == 2
+    second = [BEFORE, REFUSED, AFTER]
+    backfill = register_and_backfill(server, second, partitionNames=second)
+    assert backfill["numPartitions"] == 3
     assert backfill["status"] in ("COMPLETED_FAILED", "FAILED"), backfill
     assert [r["status"] for r in backfill["runs"]] == ["FAILURE"]  # one run, naming the day
-    every_day = [*days, REFUSED, AFTER]
+    every_day = [*days, *second]
     (node,) = server.query(MATERIALIZED, days=every_day)["assetNodes"]
     assert {m["partition"] for m in node["assetMaterializations"]} == set(every_day) - {REFUSED}
     guard = {d: server.query(GUARD_EXECUTION, day=d)["assetCheckExecutions"] for d in every_day}
