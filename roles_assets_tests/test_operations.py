@@ -158,6 +158,10 @@ def test_the_daemon_posts_one_alert_per_failed_run_without_secrets(
         "ROLES_UI_URL": "http://dagster.example.com:3000",
         "ROLES_SPARK_REMOTE": connect_url,
     }
+    # Landed before the daemon starts: the landing sensor's first tick registers the day and
+    # launches its run through the queue. The run fails seconds after the failure sensor's first
+    # tick, which it needs (a run-status sensor reports runs that end after its first tick).
+    write_day(landing, "2026-12-01", roles=[role(1, agent_ids=[10])])
     log = (tmp_path / "daemon.log").open("w")
     daemon = subprocess.Popen(
         [DAEMON, "run", "-w", str(workspace)],
@@ -168,10 +172,6 @@ def test_the_daemon_posts_one_alert_per_failed_run_without_secrets(
         start_new_session=True,
     )
     try:
-        # A run-status sensor reports runs that end after its first tick.
-        wait_for(lambda: sensor_ticks(home, "failure_alert"), 180, "failure_alert tick", daemon)
-        # The landing sensor registers the new day and launches its run through the queue.
-        write_day(landing, "2026-12-01", roles=[role(1, agent_ids=[10])])
         wait_for(lambda: webhook.messages(), 300, "alert", daemon)
         # A second message, if any, would come with the sensor's next tick: wait for one to end.
         wait_for(lambda: ended_ticks() > 0, 60, "the alerting tick to end", daemon)
