@@ -255,6 +255,13 @@ def main() -> int:
         "--range-days", type=int, default=30, help="small days loaded in one run and in one each"
     )
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--spark-remote",
+        metavar="sc://HOST:PORT",
+        help="the Connect figures on this running Spark Connect server on this machine (it "
+        "reaches the bench's PostgreSQL and files there, and holds the PostgreSQL JDBC driver), "
+        "taken as warm; by default the bench starts and warms one of its own",
+    )
     parser.add_argument("--ten-x", action="store_true", help="also load 10x the large day once")
     parser.add_argument(
         "--out", type=Path, default=PROJECT_DIR / ".local" / "bench" / "results.json"
@@ -280,7 +287,9 @@ def main() -> int:
     conn.cursor().execute("CREATE ROLE bench LOGIN SUPERUSER PASSWORD 'bench'")
     conn.close()
     bench = Bench(work, admin_url)
-    results: dict = {"scale": vars(args) | {"out": str(args.out)}}
+    # Whether a server was given, not its address: a Connect URL may carry a token.
+    scale = vars(args) | {"out": str(args.out), "spark_remote": args.spark_remote is not None}
+    results: dict = {"scale": scale}
     try:
         results.update(run_all(bench, args))
     finally:
@@ -339,17 +348,19 @@ def run_all(bench: Bench, args) -> dict:
         **day_2_and_last(loaded["days"][days[1]], loaded["days"][days[-1]]),
         "backfill_old_day": bench.graph_day(loaded["env"], days[len(days) // 2])["total"],
     }
-    # A year of a small team's days: only day 2 and the last one run through the graph.
+    # A year of a small team's days: only day 2 and the last one run through the graph, unless
+    # the range's runs of one day each already loaded the whole year through it.
     year = bench.work / "year"
     year_days = generate.small_team(year, args.year_roles, args.year_days)
-    measured = [year_days[1], year_days[-1]]
-    loaded = bench.history(year, year_days, measured=measured, home="home_year")
+    out["ranges"], one_each = run_ranges(bench, args, year, year_days)
+    if len(one_each) < len(year_days):
+        measured = [year_days[1], year_days[-1]]
+        one_each = bench.history(year, year_days, measured=measured, home="home_year")["days"]
     out["year"] = {
         "roles": args.year_roles,
         "days": args.year_days,
-        **day_2_and_last(loaded["days"][year_days[1]], loaded["days"][year_days[-1]]),
+        **day_2_and_last(one_each[year_days[1]], one_each[year_days[-1]]),
     }
-    out["ranges"] = run_ranges(bench, args, year, year_days)
 
     sample = PROJECT_DIR / "data" / "landing"
     sample_env = bench.env(sample, bench.fresh_database(), bench.work / "home_sample")
@@ -371,18 +382,20 @@ def run_all(bench: Bench, args) -> dict:
     return out
 
 
-def run_ranges(bench: Bench, args, year: Path, year_days: list[str]) -> dict:
+def run_ranges(bench: Bench, args, year: Path, year_days: list[str]) -> tuple[dict, dict]:
     """A backfill of the small team's days as one range run against one run per day, each on a
-    fresh database: --range-days of them both ways, and the whole year in one run."""
+    fresh database: --range-days of them both ways, and the whole year in one run. Also returns
+    the stages of each day's own run."""
     days = year_days[: args.range_days]
 
     def fresh(name: str) -> dict:
         return bench.env(year, bench.fresh_database(), bench.work / name)
 
-    one_each = fresh("home_one_run_each")
-    runs = [bench.graph_day(one_each, day)["total"] for day in days]
+    env = fresh("home_one_run_each")
+    one_each = {day: bench.graph_day(env, day) for day in days}
+    runs = [stages["total"] for stages in one_each.values()]
     in_one_run = bench.graph_range(fresh("home_range"), days)
-    return {
+    figures = {
         "days": len(days),
         "one_day": statistics.median(runs),
         "one_run_each": sum(runs),
@@ -392,26 +405,33 @@ def run_ranges(bench: Bench, args, year: Path, year_days: list[str]) -> dict:
         if days == year_days
         else bench.graph_range(fresh("home_year_range"), year_days),
     }
+    return figures, one_each
 
 
 def run_on_spark_connect(bench: Bench, args, large: Path, large_day: str) -> dict:
-    """The sample and the large day on a warm Spark Connect server (as `make dev` runs them)."""
+    """The sample and the large day on a warm Spark Connect server (as `make dev` runs them):
+    the running one of --spark-remote as it is, or else a server of the bench's own, warmed by
+    a first run."""
     from roles_assets.resources.spark import jdbc_driver_jar
     from roles_assets_dev.spark_connect import SparkConnectServer
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = SparkConnectServer(bench.work / "connect", port, jdbc_driver_jar())
-    server.start()
+    server = None
+    if args.spark_remote is None:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        server = SparkConnectServer(bench.work / "connect", port, jdbc_driver_jar())
+        server.start()
+    url = args.spark_remote or server.url
     sample = PROJECT_DIR / "data" / "landing"
 
     def on_server(landing: Path, name: str) -> dict:
         env = bench.env(landing, bench.fresh_database(), bench.work / f"home_connect_{name}")
-        return env | {"ROLES_SPARK_REMOTE": server.url}
+        return env | {"ROLES_SPARK_REMOTE": url}
 
     try:
-        bench.graph_day(on_server(sample, "warm_up"), SAMPLE_DAY)  # the server's first jobs compile
+        if server is not None:  # the new server's first jobs compile
+            bench.graph_day(on_server(sample, "warm_up"), SAMPLE_DAY)
         sample_runs = [
             bench.graph_day(on_server(sample, f"sample_{i}"), SAMPLE_DAY)
             for i in range(args.repeats)
@@ -420,7 +440,8 @@ def run_on_spark_connect(bench: Bench, args, large: Path, large_day: str) -> dic
             bench.graph_day(on_server(large, f"large_{i}"), large_day) for i in range(args.repeats)
         ]
     finally:
-        server.stop()
+        if server is not None:
+            server.stop()
     return {"sample_day": median_of(sample_runs), "large_day": median_of(large_runs)}
 
 

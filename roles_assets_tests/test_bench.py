@@ -12,7 +12,7 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.slow
-def test_benchmark_runs_on_a_tiny_scale(tmp_path):
+def test_benchmark_runs_on_a_tiny_scale(tmp_path, connect_url):
     out = tmp_path / "results.json"
     run = subprocess.run(
         [
@@ -27,16 +27,21 @@ def test_benchmark_runs_on_a_tiny_scale(tmp_path):
             # as a longer history, one run fewer.
             "--history-days",
             "2",
-            # The year's code path, at the least cost: day 2 is its last day.
+            # The year at the least cost: day 2 is its last day.
             "--year-roles",
             "10",
             "--year-days",
             "2",
-            # Both days in one run, and in a run each.
+            # Both days in one run, and in a run each; those runs are the year's figures too
+            # (the history's side loads days by the floor and runs its last day).
             "--range-days",
             "2",
             "--repeats",
             "1",
+            # The Connect figures on the suite's server, as a deployment's: no server and no
+            # warm-up run of the bench's own.
+            "--spark-remote",
+            connect_url,
             "--out",
             str(out),
         ],
@@ -47,6 +52,7 @@ def test_benchmark_runs_on_a_tiny_scale(tmp_path):
     )
     assert run.returncode == 0, run.stderr[-4000:]
     results = json.loads(out.read_text())
+    assert results["scale"]["spark_remote"] is True and connect_url not in out.read_text()
     assert results["large_day"]["assignments"] == 2000
     graph = results["large_day"]["graph"]
     assert set(graph) == {
