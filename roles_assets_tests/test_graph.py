@@ -450,7 +450,7 @@ def test_a_damaged_role_list_removes_nothing_on_either_apply_path(graph, landing
     graph.load(["2026-01-01", "2026-01-02"])
     result = graph.run("2026-01-03")
     assert materialized(result, "roles")["apply_mode"] == "incremental"
-    assert {r: _role_pairs(graph, r) for r in ids} == expected
+    assert _pairs_by_role(graph, ids) == expected
     assert graph.query(
         "SELECT role_id, error_type, field FROM role_pipeline_errors"
         " WHERE sync_day = '2026-01-03' ORDER BY role_id"
@@ -463,7 +463,7 @@ def test_a_damaged_role_list_removes_nothing_on_either_apply_path(graph, landing
     # A re-run replays every applied day in SQL: the same rule, the same tables.
     replay = graph.run("2026-01-02")
     assert materialized(replay, "roles")["apply_mode"] == "rebuild"
-    assert {r: _role_pairs(graph, r) for r in ids} == expected
+    assert _pairs_by_role(graph, ids) == expected
 
 
 def test_a_role_without_agent_ids_asserts_no_pairs_of_its_own(graph, landing):
@@ -491,11 +491,13 @@ def test_a_role_without_agent_ids_asserts_no_pairs_of_its_own(graph, landing):
         for r in (1, 2)
     }
     graph.load(["2026-01-01", "2026-01-02"])
-    assert {r: _role_pairs(graph, r) for r in (1, 2)} == expected
+    assert _pairs_by_role(graph, (1, 2)) == expected
     assert graph.query("SELECT count(*) FROM role_pipeline_errors") == [(0,)]
     graph.run("2026-01-01")  # a re-run: the replay path
-    assert {r: _role_pairs(graph, r) for r in (1, 2)} == expected
+    assert _pairs_by_role(graph, (1, 2)) == expected
 
 
-def _role_pairs(graph, role_id: int) -> dict:
-    return {pair: state for pair, state in graph.mapping().items() if pair[1] == role_id}
+def _pairs_by_role(graph, role_ids) -> dict:
+    """Each of ``role_ids`` with its mapping rows."""
+    mapping = graph.mapping()
+    return {r: {pair: state for pair, state in mapping.items() if pair[1] == r} for r in role_ids}

@@ -556,9 +556,8 @@ def test_days_staged_together_stage_each_as_if_alone(spark):
             "agent_details/12.json": {"id": 12, "role_ids": [2, 3]},
         },
     }
-    raws = [raw_days(spark, {day: files}) for day, files in days.items()]
-    together = collected(stage_days(raws[0].unionByName(raws[1])))
-    alone = [collected(stage_days(raw)) for raw in raws]
+    together = collected(stage_days(raw_days(spark, days)))
+    alone = [collected(stage_days(raw_days(spark, {day: files}))) for day, files in days.items()]
 
     def by_day(rows, day):
         return sorted(
