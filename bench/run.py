@@ -288,7 +288,7 @@ def main() -> int:
     conn.close()
     bench = Bench(work, admin_url)
     # Whether a server was given, not its address: a Connect URL may carry a token.
-    scale = vars(args) | {"out": str(args.out), "spark_remote": args.spark_remote is not None}
+    scale = vars(args) | {"out": str(args.out), "spark_remote": bool(args.spark_remote)}
     results: dict = {"scale": scale}
     try:
         results.update(run_all(bench, args))
@@ -416,7 +416,7 @@ def run_on_spark_connect(bench: Bench, args, large: Path, large_day: str) -> dic
     from roles_assets_dev.spark_connect import SparkConnectServer
 
     server = None
-    if args.spark_remote is None:
+    if not args.spark_remote:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
