@@ -46,7 +46,8 @@ def _install_wheel(tmp_path: Path) -> Path:
     (wheel,) = (tmp_path / "dist").glob("roles_assets-*.whl")
     venv = tmp_path / "venv"
     _run([sys.executable, "-m", "venv", str(venv)])
-    # Without compiling every installed module ahead: the run compiles what it imports.
+    # Without compiling every installed module ahead (the pins and the wheel): the run compiles
+    # what it imports.
     pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--no-deps", "--no-compile"]
     _run([*pip, "-r", str(CHECKOUT / "requirements.lock")])
     _run([*pip, str(wheel)])
