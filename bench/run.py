@@ -65,6 +65,12 @@ class PeakMemory:
         return self.peak_kb / 1024
 
 
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def timed(args: list[str], env: dict) -> tuple[float, float]:
     """Runs a command; returns (seconds, peak MiB of its process tree)."""
     start = time.perf_counter()
@@ -273,9 +279,7 @@ def main() -> int:
 
     work = Path(tempfile.mkdtemp(prefix="roles-bench-"))
     work.chmod(0o755)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = _free_port()
     local_postgres.start(work / "pg", port)
     # dlt insists on a password: everything connects as a password user (the server trusts
     # loopback anyway).
@@ -417,10 +421,7 @@ def run_on_spark_connect(bench: Bench, args, large: Path, large_day: str) -> dic
 
     server = None
     if not args.spark_remote:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        server = SparkConnectServer(bench.work / "connect", port, jdbc_driver_jar())
+        server = SparkConnectServer(bench.work / "connect", _free_port(), jdbc_driver_jar())
         server.start()
     url = args.spark_remote or server.url
     sample = PROJECT_DIR / "data" / "landing"
