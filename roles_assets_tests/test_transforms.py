@@ -162,16 +162,21 @@ BAD_ROLE_IDS = [
     (True, "INVALID_ROLE_ID"),
     ([1], "INVALID_ROLE_ID"),
 ]
-for _bad_id, _ in BAD_ROLE_IDS:
-    _record = role(_bad_id, agent_ids=[10])
-    if _bad_id is None:
-        del _record["id"]
-    case(f"role id {_bad_id!r}", {"admin_roles/r.json": [_record, role(2, agent_ids=[20])]})
 
 
-@pytest.mark.parametrize("bad_id, error_type", BAD_ROLE_IDS)
-def test_bad_role_ids_reject_the_record_and_its_agents(stagings, bad_id, error_type):
-    staged = stagings[f"role id {bad_id!r}"]
+def _bad_role_id(bad_id: object) -> str:
+    """The case of a record with role id ``bad_id`` (``None``: no id key) beside a good one."""
+    record = role(bad_id, agent_ids=[10])
+    if bad_id is None:
+        del record["id"]
+    return case(f"role id {bad_id!r}", {"admin_roles/r.json": [record, role(2, agent_ids=[20])]})
+
+
+@pytest.mark.parametrize(
+    "day, error_type", [(_bad_role_id(bad_id), error_type) for bad_id, error_type in BAD_ROLE_IDS]
+)
+def test_bad_role_ids_reject_the_record_and_its_agents(stagings, day, error_type):
+    staged = stagings[day]
     assert set(roles_of(staged)) == {2}
     assert pairs_of(staged) == {(20, 2)}
     assert errors_of(staged) == [(error_type, None, None, "admin_roles/r.json")]
@@ -180,13 +185,17 @@ def test_bad_role_ids_reject_the_record_and_its_agents(stagings, bad_id, error_t
 
 
 BAD_NAMES = [None, "", "   ", 5]
-for _name in BAD_NAMES:
-    case(f"name {_name!r}", {"admin_roles/r.json": [role(1, name=_name, agent_ids=[10])]})
 
 
-@pytest.mark.parametrize("name", BAD_NAMES)
-def test_missing_or_blank_names_reject_the_record(stagings, name):
-    staged = stagings[f"name {name!r}"]
+@pytest.mark.parametrize(
+    "day",
+    [
+        case(f"name {name!r}", {"admin_roles/r.json": [role(1, name=name, agent_ids=[10])]})
+        for name in BAD_NAMES
+    ],
+)
+def test_missing_or_blank_names_reject_the_record(stagings, day):
+    staged = stagings[day]
     assert roles_of(staged) == {}
     assert pairs_of(staged) == set()
     assert errors_of(staged) == [("MISSING_NAME", 1, None, "admin_roles/r.json")]
@@ -209,25 +218,30 @@ def test_an_absent_name_key_rejects_the_record_saying_so(stagings):
 
 
 BAD_UPDATED_AT = ["yesterday", 20260101, True]
-for _updated_at in BAD_UPDATED_AT:
-    case(
-        f"updated_at {_updated_at!r} beside a good one",
-        {
-            "admin_roles/r.json": [
-                role(1, name="bad time", updated_at=_updated_at),
-                role(1, name="good", updated_at="2020-01-01T00:00:00Z"),
-            ]
-        },
+
+
+def _bad_updated_at(updated_at: object) -> tuple[str, str]:
+    """Two cases: a record with ``updated_at`` beside a good duplicate of it, and alone."""
+    beside = [
+        role(1, name="bad time", updated_at=updated_at),
+        role(1, name="good", updated_at="2020-01-01T00:00:00Z"),
+    ]
+    return (
+        case(f"updated_at {updated_at!r} beside a good one", {"admin_roles/r.json": beside}),
+        case(
+            f"updated_at {updated_at!r}", {"admin_roles/r.json": [role(1, updated_at=updated_at)]}
+        ),
     )
-    case(f"updated_at {_updated_at!r}", {"admin_roles/r.json": [role(1, updated_at=_updated_at)]})
 
 
-@pytest.mark.parametrize("updated_at", BAD_UPDATED_AT)
-def test_a_bad_updated_at_is_an_invalid_value_and_ranks_last(stagings, updated_at):
-    staged = stagings[f"updated_at {updated_at!r} beside a good one"]
+@pytest.mark.parametrize(
+    "beside_day, alone_day", [_bad_updated_at(value) for value in BAD_UPDATED_AT]
+)
+def test_a_bad_updated_at_is_an_invalid_value_and_ranks_last(stagings, beside_day, alone_day):
+    staged = stagings[beside_day]
     assert roles_of(staged)[1]["name"] == "good"  # a duplicate without a usable time loses
     assert [e[0] for e in errors_of(staged)] == ["DUPLICATE_ROLE"]
-    alone = stagings[f"updated_at {updated_at!r}"]
+    alone = stagings[alone_day]
     assert roles_of(alone)[1]["updated_at"] is None
     (error,) = alone.errors
     assert (error["error_type"], error["field"]) == ("INVALID_VALUE", "updated_at")
@@ -442,37 +456,45 @@ def test_each_pair_once_with_the_latest_updated_at_of_its_sources(stagings):
 
 
 BAD_ROLE_ID_LISTS = ["1", [1, "x"], None, {"a": 1}]
-for _role_ids in BAD_ROLE_ID_LISTS:
-    _agent = {"id": 10, "role_ids": _role_ids}
-    if _role_ids is None:
-        del _agent["role_ids"]
-    case(
-        f"role_ids {_role_ids!r}",
-        {"admin_roles/r.json": [role(1)], "agent_details/10.json": _agent},
-    )
 
 
-@pytest.mark.parametrize("role_ids", BAD_ROLE_ID_LISTS)
-def test_agent_with_bad_role_ids_is_rejected(stagings, role_ids):
-    staged = stagings[f"role_ids {role_ids!r}"]
+def _bad_role_id_list(role_ids: object) -> str:
+    """The case of agent 10 with ``role_ids`` (``None``: no such key)."""
+    agent = {"id": 10, "role_ids": role_ids}
+    if role_ids is None:
+        del agent["role_ids"]
+    files = {"admin_roles/r.json": [role(1)], "agent_details/10.json": agent}
+    return case(f"role_ids {role_ids!r}", files)
+
+
+@pytest.mark.parametrize("day", [_bad_role_id_list(role_ids) for role_ids in BAD_ROLE_ID_LISTS])
+def test_agent_with_bad_role_ids_is_rejected(stagings, day):
+    staged = stagings[day]
     assert pairs_of(staged) == set()
     assert errors_of(staged) == [("INVALID_ROLE_IDS", None, 10, "agent_details/10.json")]
 
 
 BAD_AGENT_IDS = [(None, "MISSING_AGENT_ID"), (1.5, "INVALID_AGENT_ID")]
-for _bad_id, _ in BAD_AGENT_IDS:
-    case(
-        f"agent id {_bad_id!r}",
-        {
-            "admin_roles/r.json": [role(1)],
-            "agent_details/x.json": {"id": _bad_id, "role_ids": [1]},
-        },
-    )
 
 
-@pytest.mark.parametrize("bad_id, error_type", BAD_AGENT_IDS)
-def test_agent_with_bad_id_is_rejected(stagings, bad_id, error_type):
-    staged = stagings[f"agent id {bad_id!r}"]
+@pytest.mark.parametrize(
+    "day, error_type",
+    [
+        (
+            case(
+                f"agent id {bad_id!r}",
+                {
+                    "admin_roles/r.json": [role(1)],
+                    "agent_details/x.json": {"id": bad_id, "role_ids": [1]},
+                },
+            ),
+            error_type,
+        )
+        for bad_id, error_type in BAD_AGENT_IDS
+    ],
+)
+def test_agent_with_bad_id_is_rejected(stagings, day, error_type):
+    staged = stagings[day]
     assert pairs_of(staged) == set()
     assert errors_of(staged) == [(error_type, None, None, "agent_details/x.json")]
 
@@ -484,16 +506,23 @@ UNREADABLE = [
     (b'[{"id": 1, "name": "\xff\xfe"}]', "not valid UTF-8"),
     ("42", "top level"),
 ]
-for _content, _ in UNREADABLE:
-    case(
-        f"unreadable {_content!r}",
-        {"admin_roles/bad.json": _content, "admin_roles/good.json": [role(1)]},
-    )
 
 
-@pytest.mark.parametrize("content, reason", UNREADABLE)
-def test_unreadable_files_are_malformed_and_kept(stagings, content, reason):
-    staged = stagings[f"unreadable {content!r}"]
+@pytest.mark.parametrize(
+    "day, reason",
+    [
+        (
+            case(
+                f"unreadable {content!r}",
+                {"admin_roles/bad.json": content, "admin_roles/good.json": [role(1)]},
+            ),
+            reason,
+        )
+        for content, reason in UNREADABLE
+    ],
+)
+def test_unreadable_files_are_malformed_and_kept(stagings, day, reason):
+    staged = stagings[day]
     assert set(roles_of(staged)) == {1}
     (error,) = staged.errors
     assert error["error_type"] == "MALFORMED_JSON"
