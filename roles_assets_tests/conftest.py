@@ -1,5 +1,5 @@
-"""Shared fixtures: a real PostgreSQL server, a real local Spark session and a Spark Connect
-server, each started once per test process.
+"""Shared fixtures: a real PostgreSQL server and a real local Spark session, each started once
+per test process, and a Spark Connect server, started once per run.
 
 The suite runs under a non-UTC time zone (``make test`` sets TZ; this file insists), because
 stored timestamps must be UTC wall time whatever the machine's zone.
@@ -26,6 +26,7 @@ if "TMPDIR" not in os.environ and os.access("/dev/shm", os.W_OK):
     tempfile.tempdir = None
 
 import contextlib  # noqa: E402
+import fcntl  # noqa: E402
 import uuid  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -53,7 +54,24 @@ def pytest_collection_modifyitems(items):
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
+# A folder the whole run shares: its controller makes it; the workers of a parallel run inherit
+# the variable, as they do TMPDIR.
+_SHARED_DIR = "ROLES_TESTS_SHARED_DIR"
+
+
+def pytest_configure(config):
+    if not hasattr(config, "workerinput"):  # the controller, or the only process
+        os.environ[_SHARED_DIR] = tempfile.mkdtemp(prefix="roles-tests-shared-")
+
+
 def pytest_unconfigure(config):
+    if not hasattr(config, "workerinput"):
+        shared = Path(os.environ.pop(_SHARED_DIR))
+        url = shared / "connect.url"
+        if url.exists():
+            port = int(url.read_text().rsplit(":", 1)[1])
+            SparkConnectServer(shared / "connect", port, jdbc_driver_jar()).stop()
+        shutil.rmtree(shared, ignore_errors=True)
     if _OWN_TMPDIR is not None:
         shutil.rmtree(_OWN_TMPDIR, ignore_errors=True)
 
@@ -78,13 +96,21 @@ def spark():
 
 
 @pytest.fixture(scope="session")
-def connect_url(tmp_path_factory):
+def connect_url() -> str:
     """A warm Spark Connect server (``ROLES_SPARK_REMOTE``) for the processes a test starts when
     the Spark mode is not what it tests: each run then skips a JVM start of its own, as runs of
-    `make dev` and of a deployment do. The modes themselves are test_spark_modes'."""
-    server = SparkConnectServer(tmp_path_factory.mktemp("connect"), free_port(), jdbc_driver_jar())
-    yield server.start()
-    server.stop()
+    `make dev` and of a deployment do. The modes themselves are test_spark_modes'.
+
+    One server serves every worker of a parallel run, as one serves a deployment's runs: the
+    first worker to need it starts it, the run's controller stops it at the end."""
+    shared = Path(os.environ[_SHARED_DIR])
+    url = shared / "connect.url"
+    with open(shared / "connect.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not url.exists():
+            server = SparkConnectServer(shared / "connect", free_port(), jdbc_driver_jar())
+            url.write_text(server.start())
+    return url.read_text()
 
 
 @pytest.fixture
