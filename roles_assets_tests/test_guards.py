@@ -402,9 +402,8 @@ def test_a_killed_run_leaves_every_table_whole_and_a_rerun_completes(graph, land
 
     assert _final_and_staging(graph) == before
     # The abandoned load table is swept by a later write once it is old; here it is just there.
-    rerun = start_materialize("2026-01-02", env)
-    _, stderr = rerun.communicate(timeout=300)
-    assert rerun.returncode == 0, stderr[-3000:]
+    # The rerun's Spark mode is not what is tested: the tests' warm session runs it.
+    assert graph.run("2026-01-02").success
     assert graph.query("SELECT name FROM roles ORDER BY role_id") == [("two",), ("new",)]
     assert [s[0] for s in graph.mapping().values()].count("removed") == 2
 
