@@ -65,12 +65,12 @@ def pytest_configure(config):
 
 
 def pytest_unconfigure(config):
-    if not hasattr(config, "workerinput"):
-        shared = Path(os.environ.pop(_SHARED_DIR))
-        url = shared / "connect.url"
-        if url.exists():
-            port = int(url.read_text().rsplit(":", 1)[1])
-            SparkConnectServer(shared / "connect", port, jdbc_driver_jar()).stop()
+    shared = os.environ.pop(_SHARED_DIR, None)
+    if not hasattr(config, "workerinput") and shared is not None:
+        # Whatever a worker started, even a start that failed half way: stopping needs only
+        # the server's folder (its pid file), not its port.
+        if (Path(shared) / "connect").exists():
+            SparkConnectServer(Path(shared) / "connect", 0, jdbc_driver_jar()).stop()
         shutil.rmtree(shared, ignore_errors=True)
     if _OWN_TMPDIR is not None:
         shutil.rmtree(_OWN_TMPDIR, ignore_errors=True)
