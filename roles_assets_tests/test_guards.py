@@ -387,7 +387,8 @@ def test_a_killed_run_leaves_every_table_whole_and_a_rerun_completes(graph, land
     write_day(landing, "2026-01-02", roles=[role(1, "two", range(10, 18)), role(2, "new", [30])])
     graph.run("2026-01-01")
     before = _final_and_staging(graph)
-    env = cli_env(tmp_path, landing, graph.database_url)
+    # The killed run writes its raw Parquet where the rerun reads and writes it.
+    env = cli_env(tmp_path, landing, graph.database_url) | {"ROLES_RAW_PATH": str(graph.raw_path)}
 
     # SIGKILL the whole run while Spark is writing a staging table.
     run = start_materialize("2026-01-02", env, new_session=True)
