@@ -35,7 +35,8 @@ run: setup
 dev: setup
 	$(PY) -m roles_assets_dev.run_days --dev
 
-# Test workers in parallel, each with its own servers; the default suits this machine kind's 2 cores.
+# Test workers in parallel, each with its own PostgreSQL and local Spark (one Spark Connect server
+# serves them all); the default suits this machine kind's 2 cores.
 # Tests are handed out one at a time: xdist's default hands each worker a block of consecutive
 # tests up front, which put every slow test (they start first) on one worker.
 TEST_WORKERS ?= 2
