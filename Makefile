@@ -35,8 +35,8 @@ run: setup
 dev: setup
 	$(PY) -m roles_assets_dev.run_days --dev
 
-# Test workers in parallel, each with its own PostgreSQL and local Spark (one Spark Connect server
-# serves them all); the default suits this machine kind's 2 cores.
+# Test workers in parallel, each with its own PostgreSQL (one Spark Connect server serves them all);
+# the default suits this machine kind's 2 cores.
 # Tests are handed out one at a time: xdist's default hands each worker a block of consecutive
 # tests up front, which put every slow test (they start first) on one worker.
 TEST_WORKERS ?= 2
@@ -46,7 +46,8 @@ XDIST := -n $(TEST_WORKERS) --maxschedchunk 1
 test: setup
 	TZ=$(TEST_TZ) $(PY) -m pytest $(XDIST) --durations=25
 
-# The fast layer (transforms, partitions, sensor, settings, the Freshdesk client): no servers.
+# The fast layer (transforms, partitions, sensor, settings, the Freshdesk client): no PostgreSQL;
+# the transforms run on a Spark Connect server of the run's own.
 test-fast: setup
 	TZ=$(TEST_TZ) $(PY) -m pytest $(XDIST) -m fast
 

@@ -1,5 +1,5 @@
-"""Shared fixtures: a real PostgreSQL server and a real local Spark session, each started once
-per test process, and a Spark Connect server, started once per run.
+"""Shared fixtures: a real PostgreSQL server, started once per test process, and a Spark Connect
+server, started once per run, on which every in-process Spark step of the tests runs.
 
 The suite runs under a non-UTC time zone (``make test`` sets TZ; this file insists), because
 stored timestamps must be UTC wall time whatever the machine's zone.
@@ -34,14 +34,13 @@ import dagster as dg  # noqa: E402
 import pytest  # noqa: E402
 
 from roles_assets.resources.spark import (  # noqa: E402
-    C1_ONLY,
+    connect_config,
     jdbc_driver_jar,
-    spark_config,
     spark_resource,
 )
 from roles_assets_dev import local_postgres  # noqa: E402
 from roles_assets_dev.spark_connect import SparkConnectServer  # noqa: E402
-from roles_assets_tests.helpers import SECRET, Graph, Server, free_port  # noqa: E402
+from roles_assets_tests.helpers import CONNECT_MODE, SECRET, Graph, Server, free_port  # noqa: E402
 
 
 def pytest_collection_modifyitems(items):
@@ -84,25 +83,16 @@ def pg_admin_url():
 
 
 @pytest.fixture(scope="session")
-def spark():
-    """The graph's local session, with the optimising JIT: unlike a run's own JVM, this one
-    serves every in-process run of a test process, and the graph runs gain more from it than the
-    fast layer's few stagings lose (docs/performance.md)."""
-    config = spark_config()
-    options = config["spark.driver.extraJavaOptions"]
-    assert C1_ONLY in options
-    config["spark.driver.extraJavaOptions"] = options.replace(C1_ONLY, "").strip()
-    return spark_resource(config).spark_session
-
-
-@pytest.fixture(scope="session")
 def connect_url() -> str:
-    """A warm Spark Connect server (``ROLES_SPARK_REMOTE``) for the processes a test starts when
-    the Spark mode is not what it tests: each run then skips a JVM start of its own, as runs of
-    `make dev` and of a deployment do. The modes themselves are test_spark_modes'.
+    """A warm Spark Connect server (``ROLES_SPARK_REMOTE``) for every run and Spark step where
+    the Spark mode is not what a test tests, in the tests' processes and in those they start:
+    a run then skips a JVM start of its own, as runs of `make dev` and of a deployment do. The
+    local and cluster modes are tested through the CLI (test_spark_modes, test_wheel, and the
+    run test_guards kills).
 
-    One server serves every worker of a parallel run, as one serves a deployment's runs: the
-    first worker to need it starts it, the run's controller stops it at the end."""
+    One server serves every worker of a parallel run, as one serves a deployment's runs, so its
+    JIT compiles the graph's code once for all of them: the first worker to need it starts it,
+    the run's controller stops it at the end."""
     shared = Path(os.environ[_SHARED_DIR])
     url = shared / "connect.url"
     with open(shared / "connect.lock", "w") as lock:
@@ -110,7 +100,20 @@ def connect_url() -> str:
         if not url.exists():
             server = SparkConnectServer(shared / "connect", free_port(), jdbc_driver_jar())
             url.write_text(server.start())
-    return url.read_text()
+    yield url.read_text()
+    if CONNECT_MODE in os.environ:
+        # This process's session is closed while the server still runs: at exit, pyspark would
+        # call a server the controller has stopped by then, and retry for minutes.
+        spark_resource(connect_config(url.read_text())).spark_session.stop()
+
+
+@pytest.fixture(scope="session")
+def spark(connect_url):
+    """The tests' own session, on the run's Connect server, as the graph's runs get theirs.
+    Opening it marks this process as one that talks to Spark Connect (pyspark's
+    SPARK_CONNECT_MODE_ENABLED), which the processes a test starts must not inherit:
+    helpers.child_env."""
+    return spark_resource(connect_config(connect_url)).spark_session
 
 
 @pytest.fixture
@@ -121,7 +124,7 @@ def landing(tmp_path) -> Path:
 
 
 @pytest.fixture
-def make_graph(landing, pg_admin_url, tmp_path, spark):
+def make_graph(landing, pg_admin_url, tmp_path, connect_url):
     """Graphs over the same landing folder, each with a database and instance of its own."""
     with contextlib.ExitStack() as stack:
 
@@ -129,7 +132,7 @@ def make_graph(landing, pg_admin_url, tmp_path, spark):
             name = f"t_{uuid.uuid4().hex[:12]}"
             url = local_postgres.create_database(pg_admin_url, name)
             test_instance = stack.enter_context(dg.instance_for_test())
-            return Graph(landing, url, tmp_path / name / "raw", test_instance)
+            return Graph(landing, url, tmp_path / name / "raw", test_instance, connect_url)
 
         yield make
 

@@ -28,6 +28,17 @@ from roles_assets_dev import local_postgres, run_days
 LOAD_CODE_LOCATION = "from roles_assets import defs; defs()"
 
 
+# What pyspark sets in a process once it opens a Spark Connect session, as the tests' processes
+# do; a process that inherits it takes even a local session for a Connect one.
+CONNECT_MODE = "SPARK_CONNECT_MODE_ENABLED"
+
+
+def child_env() -> dict[str, str]:
+    """This process's environment for a process a test starts, which picks its Spark mode from
+    its own settings."""
+    return {name: value for name, value in os.environ.items() if name != CONNECT_MODE}
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -58,22 +69,29 @@ class Server:
 
 
 class Graph:
-    """The production job, with resources pointed at a test database and landing folder."""
+    """The production job, with resources pointed at a test database and landing folder, its
+    Spark steps on the Spark Connect server ``spark_remote``."""
 
-    def __init__(self, landing: Path, database_url: str, raw_path: Path, instance):
+    def __init__(
+        self, landing: Path, database_url: str, raw_path: Path, instance, spark_remote: str
+    ):
         self.landing, self.raw_path, self.instance = landing, raw_path, instance
+        self.settings = Settings.from_env(
+            {
+                "ROLES_LANDING_DIR": str(landing),
+                "ROLES_RAW_PATH": str(raw_path),
+                "ROLES_SPARK_REMOTE": spark_remote,
+            }
+        )
         self.use_database_url(database_url)
 
     def use_database_url(self, database_url: str, through_env_var: str | None = None) -> None:
         """Points the job at ``database_url``; with ``through_env_var``, handed over as a
         deployment does, a ``dg.EnvVar`` read at run time (the caller sets the variable)."""
         self.database_url = database_url
-        settings = Settings.from_env(
-            {"ROLES_LANDING_DIR": str(self.landing), "ROLES_RAW_PATH": str(self.raw_path)}
-        )
         url = dg.EnvVar(through_env_var) if through_env_var else database_url
-        resources = build_resources(settings, url)
-        self.job = build_definitions(resources, settings).resolve_implicit_global_asset_job_def()
+        definitions = build_definitions(build_resources(self.settings, url), self.settings)
+        self.job = definitions.resolve_implicit_global_asset_job_def()
 
     def register(self, day: str) -> None:
         register_days(self.instance, [day])
@@ -234,7 +252,7 @@ def cli_env(
     home = tmp_path / "dagster_home"
     home.mkdir(exist_ok=True)
     env = {
-        **os.environ,
+        **child_env(),
         "DAGSTER_HOME": str(home),
         "ROLES_LANDING_DIR": str(landing),
         "ROLES_DATABASE_URL": database_url,

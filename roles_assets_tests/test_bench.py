@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from roles_assets_tests.helpers import child_env
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -45,6 +47,7 @@ def test_benchmark_runs_on_a_tiny_scale(tmp_path, connect_url):
             "--out",
             str(out),
         ],
+        env=child_env(),
         cwd=PROJECT_DIR,
         capture_output=True,
         text=True,

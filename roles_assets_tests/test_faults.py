@@ -56,12 +56,12 @@ def server():
 
 
 @pytest.fixture
-def own_graph(server, landing, tmp_path, spark):
+def own_graph(server, landing, tmp_path, connect_url):
     import dagster as dg
 
     with dg.instance_for_test() as instance:
         url = local_postgres.create_database(server.admin_url, "faults")
-        yield Graph(landing, url, tmp_path / "raw", instance)
+        yield Graph(landing, url, tmp_path / "raw", instance, connect_url)
 
 
 def _two_days(landing) -> None:

@@ -403,7 +403,7 @@ def test_a_killed_run_leaves_every_table_whole_and_a_rerun_completes(graph, land
 
     assert _final_and_staging(graph) == before
     # The abandoned load table is swept by a later write once it is old; here it is just there.
-    # The rerun's Spark mode is not what is tested: the tests' warm session runs it.
+    # The rerun's Spark mode is not what is tested: it runs on the suite's Connect server.
     assert graph.run("2026-01-02").success
     assert graph.query("SELECT name FROM roles ORDER BY role_id") == [("two",), ("new",)]
     assert [s[0] for s in graph.mapping().values()].count("removed") == 2

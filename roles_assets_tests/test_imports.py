@@ -1,12 +1,13 @@
 """Importing builds nothing: every module of the package imports with no settings and no Dagster
 instance, and leaves the environment, the warning filters and DAGSTER_HOME as they were."""
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from roles_assets_tests.helpers import child_env
 
 pytestmark = pytest.mark.fast
 
@@ -52,7 +53,7 @@ def _import_every_module(env: dict) -> int:
 def _without_settings() -> dict:
     return {
         name: value
-        for name, value in os.environ.items()
+        for name, value in child_env().items()
         if not name.startswith(("ROLES_", "FRESHDESK_", "DAGSTER_"))
     }
 

@@ -15,6 +15,7 @@ from roles_assets_dev import local_postgres, run_days
 from roles_assets_tests.helpers import (
     LOAD_CODE_LOCATION,
     Server,
+    child_env,
     free_port,
     postgres_home,
     query,
@@ -59,7 +60,7 @@ def test_first_loads_racing_on_fresh_postgres_instances(tmp_path, pg_admin_url, 
     days = [f"day{i}" for i in range(1, 41)]
     for day in days:
         (landing / day).mkdir()
-    env = {key: value for key, value in os.environ.items() if key != "DAGSTER_HOME"}
+    env = {key: value for key, value in child_env().items() if key != "DAGSTER_HOME"}
     env["ROLES_LANDING_DIR"] = str(landing)
     racers = [
         subprocess.Popen(
@@ -139,7 +140,7 @@ def test_an_unreachable_instance_fails_the_load_saying_why_and_what_to_do(tmp_pa
         "      scheme: postgresql+psycopg2\n"
     )
     env = {
-        **os.environ,
+        **child_env(),
         "DAGSTER_HOME": str(home),
         "ROLES_LANDING_DIR": str(landing),
         "DAGSTER_PG_PASSWORD": "Inst4nce-s3cret",
@@ -161,8 +162,9 @@ def test_an_unreachable_instance_fails_the_load_saying_why_and_what_to_do(tmp_pa
     assert "Inst4nce-s3cret" not in load.stderr + load.stdout
 
 
-def test_make_runs_instance_is_on_postgres(tmp_path, monkeypatch, capsys):
-
+def test_make_runs_instance_is_on_postgres(tmp_path, monkeypatch, capsys, connect_url):
+    # `make run` runs the days in this process: on its Spark session, the suite's.
+    monkeypatch.setenv("ROLES_SPARK_REMOTE", connect_url)
     server = Server()
     try:
         warehouse = local_postgres.create_database(server.admin_url, "roles")

@@ -18,6 +18,7 @@ from roles_assets.definitions import register_landed_days
 from roles_assets.settings import Settings
 from roles_assets_dev import config, local_postgres
 from roles_assets_tests.helpers import (
+    child_env,
     cli_env,
     free_port,
     postgres_home,
@@ -48,7 +49,7 @@ def test_make_runs_instance_bounds_the_run_queue_and_the_load_pool(tmp_path, pg_
 
 def test_the_limits_are_settings_of_make_run():
     write = "from roles_assets_dev import run_days; print(run_days.dagster_yaml(5432))"
-    env = {**os.environ, "ROLES_MAX_CONCURRENT_RUNS": "4", "ROLES_LOAD_POOL_LIMIT": "3"}
+    env = {**child_env(), "ROLES_MAX_CONCURRENT_RUNS": "4", "ROLES_LOAD_POOL_LIMIT": "3"}
     yaml = subprocess.run(
         [sys.executable, "-c", write], env=env, capture_output=True, text=True, check=True
     ).stdout
@@ -149,7 +150,7 @@ def test_the_daemon_posts_one_alert_per_failed_run_without_secrets(
         return 0 if TickStatus.STARTED in statuses else len(statuses)
 
     env = {
-        **os.environ,
+        **child_env(),
         "DAGSTER_HOME": str(home),
         "ROLES_LANDING_DIR": str(landing),
         "ROLES_RAW_PATH": str(tmp_path / "raw"),

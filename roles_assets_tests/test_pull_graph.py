@@ -37,10 +37,9 @@ def fake():
     server.close()
 
 
-def pull_job(landing, fake, database_url):
-    settings = Settings.from_env(
-        {"ROLES_LANDING_DIR": str(landing), "ROLES_RAW_PATH": str(landing.parent / "raw")}
-    )
+def pull_job(settings: Settings, fake, database_url):
+    """The graph on ``settings`` (a test graph's: its Spark steps on the suite's Connect server),
+    pulling from ``fake``."""
     resources = build_resources(settings, database_url)
     resources["freshdesk"] = FreshdeskResource(base_url=fake.base_url, api_key=API_KEY, **PATIENCE)
     return build_definitions(resources, settings).resolve_implicit_global_asset_job_def()
@@ -53,7 +52,7 @@ def event_log_text(instance, run_id) -> str:
 def test_today_is_pulled_and_loaded_in_one_run_and_a_rerun_calls_no_api(graph, fake):
     fake.deleted.add(103)  # listed, then deleted before its detail was fetched
     fake.fail("/api/v2/agents?", Fault(429, {"Retry-After": "0"}))
-    graph.job = pull_job(graph.landing, fake, graph.database_url)
+    graph.job = pull_job(graph.settings, fake, graph.database_url)
     today = today_utc()
 
     result = graph.run(today)
@@ -100,14 +99,14 @@ def test_today_is_pulled_and_loaded_in_one_run_and_a_rerun_calls_no_api(graph, f
 
 def test_today_lands_while_the_warehouse_is_down_and_loads_on_the_next_run(graph, fake):
     today = today_utc()
-    graph.job = pull_job(graph.landing, fake, "postgresql://nobody@127.0.0.1:9/none")
+    graph.job = pull_job(graph.settings, fake, "postgresql://nobody@127.0.0.1:9/none")
     failed = graph.run(today, raise_on_error=False)
     assert not failed.success
     assert "cannot connect to PostgreSQL at 127.0.0.1:9/none" in failure_text(failed)
     assert failed.asset_materializations_for_node("landed_day")[0].metadata["pulled"].value
     requests = len(fake.requests)
 
-    graph.job = pull_job(graph.landing, fake, graph.database_url)
+    graph.job = pull_job(graph.settings, fake, graph.database_url)
     graph.run(today)
     assert len(fake.requests) == requests  # loaded from what the failed run landed
     assert graph.query("SELECT role_id, name FROM roles ORDER BY 1") == [(1, "Admin"), (2, "Agent")]
@@ -115,7 +114,10 @@ def test_today_lands_while_the_warehouse_is_down_and_loads_on_the_next_run(graph
 
 def run_without_spark(landing, fake, day, instance):
     """Runs the graph where landed_day fails: nothing downstream starts, so no Spark or database."""
-    job = pull_job(landing, fake, "postgresql://nobody@127.0.0.1:9/none")
+    settings = Settings.from_env(
+        {"ROLES_LANDING_DIR": str(landing), "ROLES_RAW_PATH": str(landing.parent / "raw")}
+    )
+    job = pull_job(settings, fake, "postgresql://nobody@127.0.0.1:9/none")
     instance.add_dynamic_partitions("sync_day", [day])
     return job.execute_in_process(partition_key=day, instance=instance, raise_on_error=False)
 

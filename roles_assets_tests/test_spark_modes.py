@@ -2,8 +2,9 @@
 
 Both servers are started here from the pinned pyspark, in the suite's non-UTC zone and without a
 UTC flag for their JVMs: stored timestamps must still be UTC wall time. The rest of the suite
-runs on local Spark; these tests cover what differs between the modes (where the JVM runs, how
-files and the JDBC driver reach it), on the sample days, whose rules the other tests pin down.
+runs its Spark steps on that Connect server, in-process; these tests cover what differs between
+the modes (where the JVM runs, how files and the JDBC driver reach it), on the sample days, whose
+rules the other tests pin down. A CLI run on a local JVM is test_wheel's.
 """
 
 import datetime as dt

@@ -1,10 +1,10 @@
 """Spark starts from the class archive `make setup` builds, and without it when it is missing."""
 
-import os
 import subprocess
 import sys
 
 from roles_assets.resources.spark import CLASS_ARCHIVE, spark_config
+from roles_assets_tests.helpers import child_env
 
 
 def _spark_class_source(tmp_path, config: str) -> list[str]:
@@ -16,7 +16,7 @@ def _spark_class_source(tmp_path, config: str) -> list[str]:
     )
     subprocess.run(
         [sys.executable, "-c", start],
-        env={**os.environ, "JAVA_TOOL_OPTIONS": f"-Xlog:class+load=info:file={class_log}"},
+        env={**child_env(), "JAVA_TOOL_OPTIONS": f"-Xlog:class+load=info:file={class_log}"},
         check=True,
         capture_output=True,
         timeout=120,

@@ -1,4 +1,5 @@
-"""The validation, dedup and assignment rules, on a real local Spark, without Dagster."""
+"""The validation, dedup and assignment rules, on a real Spark (the suite's Spark Connect server),
+without Dagster."""
 
 import dataclasses
 import datetime as dt

@@ -1,7 +1,6 @@
 """The wheel as a deployment installs it: no checkout, no editable install, Dagster on
 PostgreSQL."""
 
-import os
 import shutil
 import subprocess
 import sys
@@ -10,7 +9,14 @@ from pathlib import Path
 import pytest
 
 from roles_assets_dev import local_postgres
-from roles_assets_tests.helpers import LOAD_CODE_LOCATION, materialize_args, query, role, write_day
+from roles_assets_tests.helpers import (
+    LOAD_CODE_LOCATION,
+    child_env,
+    materialize_args,
+    query,
+    role,
+    write_day,
+)
 
 CHECKOUT = Path(__file__).resolve().parent.parent
 # What a clone holds; local state and the venv would only slow the copy down.
@@ -86,7 +92,7 @@ telemetry:
     work = tmp_path / "work"  # a folder with nothing of the project in it or above it
     work.mkdir()
     env = {
-        key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "VIRTUAL_ENV")
+        key: value for key, value in child_env().items() if key not in ("PYTHONPATH", "VIRTUAL_ENV")
     }
     env.update(
         {
