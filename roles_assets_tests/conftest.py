@@ -1,5 +1,7 @@
 """Shared fixtures: a real PostgreSQL server, started once per test process, and a Spark Connect
-server, started once per run, on which every in-process Spark step of the tests runs.
+server, started once per run, on which every in-process Spark step of the tests runs (with
+ROLES_TESTS_LOCAL_SPARK=1, a local JVM instead: test_spark_modes runs the ``local_spark_too``
+tests so).
 
 The suite runs under a non-UTC time zone (``make test`` sets TZ; this file insists), because
 stored timestamps must be UTC wall time whatever the machine's zone.
@@ -36,6 +38,7 @@ import pytest  # noqa: E402
 from roles_assets.resources.spark import (  # noqa: E402
     connect_config,
     jdbc_driver_jar,
+    spark_config,
     spark_resource,
 )
 from roles_assets_dev import local_postgres  # noqa: E402
@@ -83,7 +86,7 @@ def pg_admin_url():
 
 
 @pytest.fixture(scope="session")
-def connect_url() -> str:
+def connect_url():
     """A warm Spark Connect server (``ROLES_SPARK_REMOTE``) for every run and Spark step where
     the Spark mode is not what a test tests, in the tests' processes and in those they start:
     a run then skips a JVM start of its own, as runs of `make dev` and of a deployment do. The
@@ -108,12 +111,26 @@ def connect_url() -> str:
 
 
 @pytest.fixture(scope="session")
-def spark(connect_url):
-    """The tests' own session, on the run's Connect server, as the graph's runs get theirs.
-    Opening it marks this process as one that talks to Spark Connect (pyspark's
+def spark_remote(request) -> str | None:
+    """Where the tests' in-process Spark steps run: the run's Connect server, or a local JVM
+    (None) with ROLES_TESTS_LOCAL_SPARK=1. A process cannot hold both kinds of session."""
+    if os.environ.get("ROLES_TESTS_LOCAL_SPARK") == "1":
+        return None
+    return request.getfixturevalue("connect_url")
+
+
+@pytest.fixture(scope="session")
+def test_spark_config(spark_remote) -> dict[str, str]:
+    return connect_config(spark_remote) if spark_remote else spark_config()
+
+
+@pytest.fixture(scope="session")
+def spark(test_spark_config):
+    """The tests' own session, where the graph's in-process runs get theirs. A Connect one
+    marks this process as one that talks to Spark Connect (pyspark's
     SPARK_CONNECT_MODE_ENABLED), which the processes a test starts must not inherit:
     helpers.child_env."""
-    return spark_resource(connect_config(connect_url)).spark_session
+    return spark_resource(test_spark_config).spark_session
 
 
 @pytest.fixture
@@ -124,7 +141,7 @@ def landing(tmp_path) -> Path:
 
 
 @pytest.fixture
-def make_graph(landing, pg_admin_url, tmp_path, connect_url):
+def make_graph(landing, pg_admin_url, tmp_path, spark_remote):
     """Graphs over the same landing folder, each with a database and instance of its own."""
     with contextlib.ExitStack() as stack:
 
@@ -132,7 +149,7 @@ def make_graph(landing, pg_admin_url, tmp_path, connect_url):
             name = f"t_{uuid.uuid4().hex[:12]}"
             url = local_postgres.create_database(pg_admin_url, name)
             test_instance = stack.enter_context(dg.instance_for_test())
-            return Graph(landing, url, tmp_path / name / "raw", test_instance, connect_url)
+            return Graph(landing, url, tmp_path / name / "raw", test_instance, spark_remote)
 
         yield make
 

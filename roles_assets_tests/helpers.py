@@ -70,17 +70,17 @@ class Server:
 
 class Graph:
     """The production job, with resources pointed at a test database and landing folder, its
-    Spark steps on the Spark Connect server ``spark_remote``."""
+    Spark steps on the Spark Connect server ``spark_remote`` (None: a local session)."""
 
     def __init__(
-        self, landing: Path, database_url: str, raw_path: Path, instance, spark_remote: str
+        self, landing: Path, database_url: str, raw_path: Path, instance, spark_remote: str | None
     ):
         self.landing, self.raw_path, self.instance = landing, raw_path, instance
         self.settings = Settings.from_env(
             {
                 "ROLES_LANDING_DIR": str(landing),
                 "ROLES_RAW_PATH": str(raw_path),
-                "ROLES_SPARK_REMOTE": spark_remote,
+                "ROLES_SPARK_REMOTE": spark_remote or "",
             }
         )
         self.use_database_url(database_url)

@@ -1,5 +1,6 @@
 """`dagster asset materialize`, as a user runs it: a fresh DAGSTER_HOME, nothing set up first.
-Spark is the suite's warm Connect server; the CLI on a local JVM is test_wheel's and the bench's."""
+Spark is the suite's warm Connect server; the CLI on a local JVM is test_wheel's, the bench's
+and that of the run test_guards kills."""
 
 import dagster as dg
 import psycopg2

@@ -56,12 +56,12 @@ def server():
 
 
 @pytest.fixture
-def own_graph(server, landing, tmp_path, connect_url):
+def own_graph(server, landing, tmp_path, spark_remote):
     import dagster as dg
 
     with dg.instance_for_test() as instance:
         url = local_postgres.create_database(server.admin_url, "faults")
-        yield Graph(landing, url, tmp_path / "raw", instance, connect_url)
+        yield Graph(landing, url, tmp_path / "raw", instance, spark_remote)
 
 
 def _two_days(landing) -> None:

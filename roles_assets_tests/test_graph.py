@@ -13,7 +13,7 @@ from pyspark.sql import functions as F
 from roles_assets import checks
 from roles_assets.resources.parquet_io import SparkParquetIOManager
 from roles_assets.resources.postgres import PostgresResource
-from roles_assets.resources.spark import connect_config, spark_resource
+from roles_assets.resources.spark import spark_resource
 from roles_assets_dev.config import SAMPLE_LANDING_DIR
 from roles_assets_tests.helpers import BIG, D, materialized, role, write_day
 
@@ -314,13 +314,13 @@ def test_reruns_keep_recent_raw_folders_and_delete_old_ones(graph, landing):
     assert _folders(day_path) == _run_folders(second, third)
 
 
-def test_a_small_stored_day_is_read_as_one_spark_partition(spark, connect_url, tmp_path):
+def test_a_small_stored_day_is_read_as_one_spark_partition(spark, test_spark_config, tmp_path):
     rows = spark.range(1000).withColumn("sync_day", F.lit("2026-01-01")).repartition(4)
 
     def stored_and_read(one_partition_bytes: int):
         io_manager = SparkParquetIOManager(
             base_path=str(tmp_path),
-            spark=spark_resource(connect_config(connect_url)),
+            spark=spark_resource(test_spark_config),
             one_partition_bytes=one_partition_bytes,
         )
         day = {"asset_key": dg.AssetKey("raw_roles"), "partition_key": "2026-01-01"}

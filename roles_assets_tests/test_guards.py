@@ -244,6 +244,7 @@ def test_a_failure_inside_the_apply_leaves_the_final_tables_as_they_were(graph, 
     }
 
 
+@pytest.mark.local_spark_too  # the driver's reason and no secret, as each Spark mode reports it
 def test_a_failed_staging_write_keeps_the_previous_partition(
     graph, landing, password_in_url, capfd, caplog
 ):
@@ -422,6 +423,7 @@ def test_load_tables_abandoned_by_killed_runs_are_swept(graph):
     ) == [(fresh,)]
 
 
+@pytest.mark.local_spark_too  # the driver's words, as each Spark mode reports them
 def test_staged_rows_that_break_a_key_fail_the_write_and_keep_the_day(graph, landing, spark):
     write_day(landing, "2026-01-01", roles=[role(1, agent_ids=[10, 11])])
     graph.run("2026-01-01")

@@ -8,6 +8,7 @@ import threading
 from pathlib import Path
 
 import dagster as dg
+import pytest
 import sqlalchemy.exc
 
 from roles_assets.partitions import register_days, sync_day_partitions
@@ -162,9 +163,9 @@ def test_an_unreachable_instance_fails_the_load_saying_why_and_what_to_do(tmp_pa
     assert "Inst4nce-s3cret" not in load.stderr + load.stdout
 
 
-def test_make_runs_instance_is_on_postgres(tmp_path, monkeypatch, capsys, connect_url):
-    # `make run` runs the days in this process: on its Spark session, the suite's.
-    monkeypatch.setenv("ROLES_SPARK_REMOTE", connect_url)
+@pytest.mark.local_spark_too  # `make run` runs every day in this process, on one session
+def test_make_runs_instance_is_on_postgres(tmp_path, monkeypatch, capsys, spark_remote):
+    monkeypatch.setenv("ROLES_SPARK_REMOTE", spark_remote or "")
     server = Server()
     try:
         warehouse = local_postgres.create_database(server.admin_url, "roles")

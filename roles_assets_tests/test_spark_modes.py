@@ -1,17 +1,21 @@
-"""The graph on a Spark Connect server and on a standalone cluster, through the CLI as users run it.
+"""The graph on a Spark Connect server and on a standalone cluster, through the CLI as users run it,
+and the tests whose promises depend on the Spark mode again on a local JVM.
 
-Both servers are started here from the pinned pyspark, in the suite's non-UTC zone and without a
-UTC flag for their JVMs: stored timestamps must still be UTC wall time. The rest of the suite
-runs its Spark steps on that Connect server, in-process; these tests cover what differs between
-the modes (where the JVM runs, how files and the JDBC driver reach it), on the sample days, whose
-rules the other tests pin down. A CLI run on a local JVM is test_wheel's.
+The servers are started from the pinned pyspark (the Connect server by conftest.py, the cluster
+here), in the suite's non-UTC zone and without a UTC flag for their JVMs: stored timestamps must
+still be UTC wall time. The suite's in-process runs use that Connect server; these tests cover
+what differs between the modes (where the JVM runs, how files and the JDBC driver reach it,
+how a failure is reported), on the sample days, whose rules the other tests pin down. Other CLI
+runs on a local JVM are test_wheel's, the bench's and the one test_guards kills.
 """
 
 import datetime as dt
 import json
 import os
+import re
 import shutil
 import subprocess
+import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -22,7 +26,7 @@ import pytest
 from roles_assets_dev import local_postgres
 from roles_assets_dev.config import SAMPLE_LANDING_DIR
 from roles_assets_dev.spark_connect import SPARK_HOME
-from roles_assets_tests.helpers import BIG, cli_env, free_port, start_materialize
+from roles_assets_tests.helpers import BIG, child_env, cli_env, free_port, start_materialize
 
 SAMPLE_DAYS = ["2026-11-22", "2026-11-23", "2026-11-24"]
 
@@ -228,3 +232,21 @@ def test_a_cli_run_on_a_standalone_cluster_runs_there(
     assert len(tables["stg_roles"]) == 6 and len(tables["stg_agent_roles"]) == 12
     updated = {row[0]: row[6] for row in tables["roles"]}
     assert updated[67000000002].isoformat() == "2025-01-20T14:03:10"  # UTC wall time
+
+
+@pytest.mark.slow
+def test_the_mode_dependent_tests_pass_on_a_local_jvm(tmp_path):
+    """The ``local_spark_too`` tests (a failure as Spark reports it, `make run`'s days on one
+    session) in a pytest of their own, its in-process Spark on a local JVM, as runs without
+    ROLES_SPARK_REMOTE have it."""
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-m", "local_spark_too", "-p", "no:cacheprovider"]
+        + ["-p", "no:xdist", "--basetemp", str(tmp_path / "inner"), "-q"],
+        env=child_env() | {"ROLES_TESTS_LOCAL_SPARK": "1"},
+        cwd=Path(__file__).resolve().parent.parent,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stdout[-4000:]
+    assert int(re.search(r"(\d+) passed", run.stdout)[1]) >= 3
