@@ -29,13 +29,7 @@ class SparkConnectServer:
         self.url = f"sc://127.0.0.1:{port}"
 
     def _env(self) -> dict[str, str]:
-        return {
-            **os.environ,
-            "SPARK_HOME": str(SPARK_HOME),
-            "SPARK_LOG_DIR": str(self.work_dir / "logs"),
-            "SPARK_PID_DIR": str(self.work_dir / "pids"),
-            "SPARK_LOCAL_IP": "127.0.0.1",
-        }
+        return _script_env(self.work_dir)
 
     def start(self, timeout: float = 120) -> str:
         """Starts the server and waits until it accepts connections; returns its ``sc://`` URL."""
@@ -82,11 +76,28 @@ class SparkConnectServer:
         return "\n".join(logs[-1].read_text(errors="replace").splitlines()[-lines:]) if logs else ""
 
     def stop(self) -> None:
-        subprocess.run(
-            ["bash", str(SPARK_HOME / "sbin" / "stop-connect-server.sh")],
-            env=self._env(),
-            capture_output=True,
-        )
+        stop_server(self.work_dir)
+
+
+def stop_server(work_dir: Path) -> None:
+    """Stops the server whose pid file is under ``work_dir``, even one whose start failed half
+    way: a stop needs nothing else."""
+    subprocess.run(
+        ["bash", str(SPARK_HOME / "sbin" / "stop-connect-server.sh")],
+        env=_script_env(work_dir),
+        capture_output=True,
+    )
+
+
+def _script_env(work_dir: Path) -> dict[str, str]:
+    """The environment of Spark's start and stop scripts for the server under ``work_dir``."""
+    return {
+        **os.environ,
+        "SPARK_HOME": str(SPARK_HOME),
+        "SPARK_LOG_DIR": str(work_dir / "logs"),
+        "SPARK_PID_DIR": str(work_dir / "pids"),
+        "SPARK_LOCAL_IP": "127.0.0.1",
+    }
 
 
 def _accepts(port: int) -> bool:

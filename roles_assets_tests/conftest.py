@@ -42,7 +42,7 @@ from roles_assets.resources.spark import (  # noqa: E402
     spark_resource,
 )
 from roles_assets_dev import local_postgres  # noqa: E402
-from roles_assets_dev.spark_connect import SparkConnectServer  # noqa: E402
+from roles_assets_dev.spark_connect import SparkConnectServer, stop_server  # noqa: E402
 from roles_assets_tests.helpers import CONNECT_MODE, SECRET, Graph, Server, free_port  # noqa: E402
 
 
@@ -69,10 +69,8 @@ def pytest_configure(config):
 def pytest_unconfigure(config):
     shared = os.environ.pop(_SHARED_DIR, None)
     if not hasattr(config, "workerinput") and shared is not None:
-        # Whatever a worker started, even a start that failed half way: stopping needs only
-        # the server's folder (its pid file), not its port.
-        if (Path(shared) / "connect").exists():
-            SparkConnectServer(Path(shared) / "connect", 0, jdbc_driver_jar()).stop()
+        if (Path(shared) / "connect").exists():  # whatever a worker started
+            stop_server(Path(shared) / "connect")
         shutil.rmtree(shared, ignore_errors=True)
     if _OWN_TMPDIR is not None:
         shutil.rmtree(_OWN_TMPDIR, ignore_errors=True)
@@ -103,11 +101,12 @@ def connect_url():
         if not url.exists():
             server = SparkConnectServer(shared / "connect", free_port(), jdbc_driver_jar())
             url.write_text(server.start())
-    yield url.read_text()
+    address = url.read_text()
+    yield address
     if CONNECT_MODE in os.environ:
         # This process's session is closed while the server still runs: at exit, pyspark would
         # call a server the controller has stopped by then, and retry for minutes.
-        spark_resource(connect_config(url.read_text())).spark_session.stop()
+        spark_resource(connect_config(address)).spark_session.stop()
 
 
 @pytest.fixture(scope="session")
@@ -120,17 +119,17 @@ def spark_remote(request) -> str | None:
 
 
 @pytest.fixture(scope="session")
-def test_spark_config(spark_remote) -> dict[str, str]:
+def spark_config_of_tests(spark_remote) -> dict[str, str]:
     return connect_config(spark_remote) if spark_remote else spark_config()
 
 
 @pytest.fixture(scope="session")
-def spark(test_spark_config):
+def spark(spark_config_of_tests):
     """The tests' own session, where the graph's in-process runs get theirs. A Connect one
     marks this process as one that talks to Spark Connect (pyspark's
     SPARK_CONNECT_MODE_ENABLED), which the processes a test starts must not inherit:
     helpers.child_env."""
-    return spark_resource(test_spark_config).spark_session
+    return spark_resource(spark_config_of_tests).spark_session
 
 
 @pytest.fixture

@@ -314,13 +314,13 @@ def test_reruns_keep_recent_raw_folders_and_delete_old_ones(graph, landing):
     assert _folders(day_path) == _run_folders(second, third)
 
 
-def test_a_small_stored_day_is_read_as_one_spark_partition(spark, test_spark_config, tmp_path):
+def test_a_small_stored_day_is_read_as_one_spark_partition(spark, spark_config_of_tests, tmp_path):
     rows = spark.range(1000).withColumn("sync_day", F.lit("2026-01-01")).repartition(4)
 
     def stored_and_read(one_partition_bytes: int):
         io_manager = SparkParquetIOManager(
             base_path=str(tmp_path),
-            spark=spark_resource(test_spark_config),
+            spark=spark_resource(spark_config_of_tests),
             one_partition_bytes=one_partition_bytes,
         )
         day = {"asset_key": dg.AssetKey("raw_roles"), "partition_key": "2026-01-01"}
