@@ -6,8 +6,7 @@ DROP TABLE IF EXISTS pg_temp.incoming_roles;  -- a replay's previous day's
 CREATE TEMP TABLE incoming_roles ON COMMIT DROP AS
 WITH malformed AS (
     SELECT role_id, array_agg(field) AS fields
-    FROM malformed_role_values
-    WHERE sync_day = %(sync_day)s
+    FROM malformed_role_values(%(role_pipeline_errors_load)s)
     GROUP BY role_id
 )
 SELECT s.role_id, s.name,

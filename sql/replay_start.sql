@@ -20,10 +20,3 @@ CREATE TEMP TABLE agent_role_mapping (LIKE agent_role_mapping INCLUDING ALL) ON 
 CREATE TEMP TABLE role_history (LIKE role_history INCLUDING ALL) ON COMMIT DROP;
 CREATE TEMP TABLE agent_role_history (LIKE agent_role_history INCLUDING ALL) ON COMMIT DROP;
 
--- The rules' exemptions of every applied day, read once instead of once a day: the copies of
--- the views shadow them as the tables' copies do.
-CREATE TEMP TABLE protected_roles ON COMMIT DROP AS SELECT * FROM protected_roles;
-CREATE TEMP TABLE protected_agents ON COMMIT DROP AS SELECT * FROM protected_agents;
-CREATE TEMP TABLE incomplete_days ON COMMIT DROP AS SELECT DISTINCT * FROM incomplete_days;
-CREATE TEMP TABLE malformed_role_values ON COMMIT DROP AS SELECT * FROM malformed_role_values;
-ANALYZE protected_roles, protected_agents, incomplete_days, malformed_role_values;
