@@ -66,6 +66,7 @@ class SparkParquetIOManager(dg.ConfigurableIOManager):
         counts = [F.count_if(F.col("sync_day") == day).alias(day) for day in days]
         df.observe(rows, *counts).write.mode("overwrite").partitionBy("sync_day").parquet(written)
         fs, written_path = fsspec.core.url_to_fs(written)
+        counted = rows.get  # each read of it converts every day's count again
         for day in days:
             day_path = self._day_path(context.asset_key, day)
             if fs.exists(f"{written_path}/sync_day={day}"):
@@ -75,7 +76,7 @@ class SparkParquetIOManager(dg.ConfigurableIOManager):
                 empty.write.parquet(f"{day_path}/{run}")
             self._delete_stale_runs(day_path, keep=run)
             uri = f"{day_path}/{run}"
-            add_day_metadata(context, day, {"dagster/row_count": rows.get[day], "dagster/uri": uri})
+            add_day_metadata(context, day, {"dagster/row_count": counted[day], "dagster/uri": uri})
         fs.rm(written_path, recursive=True)
 
     def _delete_stale_runs(self, day_path: str, keep: str) -> None:
