@@ -150,6 +150,8 @@ def final_tables(
             break
         applied_days[day] = _materialization_metadata(context, day, applied)
         guards += [(day, c) for c in _guard_checks(applied.losses, config.allow_mass_removal)]
+    # One line for the range: each day's figures are on its materializations.
+    context.log.info(f"applied {len(applied_days)} of {len(days)} sync days")
     yield from _range_materializations(context, applied_days, whole_range=not left_out)
     # After the materializations: each day's evaluation names the one it checked.
     for spec in (REMOVALS_CHECK, DELETIONS_CHECK):
@@ -219,6 +221,11 @@ def _apply_one(context, config, postgres, landing, limits, sync_day):
         yield from _guard_checks(refused.losses, allowed=False, description=str(refused))
         raise dg.Failure(description=str(refused)) from None
     yield from _guard_checks(applied.losses, allowed=config.allow_mass_removal)
+    losses = applied.losses
+    context.log.info(
+        f"applied sync day {sync_day!r} ({applied.mode}): {losses.removed} removals, "
+        f"{losses.deleted} deleted roles"
+    )
     for table, metadata in _materialization_metadata(context, sync_day, applied).items():
         yield dg.MaterializeResult(asset_key=table, metadata=metadata)
 
@@ -228,13 +235,8 @@ def _materialization_metadata(
 ) -> dict[str, dict]:
     """Each table's metadata after applying ``sync_day``: its counts (the final tables are not
     split by day: a day's materialization is the whole table), and what the day took away."""
-    mode = "incremental" if applied.incremental else "rebuild"
     losses = applied.losses
-    context.log.info(
-        f"applied sync day {sync_day!r} ({mode}): {losses.removed} removals, "
-        f"{losses.deleted} deleted roles"
-    )
-    common = {"apply_mode": mode, "synced_at": applied.synced_at.isoformat()}
+    common = {"apply_mode": applied.mode, "synced_at": applied.synced_at.isoformat()}
     if applied.replayed_applied_staging:
         days = applied.replayed_applied_staging
         context.log.warning(

@@ -100,6 +100,10 @@ class AppliedDay:
     counts: dict[str, dict[str, int]]  # per final table, as its metadata names them
     replayed_applied_staging: list[str]  # days whose newer, unapplied staging the replay skipped
 
+    @property
+    def mode(self) -> str:
+        return "incremental" if self.incremental else "rebuild"
+
 
 class MassRemovalRefused(Exception):
     """The day would take away too large a share of the assigned mappings or of the roles;
