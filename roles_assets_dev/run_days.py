@@ -72,6 +72,7 @@ def prepare_environment(
     local_postgres.create_database(warehouse_url.rsplit("/", 1)[0] + "/postgres", DAGSTER_DATABASE)
     os.environ.setdefault("ROLES_DATABASE_URL", warehouse_url)
     os.environ["DAGSTER_HOME"] = str(home)
+    os.environ["DAGSTER_EVENT_BATCH_SIZE"] = config.EVENT_BATCH_SIZE
     home.mkdir(parents=True, exist_ok=True)
     yaml = home / "dagster.yaml"
     if yaml.exists() and not yaml.read_text().startswith(_WRITTEN_BY):

@@ -2,6 +2,7 @@
 partition, and a bad day left out while the others are applied."""
 
 import subprocess
+from pathlib import Path
 
 import dagster as dg
 import pytest
@@ -12,7 +13,8 @@ from roles_assets.partitions import register_days
 from roles_assets.resources.postgres import PostgresResource
 from roles_assets.sensors import failed_run
 from roles_assets_dev import local_postgres
-from roles_assets_tests.helpers import DAGSTER, cli_env, role, write_day
+from roles_assets_dev.config import EVENT_BATCH_SIZE
+from roles_assets_tests.helpers import DAGSTER, cli_env, postgres_home, role, write_day
 
 # Landed in natural order, registered out of it: a range runs in natural order whatever the
 # instance's order. The third day lands an empty list: a day without a record (stored as an empty
@@ -59,6 +61,9 @@ def test_a_range_in_one_cli_run_gives_the_tables_of_day_by_day_runs(
         write_day(landing, day, roles=roles)
     database_url = local_postgres.create_database(pg_admin_url, "range_cli")
     env = cli_env(tmp_path, landing, database_url, spark_remote=connect_url)
+    # As a deployment runs it: a PostgreSQL instance, its events written in batches.
+    postgres_home(Path(env["DAGSTER_HOME"]), pg_admin_url, "dagster_range_cli")
+    env["DAGSTER_EVENT_BATCH_SIZE"] = EVENT_BATCH_SIZE
     with dg.DagsterInstance.from_config(env["DAGSTER_HOME"]) as instance:
         register_days(instance, REGISTERED)
 
