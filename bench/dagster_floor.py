@@ -3,10 +3,10 @@ on the same kind of instance as the graph's runs. No asset graph run through the
 
 import dagster as dg
 
-floor_partitions = dg.DynamicPartitionsDefinition(name="floor_day")
+floor_days = dg.DynamicPartitionsDefinition(name="floor_day")
 
 
-@dg.asset(partitions_def=floor_partitions)
+@dg.asset(partitions_def=floor_days)
 def nothing() -> None:
     """Does nothing: the run's cost is Dagster's own."""
 

@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 from bench import floor, generate
+from roles_assets_dev.config import EVENT_BATCH_SIZE
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DAGSTER = str(Path(sys.executable).parent / "dagster")
@@ -85,15 +86,19 @@ def timed(args: list[str], env: dict) -> tuple[float, float]:
     return seconds, peak
 
 
-def _dagster_home(home: Path) -> Path:
-    """A Dagster instance in ``home``, created now: a deployment's instance exists before its
-    runs, so creating its storage is not part of any run's time."""
-    import dagster as dg
+def _dagster_home(home: Path, instance_url: str) -> Path:
+    """A Dagster instance in ``home`` whose storage is the database of ``instance_url``, created
+    now: a deployment's instance is a PostgreSQL one (deploy/dagster.yaml, `make run`'s) and
+    exists before its runs, so creating its storage is not part of any run's time."""
+    from urllib.parse import urlsplit
 
+    from roles_assets.instance import open_instance
+    from roles_assets_dev.run_days import dagster_yaml
+
+    url = urlsplit(instance_url)
     home.mkdir(parents=True, exist_ok=True)
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-    with dg.DagsterInstance.from_config(str(home)):
-        pass
+    (home / "dagster.yaml").write_text(dagster_yaml(url.port, url.path.lstrip("/")))
+    open_instance(home).dispose()
     return home
 
 
@@ -113,18 +118,26 @@ class Bench:
         try:
             with conn.cursor() as cur:
                 for n in range(1, self.databases + 1):
-                    cur.execute(f"DROP DATABASE IF EXISTS bench_{n} WITH (FORCE)")
+                    for name in (f"bench_{n}", f"dagster_{n}"):
+                        cur.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
                 cur.execute("CHECKPOINT")
         finally:
             conn.close()
         self.databases += 1
         return create_database(self.admin_url, f"bench_{self.databases}")
 
+    def dagster_home(self, home: Path) -> Path:
+        """A Dagster instance in ``home`` on a database of the bench's server, dropped with the
+        next fresh database."""
+        from roles_assets_dev.local_postgres import create_database
+
+        return _dagster_home(home, create_database(self.admin_url, f"dagster_{self.databases}"))
+
     def env(self, landing: Path, database_url: str, home: Path) -> dict:
-        _dagster_home(home)
         return {
             **os.environ,
-            "DAGSTER_HOME": str(home),
+            "DAGSTER_HOME": str(self.dagster_home(home)),
+            "DAGSTER_EVENT_BATCH_SIZE": EVENT_BATCH_SIZE,
             "ROLES_LANDING_DIR": str(landing),
             "ROLES_DATABASE_URL": database_url,
             "ROLES_RAW_PATH": str(self.work / "raw"),
@@ -144,18 +157,30 @@ class Bench:
         )
         return timed([sys.executable, "-c", code], dict(os.environ))[0]
 
-    def dagster_floor(self) -> float:
-        """One run of a partitioned asset that does nothing, through the CLI."""
+    def dagster_floor(self, days: int = 1) -> float:
+        """Through the CLI: with one day, a run of a partitioned asset that does nothing; with
+        more, a range run of that many days of the graph's shape doing nothing
+        (``bench/dagster_range_floor.py``)."""
         import dagster as dg
 
-        from bench.dagster_floor import floor_partitions
-
-        home = self.work / "home_dagster_floor"
-        with dg.DagsterInstance.from_config(str(_dagster_home(home))) as instance:
-            instance.add_dynamic_partitions(floor_partitions.name, ["x"])
-        args = [DAGSTER, "asset", "materialize", "-m", "bench.dagster_floor"]
-        env = {**os.environ, "DAGSTER_HOME": str(home)}
-        return timed([*args, "--select", "*", "--partition", "x"], env)[0]
+        module = "bench.dagster_floor" if days == 1 else "bench.dagster_range_floor"
+        keys = [f"d{n:04d}" for n in range(1, days + 1)]
+        self.fresh_database()
+        home = self.dagster_home(self.work / "home_dagster_floor")
+        with dg.DagsterInstance.from_config(str(home)) as instance:
+            instance.add_dynamic_partitions("floor_day", keys)
+        env = {
+            **os.environ,
+            "DAGSTER_HOME": str(home),
+            "DAGSTER_EVENT_BATCH_SIZE": EVENT_BATCH_SIZE,
+        }
+        partitions = (
+            ["--partition", keys[0]]
+            if days == 1
+            else ["--partition-range", f"{keys[0]}...{keys[-1]}"]
+        )
+        args = [DAGSTER, "asset", "materialize", "-m", module, "--select", "*", *partitions]
+        return timed(args, env)[0]
 
     def graph_day(self, env: dict, day: str) -> dict:
         """One day through the CLI; seconds per stage from the run's event log."""
@@ -408,6 +433,7 @@ def run_ranges(bench: Bench, args, year: Path, year_days: list[str]) -> tuple[di
         "year_in_one_run": in_one_run
         if days == year_days
         else bench.graph_range(fresh("home_year_range"), year_days),
+        "year_dagster_floor": bench.dagster_floor(len(year_days)),
     }
     return figures, one_each
 
@@ -531,6 +557,11 @@ def print_report(results: dict) -> None:
             f"one run each would be about {ranges['year_days'] * one_day:,.0f} s",
         ),
         *((f"  {name.replace('_', ' ')}", ranges["year_in_one_run"][name], "") for name in STAGES),
+        (
+            f"  Dagster floor: the graph's shape doing nothing, {ranges['year_days']} days",
+            ranges["year_dagster_floor"],
+            f"{ranges['year_dagster_floor'] / one_day:.2f}x one day's run",
+        ),
     ]
     connect = results["connect"]
     connect_sample, connect_large = connect["sample_day"], connect["large_day"]

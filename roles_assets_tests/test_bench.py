@@ -86,6 +86,9 @@ def test_benchmark_runs_on_a_tiny_scale(tmp_path, connect_url):
     assert set(ranges["in_one_run"]) == set(graph)
     assert ranges["one_day"] == pytest.approx(ranges["one_run_each"] / 2)  # both runs summed
     assert "2 small days in one run" in run.stdout
+    # Nothing done but Dagster's records of the two days: less than the graph's run of them.
+    assert 0 < ranges["year_dagster_floor"] < ranges["year_in_one_run"]["total"]
+    assert "Dagster floor: the graph's shape doing nothing, 2 days" in run.stdout
     for mode in ("sample_day", "large_day"):  # on a warm Spark Connect server: every stage
         assert set(results["connect"][mode]) == set(graph)
         assert results["connect"][mode]["validate_dedup_stage_write"] > 0
