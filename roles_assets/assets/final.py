@@ -6,7 +6,6 @@ from collections.abc import Iterator
 
 import dagster as dg
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
-from dagster._core.storage.event_log.base import PartitionKeyFilter
 from pydantic import Field
 
 from roles_assets.assets import LOAD_POOL
@@ -202,16 +201,11 @@ def _failed_blocking_checks(
     graph = context.job_def.asset_layer.asset_graph
     blocking = [key for key in graph.asset_check_keys if graph.get_check_spec(key).blocking]
     storage = context.instance.event_log_storage
-    return {
-        day: sorted(
-            key.name
-            for key, record in storage.get_latest_asset_check_execution_by_key(
-                blocking, partition_filter=PartitionKeyFilter(key=day)
-            ).items()
-            if record.status == AssetCheckExecutionRecordStatus.FAILED
-        )
-        for day in days
-    }
+    failed: dict[str, list[str]] = {day: [] for day in days}
+    for latest in storage.get_asset_check_partition_info(blocking, partition_keys=days):
+        if latest.latest_execution_status == AssetCheckExecutionRecordStatus.FAILED:
+            failed[latest.partition_key].append(latest.check_key.name)
+    return {day: sorted(names) for day, names in failed.items()}
 
 
 def _apply_one(context, config, postgres, landing, limits, sync_day):
