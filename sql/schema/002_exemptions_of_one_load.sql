@@ -9,6 +9,9 @@
 -- - an agent whose file was rejected for its role_ids (INVALID_ROLE_IDS).
 DROP VIEW malformed_role_values, incomplete_days, protected_agents, protected_roles,
     applied_errors;
+-- Every reader of the errors now names a load, their partition key: the index by day served
+-- only the views.
+DROP INDEX role_pipeline_errors_type;
 
 CREATE FUNCTION protected_roles(errors_load BIGINT)
 RETURNS TABLE (role_id BIGINT)
@@ -26,7 +29,8 @@ LANGUAGE sql STABLE AS $$
       AND e.error_type = 'INVALID_ROLE_IDS'
 $$;
 
--- A day with an unreadable file removes and deletes nothing.
+-- The day's unreadable files (a row per MALFORMED_JSON error): a day with any is incomplete, and
+-- removes and deletes nothing.
 CREATE FUNCTION unreadable_files(errors_load BIGINT)
 RETURNS TABLE (source_file TEXT)
 LANGUAGE sql STABLE AS $$
