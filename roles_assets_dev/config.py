@@ -55,8 +55,9 @@ def _count(name: str, default: int) -> int:
 MAX_CONCURRENT_RUNS = _count("ROLES_MAX_CONCURRENT_RUNS", 2)
 LOAD_POOL_LIMIT = _count("ROLES_LOAD_POOL_LIMIT", 1)
 
+
 # Dagster's opt-in batching of event writes (DAGSTER_EVENT_BATCH_SIZE; PostgreSQL instances): a
-# range run then writes each asset's materializations of its days in one statement instead of
-# one write each. `make run`, `make dev` and the bench set it unless it is set; so does
+# range run then writes each asset's materializations of its days in statements of this many
+# instead of one write each. `make run`, `make dev` and the bench set it; so does
 # deploy/Dockerfile.
-EVENT_BATCH_SIZE = os.environ.get("DAGSTER_EVENT_BATCH_SIZE") or "100"
+EVENT_BATCH_SIZE = str(_count("DAGSTER_EVENT_BATCH_SIZE", 100))

@@ -13,6 +13,7 @@ import sqlalchemy.exc
 
 from roles_assets.partitions import register_days, sync_day_partitions
 from roles_assets_dev import local_postgres, run_days
+from roles_assets_dev.config import EVENT_BATCH_SIZE
 from roles_assets_tests.helpers import (
     LOAD_CODE_LOCATION,
     Server,
@@ -170,7 +171,9 @@ def test_make_runs_instance_is_on_postgres(tmp_path, monkeypatch, capsys, spark_
     try:
         warehouse = local_postgres.create_database(server.admin_url, "roles")
         monkeypatch.setenv("ROLES_DATABASE_URL", warehouse)
-        monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "unused"))  # restored after the test
+        # Both restored after the test: prepare_environment sets them.
+        monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "unused"))
+        monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", EVENT_BATCH_SIZE)
         home = tmp_path / "dagster_home"
         run_days.prepare_environment(home=home, data_dir=server.data_dir, port=server.port)
         assert os.environ["DAGSTER_HOME"] == str(home)
@@ -214,7 +217,9 @@ def test_make_run_uses_the_local_server_already_running_on_another_port(
     server = Server()  # as left running by an earlier `make run`
     try:
         monkeypatch.delenv("ROLES_DATABASE_URL", raising=False)
-        monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "unused"))  # restored after the test
+        # Both restored after the test: prepare_environment sets them.
+        monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "unused"))
+        monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", EVENT_BATCH_SIZE)
         capfd.readouterr()
         home, other_port = tmp_path / "dagster_home", free_port()
         run_days.prepare_environment(home=home, data_dir=server.data_dir, port=other_port)
