@@ -157,28 +157,29 @@ class Bench:
         )
         return timed([sys.executable, "-c", code], dict(os.environ))[0]
 
-    def dagster_floor(self, days: int = 1) -> float:
-        """Through the CLI: with one day, a run of a partitioned asset that does nothing; with
-        more, a range run of that many days of the graph's shape doing nothing
+    def dagster_floor(self, range_days: int | None = None) -> float:
+        """Through the CLI: a run of one partitioned asset that does nothing; with
+        ``range_days``, a range run of that many days of the graph's shape doing nothing
         (``bench/dagster_range_floor.py``)."""
         import dagster as dg
 
-        module = "bench.dagster_floor" if days == 1 else "bench.dagster_range_floor"
-        keys = [f"d{n:04d}" for n in range(1, days + 1)]
-        self.fresh_database()
+        from bench.dagster_floor import floor_days
+
+        keys = [f"d{n:04d}" for n in range(1, (range_days or 1) + 1)]
+        self.fresh_database()  # drops the earlier measurements' databases
         home = self.dagster_home(self.work / "home_dagster_floor")
         with dg.DagsterInstance.from_config(str(home)) as instance:
-            instance.add_dynamic_partitions("floor_day", keys)
+            instance.add_dynamic_partitions(floor_days.name, keys)
         env = {
             **os.environ,
             "DAGSTER_HOME": str(home),
             "DAGSTER_EVENT_BATCH_SIZE": EVENT_BATCH_SIZE,
         }
-        partitions = (
-            ["--partition", keys[0]]
-            if days == 1
-            else ["--partition-range", f"{keys[0]}...{keys[-1]}"]
-        )
+        if range_days is None:
+            module, partitions = "bench.dagster_floor", ["--partition", keys[0]]
+        else:
+            module = "bench.dagster_range_floor"
+            partitions = ["--partition-range", f"{keys[0]}...{keys[-1]}"]
         args = [DAGSTER, "asset", "materialize", "-m", module, "--select", "*", *partitions]
         return timed(args, env)[0]
 
@@ -433,7 +434,7 @@ def run_ranges(bench: Bench, args, year: Path, year_days: list[str]) -> tuple[di
         "year_in_one_run": in_one_run
         if days == year_days
         else bench.graph_range(fresh("home_year_range"), year_days),
-        "year_dagster_floor": bench.dagster_floor(len(year_days)),
+        "year_dagster_floor": bench.dagster_floor(range_days=len(year_days)),
     }
     return figures, one_each
 
