@@ -114,7 +114,13 @@ def test_a_role_gone_from_a_complete_snapshot_is_deleted_on_both_apply_paths(mak
     ]
     assert versions(in_order, 3) == [("Role", "Role description", 1, DAY1, DAY2)]
     assert in_order.mapping()[(30, 3)] == ("removed", D(2026, 3, 1), D(2026, 3, 2))
-    in_order.run(DAY3)
+    result = in_order.run(DAY3)
+    (rate,) = [
+        c
+        for c in result.get_asset_check_evaluations()
+        if c.check_name == "role_errors_rejection_rate"
+    ]
+    assert rate.metadata["malformed_files"].value == 1  # the unreadable file, counted
     assert in_order.query("SELECT role_id FROM roles WHERE deleted_at IS NOT NULL") == [(3,)]
     result = in_order.run(DAY4)
     # The history checks hold with deleted roles (one rejected record of three: the rejection

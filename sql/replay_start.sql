@@ -19,4 +19,3 @@ CREATE TEMP TABLE roles (LIKE roles INCLUDING ALL) ON COMMIT DROP;
 CREATE TEMP TABLE agent_role_mapping (LIKE agent_role_mapping INCLUDING ALL) ON COMMIT DROP;
 CREATE TEMP TABLE role_history (LIKE role_history INCLUDING ALL) ON COMMIT DROP;
 CREATE TEMP TABLE agent_role_history (LIKE agent_role_history INCLUDING ALL) ON COMMIT DROP;
-

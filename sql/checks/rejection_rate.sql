@@ -6,6 +6,4 @@ SELECT
      WHERE load_id = %(role_pipeline_errors_load)s
        AND error_type IN ('MISSING_ROLE_ID', 'INVALID_ROLE_ID', 'MISSING_NAME', 'DUPLICATE_ROLE'))
         AS rejected,
-    (SELECT count(*) FROM role_pipeline_errors
-     WHERE load_id = %(role_pipeline_errors_load)s AND error_type = 'MALFORMED_JSON')
-        AS malformed_files;
+    (SELECT count(*) FROM unreadable_files(%(role_pipeline_errors_load)s)) AS malformed_files;
