@@ -84,7 +84,8 @@ def register_landed_days(settings: Settings) -> None:
     if settings.freshdesk_configured and today_utc() not in days:
         days.append(today_utc())
     try:
-        register_days(open_instance(home, pools=[LOAD_POOL]), days)
+        with open_instance(home, pools=[LOAD_POOL]) as instance:
+            register_days(instance, days)
     except Exception as error:
         reason = (str(error).strip().splitlines() or [type(error).__name__])[0][:500]
         raise PartitionRegistrationFailed(

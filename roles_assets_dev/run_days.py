@@ -37,14 +37,18 @@ def dagster_yaml(
     return f"""\
 {_WRITTEN_BY}
 storage:
-  postgres:
-    postgres_db:
-      hostname: 127.0.0.1
-      port: {port}
-      username: {local_postgres.USER}
-      db_name: {database}
-      # SQLAlchemy maps a plain postgresql:// to psycopg 3; the installed driver is psycopg2.
-      scheme: postgresql+psycopg2
+  # dagster-postgres' storage, its event log holding a connection between writes.
+  custom:
+    module: roles_assets.instance
+    class: HeldConnectionPostgresStorage
+    config:
+      postgres_db:
+        hostname: 127.0.0.1
+        port: {port}
+        username: {local_postgres.USER}
+        db_name: {database}
+        # SQLAlchemy maps a plain postgresql:// to psycopg 3; the installed driver is psycopg2.
+        scheme: postgresql+psycopg2
 telemetry:
   enabled: false
 nux:

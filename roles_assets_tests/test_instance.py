@@ -244,3 +244,21 @@ def test_make_run_uses_the_local_server_already_running_on_another_port(
         assert "running" not in capfd.readouterr().err
     finally:
         server.remove()
+
+
+def test_the_instance_stores_events_on_one_held_connection(tmp_path, pg_admin_url):
+    """`make run`'s instance (as the deployment's): its event log writes over one connection it
+    keeps, not a connection of its own per event."""
+    home = postgres_home(tmp_path / "home", pg_admin_url, "held_connection")
+    instance_db = pg_admin_url.rsplit("/", 1)[0] + "/held_connection"
+    backends = "SELECT pid FROM pg_stat_activity WHERE datname = 'held_connection'"
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        instance.report_runless_asset_event(dg.AssetMaterialization("held", partition="day0"))
+        (held,) = query(pg_admin_url, backends)
+        for day in range(1, 21):
+            instance.report_runless_asset_event(
+                dg.AssetMaterialization("held", partition=f"day{day}")
+            )
+        assert query(pg_admin_url, backends) == [held]
+    stored = "SELECT count(*) FROM event_logs WHERE asset_key = '[\"held\"]'"
+    assert query(instance_db, stored) == [(21,)]

@@ -78,14 +78,17 @@ def test_the_installed_wheel_materializes_a_day_from_any_folder(tmp_path, pg_adm
     # As docs/deploy.md has it: every secret from the environment.
     (home / "dagster.yaml").write_text(f"""\
 storage:
-  postgres:
-    postgres_db:
-      hostname: 127.0.0.1
-      port: {port}
-      username: {{env: DAGSTER_PG_USER}}
-      password: {{env: DAGSTER_PG_PASSWORD}}
-      db_name: wheel_dagster
-      scheme: postgresql+psycopg2
+  custom:
+    module: roles_assets.instance
+    class: HeldConnectionPostgresStorage
+    config:
+      postgres_db:
+        hostname: 127.0.0.1
+        port: {port}
+        username: {{env: DAGSTER_PG_USER}}
+        password: {{env: DAGSTER_PG_PASSWORD}}
+        db_name: wheel_dagster
+        scheme: postgresql+psycopg2
 telemetry:
   enabled: false
 """)
