@@ -75,23 +75,8 @@ def test_the_installed_wheel_materializes_a_day_from_any_folder(tmp_path, pg_adm
     port = pg_admin_url.rsplit(":", 1)[1].split("/")[0]
     home = tmp_path / "dagster_home"
     home.mkdir()
-    # As docs/deploy.md has it: every secret from the environment.
-    (home / "dagster.yaml").write_text(f"""\
-storage:
-  custom:
-    module: roles_assets.instance
-    class: HeldConnectionPostgresStorage
-    config:
-      postgres_db:
-        hostname: 127.0.0.1
-        port: {port}
-        username: {{env: DAGSTER_PG_USER}}
-        password: {{env: DAGSTER_PG_PASSWORD}}
-        db_name: wheel_dagster
-        scheme: postgresql+psycopg2
-telemetry:
-  enabled: false
-""")
+    # The deployment's own instance file: every value and secret from the environment.
+    shutil.copy(CHECKOUT / "deploy" / "dagster.yaml", home / "dagster.yaml")
     work = tmp_path / "work"  # a folder with nothing of the project in it or above it
     work.mkdir()
     env = {
@@ -101,8 +86,11 @@ telemetry:
         {
             "PATH": f"{bin_dir}:{env['PATH']}",
             "DAGSTER_HOME": str(home),
+            "DAGSTER_PG_HOST": "127.0.0.1",
+            "DAGSTER_PG_PORT": port,
             "DAGSTER_PG_USER": local_postgres.USER,
             "DAGSTER_PG_PASSWORD": "unused-with-trust-auth",
+            "DAGSTER_PG_DB": "wheel_dagster",
             "ROLES_LANDING_DIR": str(landing),
             "ROLES_DATABASE_URL": warehouse,
         }
