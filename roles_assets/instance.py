@@ -21,26 +21,43 @@ import yaml
 from dagster._config import process_config
 from dagster._core.instance.ref import InstanceRef
 from dagster_postgres import DagsterPostgresStorage, PostgresEventLogStorage
-from dagster_postgres.utils import get_token_provider_from_config, pg_url_from_config
+from dagster_postgres.utils import (
+    create_pg_engine,
+    get_token_provider_from_config,
+    pg_url_from_config,
+)
 
 # The key every process opening the instance through here waits on, in the instance's database.
 STORAGE_LOCK_KEY = zlib.crc32(b"roles_assets: Dagster instance storage")
 
 
 class HeldConnectionEventLogStorage(PostgresEventLogStorage):
-    """dagster-postgres' event log holding one connection open between writes, as it does in the
-    webserver, and closing it when the instance is disposed.
+    """dagster-postgres' event log holding a connection open between writes, and closing it when
+    the instance is disposed.
 
-    Elsewhere it opens a new server connection for each event it stores, a few milliseconds
-    each; a range run stores a check evaluation per check and day, thousands for a year, and
-    spent most of its time connecting.
+    Outside the webserver, dagster-postgres opens a new server connection for each event it
+    stores, a few milliseconds each; a range run stores a check evaluation per check and day,
+    thousands for a year, and spent most of its time connecting.
     """
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        # The webserver's settings: one connection held, more opened while it is busy, and no
-        # statement timeout (0) beyond the server's own.
-        self.optimize_for_webserver(statement_timeout=0, pool_recycle=3600, max_overflow=20)
+        # One connection held, more opened while it is busy; a held one is checked before reuse,
+        # since the server or the network may have closed it while it sat idle.
+        self._engine = create_pg_engine(
+            self.postgres_url,
+            self._token_provider,
+            isolation_level="AUTOCOMMIT",
+            pool_size=1,
+            max_overflow=20,
+            pool_recycle=3600,
+            pool_pre_ping=True,
+        )
+
+    def optimize_for_webserver(self, *args, **kwargs) -> None:
+        held = self._engine
+        super().optimize_for_webserver(*args, **kwargs)  # the webserver's own pool replaces it
+        held.dispose()
 
     def dispose(self) -> None:
         super().dispose()
@@ -56,8 +73,9 @@ class HeldConnectionPostgresStorage(DagsterPostgresStorage):
         self, postgres_url, should_autocreate_tables=True, inst_data=None, token_provider=None
     ):
         super().__init__(postgres_url, should_autocreate_tables, inst_data, token_provider)
+        # The tables are there: the event log built by super() created them if missing.
         self._event_log_storage = HeldConnectionEventLogStorage(
-            postgres_url, should_autocreate_tables, token_provider=token_provider
+            postgres_url, should_autocreate_tables=False, token_provider=token_provider
         )
 
     @classmethod

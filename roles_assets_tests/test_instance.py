@@ -9,6 +9,7 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+import sqlalchemy
 import sqlalchemy.exc
 
 from roles_assets.partitions import register_days, sync_day_partitions
@@ -248,17 +249,20 @@ def test_make_run_uses_the_local_server_already_running_on_another_port(
 
 def test_the_instance_stores_events_on_one_held_connection(tmp_path, pg_admin_url):
     """`make run`'s instance (as the deployment's): its event log writes over one connection it
-    keeps, not a connection of its own per event."""
+    keeps, not a connection of its own per event, and closes it when disposed."""
     home = postgres_home(tmp_path / "home", pg_admin_url, "held_connection")
-    instance_db = pg_admin_url.rsplit("/", 1)[0] + "/held_connection"
-    backends = "SELECT pid FROM pg_stat_activity WHERE datname = 'held_connection'"
+    connects = []
     with dg.DagsterInstance.from_config(str(home)) as instance:
-        instance.report_runless_asset_event(dg.AssetMaterialization("held", partition="day0"))
-        (held,) = query(pg_admin_url, backends)
-        for day in range(1, 21):
-            instance.report_runless_asset_event(
-                dg.AssetMaterialization("held", partition=f"day{day}")
-            )
-        assert query(pg_admin_url, backends) == [held]
+        engine = instance.event_log_storage._engine  # noqa: SLF001
+        sqlalchemy.event.listen(engine, "connect", lambda *_: connects.append(1))
+        for day in range(21):
+            instance.report_runless_asset_event(dg.AssetMaterialization("held", partition=f"{day}"))
+            if day == 0:  # the first write connects (and reads what Dagster caches)
+                assert connects
+                connects.clear()
+        assert connects == []
+        assert engine.pool.checkedin() == 1
+    assert engine.pool.checkedin() == 0
+    instance_db = pg_admin_url.rsplit("/", 1)[0] + "/held_connection"
     stored = "SELECT count(*) FROM event_logs WHERE asset_key = '[\"held\"]'"
     assert query(instance_db, stored) == [(21,)]
