@@ -107,11 +107,16 @@ class Bench:
         self.work, self.admin_url, self.databases = work, admin_url, 0
 
     def fresh_database(self) -> str:
-        """A new database on a quiet server: the earlier measurements' databases are dropped, so
-        their autovacuum does not run during this one, and their writes are checkpointed."""
-        import psycopg2
-
+        """A new database on a quiet server (``quiet_server``)."""
         from roles_assets_dev.local_postgres import create_database
+
+        self.quiet_server()
+        return create_database(self.admin_url, f"bench_{self.databases}")
+
+    def quiet_server(self) -> None:
+        """Drops the earlier measurements' databases, so their autovacuum does not run during the
+        next one, and checkpoints their writes."""
+        import psycopg2
 
         conn = psycopg2.connect(self.admin_url)
         conn.autocommit = True
@@ -124,11 +129,10 @@ class Bench:
         finally:
             conn.close()
         self.databases += 1
-        return create_database(self.admin_url, f"bench_{self.databases}")
 
     def dagster_home(self, home: Path) -> Path:
-        """A Dagster instance in ``home`` on a database of the bench's server, dropped with the
-        next fresh database."""
+        """A Dagster instance in ``home`` on a database of the bench's server, dropped when the
+        server is next quieted."""
         from roles_assets_dev.local_postgres import create_database
 
         return _dagster_home(home, create_database(self.admin_url, f"dagster_{self.databases}"))
@@ -166,7 +170,7 @@ class Bench:
         from bench.dagster_floor import floor_days
 
         keys = [f"d{n:04d}" for n in range(1, (range_days or 1) + 1)]
-        self.fresh_database()  # drops the earlier measurements' databases
+        self.quiet_server()
         home = self.dagster_home(self.work / "home_dagster_floor")
         with dg.DagsterInstance.from_config(str(home)) as instance:
             instance.add_dynamic_partitions(floor_days.name, keys)
