@@ -58,22 +58,12 @@ def invalid_value(field: str, valid_sql: str, expected: str) -> Column:
 
 def error_rows(df: DataFrame, problems: Column, role_id: Column, agent_id: Column) -> DataFrame:
     """One error row (``ERROR_COLUMNS``) per non-NULL entry of the ``problems`` array column."""
-    exploded = df.select(
+    return df.select(
         "sync_day",
         role_id.alias("role_id"),
         agent_id.alias("agent_id"),
-        F.explode(F.filter(problems, lambda p: p.isNotNull())).alias("problem"),
+        F.inline(F.filter(problems, lambda p: p.isNotNull())),  # error_type, field, error_message
         raw_record(),
-        "source_file",
-    )
-    return exploded.select(
-        "sync_day",
-        "role_id",
-        "agent_id",
-        "problem.error_type",
-        "problem.field",
-        "problem.error_message",
-        "raw_record",
         "source_file",
     )
 

@@ -111,7 +111,7 @@ def validate_roles(raw: DataFrame, cache: Cache = no_cache) -> ValidatedRoles:
     accepted = ranked.where(~F.col("is_rejected"))
     winners = cache(_typed_winners(accepted.where(F.col("rank") == 1)))
     errors = (
-        _rejection_errors(ranked.where("is_rejected"))
+        error_rows(ranked.where("is_rejected"), F.col("rejections"), F.col("role_id"), no_id())
         .unionByName(_duplicate_errors(accepted.where(F.col("rank") > 1)))
         .unionByName(error_rows(winners, F.col("invalid_values"), F.col("role_id"), no_id()))
     )
@@ -172,10 +172,6 @@ def _ranked_by_id(records: DataFrame) -> DataFrame:
         F.first("source_file").over(latest_first).alias("winner_file"),
         F.first("record_index").over(latest_first).alias("winner_index"),
     )
-
-
-def _rejection_errors(rejected: DataFrame) -> DataFrame:
-    return error_rows(rejected, F.col("rejections"), F.col("role_id"), no_id())
 
 
 def _duplicate_errors(losers: DataFrame) -> DataFrame:
