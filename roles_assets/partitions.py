@@ -105,34 +105,21 @@ def check_results(
         return
     targets = _latest_materializations(context.instance, key.asset_key, list(results))
     for day, result in results.items():
-        yield _day_evaluation(key, day, result, targets)
+        # Never blocking: Dagster would skip every day of the range for one day's failure, so
+        # the apply gates each day itself. Naming the day's latest materialization gives the day
+        # its status in the UI, as Dagster's own result does in a day's run.
+        yield dg.AssetCheckEvaluation(
+            asset_key=key.asset_key,
+            check_name=key.name,
+            passed=result.passed,
+            metadata=result.metadata,
+            severity=result.severity,
+            description=result.description,
+            blocking=False,
+            partition=day,
+            target_materialization_data=targets.get(day),
+        )
     yield dg.Output(None, output_name)
-
-
-def _day_evaluation(
-    key: dg.AssetCheckKey,
-    day: str,
-    result: dg.AssetCheckResult,
-    targets: dict[str, AssetCheckEvaluationTargetMaterializationData],
-) -> dg.AssetCheckEvaluation:
-    """``result`` as check ``key``'s evaluation of ``day`` in a range run, shown on that day.
-
-    Never blocking: Dagster would skip every day of the range for one day's failure, so the
-    apply gates each day itself. It names the day's latest materialization (from
-    ``_latest_materializations``), without which the UI shows no status for the day (Dagster's
-    own results do this for a day's run).
-    """
-    return dg.AssetCheckEvaluation(
-        asset_key=key.asset_key,
-        check_name=key.name,
-        passed=result.passed,
-        metadata=result.metadata,
-        severity=result.severity,
-        description=result.description,
-        blocking=False,
-        partition=day,
-        target_materialization_data=targets.get(day),
-    )
 
 
 def landed_days(landing_root: Path) -> list[str]:
