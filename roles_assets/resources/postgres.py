@@ -1,8 +1,4 @@
-"""PostgreSQL: connections with bounded retries, and schema migrations.
-
-The SQL ships inside the package (``roles_assets.sql``) and is read through
-``importlib.resources`` (``warehouse/sql.py``), so an installed wheel finds it as a checkout does.
-"""
+"""PostgreSQL: connections with bounded retries, and schema migrations."""
 
 import contextlib
 import logging
@@ -14,7 +10,7 @@ import dagster as dg
 import psycopg2
 import psycopg2.extensions
 
-from roles_assets.warehouse.sql import SQL_DIR, lock_migration, sql_file
+from roles_assets.warehouse.sql import MIGRATION_LOCK, SQL_DIR, advisory_lock, sql_file
 
 log = logging.getLogger(__name__)
 
@@ -39,11 +35,28 @@ class PostgresResource(dg.ConfigurableResource):
 
         Safe to call from concurrent runs: an advisory lock lets one of them migrate at a time.
         """
-        conn = self.connect()
-        try:
-            return _apply_schema_steps(conn)
-        finally:
-            conn.close()
+        steps = sorted(
+            entry.name for entry in (SQL_DIR / "schema").iterdir() if entry.name.endswith(".sql")
+        )
+        applied = []
+        with contextlib.closing(self.connect()) as conn, conn, conn.cursor() as cur:
+            advisory_lock(cur, MIGRATION_LOCK)
+            cur.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                " step TEXT PRIMARY KEY,"
+                " applied_at TIMESTAMP NOT NULL DEFAULT (now() AT TIME ZONE 'UTC'))"
+            )
+            cur.execute("SELECT step FROM schema_migrations")
+            done = {row[0] for row in cur.fetchall()}
+            for step in steps:
+                if step in done:
+                    continue
+                cur.execute(sql_file(f"schema/{step}"))
+                cur.execute("INSERT INTO schema_migrations (step) VALUES (%s)", (step,))
+                applied.append(step)
+        if applied:
+            log.info("applied schema steps %s", ", ".join(applied))
+        return applied
 
     @property
     def _parts(self):
@@ -140,28 +153,3 @@ class PostgresResource(dg.ConfigurableResource):
         if self._password:
             properties["password"] = self._password
         return properties
-
-
-def _apply_schema_steps(conn: psycopg2.extensions.connection) -> list[str]:
-    steps = sorted(
-        entry.name for entry in (SQL_DIR / "schema").iterdir() if entry.name.endswith(".sql")
-    )
-    applied = []
-    with conn, conn.cursor() as cur:
-        lock_migration(cur)
-        cur.execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations ("
-            " step TEXT PRIMARY KEY,"
-            " applied_at TIMESTAMP NOT NULL DEFAULT (now() AT TIME ZONE 'UTC'))"
-        )
-        cur.execute("SELECT step FROM schema_migrations")
-        done = {row[0] for row in cur.fetchall()}
-        for step in steps:
-            if step in done:
-                continue
-            cur.execute(sql_file(f"schema/{step}"))
-            cur.execute("INSERT INTO schema_migrations (step) VALUES (%s)", (step,))
-            applied.append(step)
-    if applied:
-        log.info("applied schema steps %s", ", ".join(applied))
-    return applied

@@ -43,12 +43,8 @@ def drop_table(cur: Cursor, name: str) -> None:
     cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(name)))
 
 
-def lock_apply(cur: Cursor, shared: bool = False) -> None:
-    """The apply lock until the transaction ends: exclusive for an apply, shared for staging."""
+def advisory_lock(cur: Cursor, lock: int, shared: bool = False) -> None:
+    """Holds advisory lock ``lock`` (``APPLY_LOCK``, ``MIGRATION_LOCK``) until the transaction
+    ends; the apply lock is taken exclusive by an apply, shared by a staging write."""
     function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
-    cur.execute(f"SELECT {function}(%s, %s)", (ADVISORY_LOCK_NAMESPACE, APPLY_LOCK))
-
-
-def lock_migration(cur: Cursor) -> None:
-    """The migration lock until the transaction ends: one process migrates at a time."""
-    cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", (ADVISORY_LOCK_NAMESPACE, MIGRATION_LOCK))
+    cur.execute(f"SELECT {function}(%s, %s)", (ADVISORY_LOCK_NAMESPACE, lock))

@@ -14,7 +14,7 @@ from typing import Literal
 from psycopg2 import sql
 
 from roles_assets.rules import SAMPLE_ROWS
-from roles_assets.warehouse.sql import Cursor, drop_table, lock_apply, run_sql
+from roles_assets.warehouse.sql import APPLY_LOCK, Cursor, advisory_lock, drop_table, run_sql
 
 # The staging tables, one load per staging write (by the staging assets, assets/staging.py);
 # a day's apply reads them all.
@@ -107,7 +107,7 @@ def stage_load(
         sample = cur.fetchall()
     # Staging waits for a running apply, which reads the pointers; stagings share this lock, and
     # same-day stagings of a table take turns in stage_load.sql.
-    lock_apply(cur, shared=True)
+    advisory_lock(cur, APPLY_LOCK, shared=True)
     cur.execute(
         sql.SQL(
             "ALTER TABLE {0} RENAME TO {1};"
