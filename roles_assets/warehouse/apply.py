@@ -22,7 +22,7 @@ import psycopg2.extensions
 
 from roles_assets.days import day_order
 from roles_assets.rules import DEFAULT_MAX_REMOVAL_SHARE
-from roles_assets.warehouse.sql import lock_apply, run_sql, sql_file
+from roles_assets.warehouse.sql import APPLY_LOCK, advisory_lock, run_sql, sql_file
 from roles_assets.warehouse.staging import day_loads, drop_unreferenced_loads
 
 if TYPE_CHECKING:
@@ -129,13 +129,14 @@ def apply_day(
     params = {"sync_day": sync_day, "day_order": day_order(sync_day), "synced_at": synced_at}
     postgres.migrate()
     with postgres.transaction() as cur:
-        lock_apply(cur)
+        advisory_lock(cur, APPLY_LOCK)
         # The replay's temporary tables have no statistics, so even a few rows plan past the JIT
         # thresholds and each statement pays about a second of LLVM compilation for nothing.
         cur.execute("SET LOCAL jit = off")
         run_sql(cur, "track_day_changes.sql")
-        run_sql(cur, "count_live_rows.sql")
-        assigned_before, roles_before = cur.fetchone()
+        run_sql(cur, "count_final_rows.sql")  # the mass-removal limit is a share of these
+        current = {table: rows for table, _, rows in cur.fetchall()}
+        assigned_before, roles_before = current["agent_role_mapping"], current["roles"]
         run_sql(cur, "register_day.sql", params)
         (incremental,) = cur.fetchone()
         run_sql(cur, "mark_day_applied.sql", params)
