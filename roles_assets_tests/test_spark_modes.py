@@ -141,6 +141,7 @@ class StandaloneCluster:
         self.port, self.ui_port = free_port(), free_port()
         self.url = f"spark://127.0.0.1:{self.port}"
         self.processes: list[subprocess.Popen] = []
+        self.master_log = work_dir / "Master.log"
 
     def _start(self, *args: str) -> None:
         # The child keeps its own copy of the log's descriptor.
@@ -164,6 +165,7 @@ class StandaloneCluster:
             "--webui-port",
             str(self.ui_port),
         )
+        self._read_bound_addresses(deadline=time.monotonic() + timeout)
         self._start(
             "org.apache.spark.deploy.worker.Worker",
             self.url,
@@ -182,6 +184,19 @@ class StandaloneCluster:
         while not self.status().get("aliveworkers"):
             assert time.monotonic() < deadline, "the standalone cluster did not come up"
             time.sleep(0.5)
+
+    def _read_bound_addresses(self, deadline: float) -> None:
+        """The master's URL and UI port as it bound them: a port another process took between
+        ``free_port()`` and the bind makes Spark take the next one."""
+        while True:
+            text = self.master_log.read_text() if self.master_log.exists() else ""
+            url = re.search(r"Starting Spark master at (spark://\S+)", text)
+            ui = re.search(r"Bound MasterWebUI to \S+ and started at http://[^:]+:(\d+)", text)
+            if url and ui:
+                self.url, self.ui_port = url.group(1), int(ui.group(1))
+                return
+            assert time.monotonic() < deadline, f"the Spark master did not start: {text[-2000:]}"
+            time.sleep(0.2)
 
     def status(self) -> dict:
         """The master's JSON status: workers, running and completed applications."""
