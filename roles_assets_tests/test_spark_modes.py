@@ -221,9 +221,11 @@ def _path_env() -> dict[str, str]:
 @pytest.fixture
 def cluster(tmp_path):
     cluster = StandaloneCluster(tmp_path)
-    cluster.start()
-    yield cluster
-    cluster.stop()
+    try:  # a cluster that fails to come up is stopped too
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.stop()
 
 
 @pytest.mark.slow
