@@ -11,7 +11,6 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -22,6 +21,7 @@ from pathlib import Path
 
 from bench import floor, generate
 from roles_assets_dev.config import EVENT_BATCH_SIZE
+from roles_assets_dev.ports import free_port
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DAGSTER = str(Path(sys.executable).parent / "dagster")
@@ -64,12 +64,6 @@ class PeakMemory:
         self._stop.set()
         self._thread.join()
         return self.peak_kb / 1024
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def timed(args: list[str], env: dict) -> tuple[float, float]:
@@ -309,7 +303,7 @@ def main() -> int:
 
     work = Path(tempfile.mkdtemp(prefix="roles-bench-"))
     work.chmod(0o755)
-    port = _free_port()
+    port = free_port()
     local_postgres.start(work / "pg", port)
     # dlt insists on a password: everything connects as a password user (the server trusts
     # loopback anyway).
@@ -452,7 +446,7 @@ def run_on_spark_connect(bench: Bench, args, large: Path, large_day: str) -> dic
 
     server = None
     if not args.spark_remote:
-        server = SparkConnectServer(bench.work / "connect", _free_port(), jdbc_driver_jar())
+        server = SparkConnectServer(bench.work / "connect", free_port(), jdbc_driver_jar())
         server.start()
     url = args.spark_remote or server.url
     sample = PROJECT_DIR / "data" / "landing"

@@ -7,7 +7,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -23,6 +22,7 @@ from roles_assets.instance import open_instance
 from roles_assets.partitions import register_days
 from roles_assets.settings import Settings
 from roles_assets_dev import local_postgres, run_days
+from roles_assets_dev.ports import free_port
 
 # What Dagster's loader does with `-m roles_assets`: find `defs` and build the code location.
 LOAD_CODE_LOCATION = "from roles_assets import defs; defs()"
@@ -37,12 +37,6 @@ def child_env() -> dict[str, str]:
     """This process's environment for a process a test starts, which picks its Spark mode from
     its own settings."""
     return {name: value for name, value in os.environ.items() if name != CONNECT_MODE}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Server:
